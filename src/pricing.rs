@@ -1,0 +1,278 @@
+//! Exact per-request prices under each API's published rule.
+//!
+//! A megapixel is 1024 × 1024 = 1,048,576 pixels (BFL: "a 1024×1024 image is one megapixel"),
+//! so megapixel counts are exact decimals. Per-megapixel rules round each image's megapixels,
+//! output and every input separately, up to a whole number unless the catalogue says
+//! `mp_rounding = "exact"` (fal and Runflow publish rounding up; Runflow's mirror of BFL's
+//! FLUX.2 prices, $0.045 at ~2 MP and $0.075 at ~4 MP on [pro], matches it).
+//! A batch of n images costs n times the single-image price (BFL pricing docs).
+
+use crate::catalogue::{ApiOffering, Catalogue, DatedPrice, MpRounding, PriceRule};
+use crate::error::{Error, Problems, Result};
+use crate::money::Usd;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// Pixels in one megapixel.
+pub const PIXELS_PER_MP: u64 = 1024 * 1024;
+
+/// An image size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Size {
+    /// Width [px].
+    pub width: u32,
+    /// Height [px].
+    pub height: u32,
+}
+
+impl Size {
+    /// A size.
+    pub fn new(width: u32, height: u32) -> Size {
+        Size { width, height }
+    }
+    /// Megapixels, exact.
+    pub fn mp(self) -> Decimal {
+        Decimal::from(self.width as u64 * self.height as u64) / Decimal::from(PIXELS_PER_MP)
+    }
+    /// Megapixels as `f64`, for speeds.
+    pub fn mp_f64(self) -> f64 {
+        (self.width as f64 * self.height as f64) / PIXELS_PER_MP as f64
+    }
+    /// The square size closest to `mp` megapixels with sides a multiple of 16.
+    pub fn square_of_mp(mp: f64) -> Size {
+        let side = ((mp * PIXELS_PER_MP as f64).sqrt() / 16.0).round().max(1.0) as u32 * 16;
+        Size::new(side, side)
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+impl FromStr for Size {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Size, String> {
+        let bad = || format!("\"{s}\" is not a size; expected WIDTHxHEIGHT in pixels, like 1024x1024");
+        let (w, h) = s.trim().split_once(['x', 'X', '×']).ok_or_else(bad)?;
+        let w: u32 = w.trim().parse().map_err(|_| bad())?;
+        let h: u32 = h.trim().parse().map_err(|_| bad())?;
+        if w == 0 || h == 0 {
+            return Err(format!("\"{s}\" has a zero side; expected positive width and height"));
+        }
+        if w > 65_536 || h > 65_536 {
+            return Err(format!("\"{s}\" is larger than 65536 px on a side; expected an image size"));
+        }
+        Ok(Size::new(w, h))
+    }
+}
+
+/// One request: `count` images of `size`, each with the same input images.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Request {
+    /// Output size.
+    pub size: Size,
+    /// Input or reference images, each billed where the rule bills inputs.
+    pub inputs: Vec<Size>,
+    /// Steps, where the rule lets you choose; `None` = the default.
+    pub steps: Option<u32>,
+    /// Images in the batch.
+    pub count: u64,
+}
+
+impl Request {
+    /// One text-to-image request of `size`.
+    pub fn image(size: Size) -> Request {
+        Request { size, inputs: Vec::new(), steps: None, count: 1 }
+    }
+}
+
+/// What a request costs, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quote {
+    /// Offering id.
+    pub model: String,
+    /// The date of the price applied.
+    pub as_of: NaiveDate,
+    /// Where the price comes from.
+    pub source: String,
+    /// The rule applied.
+    pub rule: &'static str,
+    /// Output size.
+    pub size: String,
+    /// Output megapixels, exact.
+    pub output_mp: Decimal,
+    /// Output megapixels billed.
+    pub billed_output_mp: Decimal,
+    /// Input megapixels billed (all inputs).
+    pub billed_input_mp: Decimal,
+    /// Steps used, where the rule depends on them.
+    pub steps: Option<u32>,
+    /// GPU-seconds billed per image, for per-second rules.
+    pub billed_gpu_seconds: Option<Decimal>,
+    /// Price of one image [USD].
+    pub unit_price_usd: Usd,
+    /// Images.
+    pub count: u64,
+    /// `count × unit_price_usd` [USD].
+    pub total_usd: Usd,
+    /// The arithmetic, line by line.
+    pub explanation: Vec<String>,
+}
+
+fn billed_mp(mp: Decimal, rounding: MpRounding) -> Decimal {
+    match rounding {
+        MpRounding::Ceil => mp.ceil(),
+        MpRounding::Exact => mp,
+    }
+}
+
+/// Check a request against the offering's published limits; every violation is reported.
+pub fn check_limits(api: &ApiOffering, price: &DatedPrice, req: &Request) -> std::result::Result<(), Problems> {
+    let mut p = Problems::default();
+    if req.count == 0 {
+        p.push("count", "is 0; expected at least 1 image");
+    }
+    let mp = req.size.mp_f64();
+    if let Some(max) = api.max_mp {
+        if mp > max + 1e-12 {
+            p.push("size", format!("{} is {:.3} MP, over {}'s limit of {max} MP", req.size, mp, api.id));
+        }
+    }
+    if let Some(m) = api.size_multiple_px {
+        if req.size.width % m != 0 || req.size.height % m != 0 {
+            p.push("size", format!("{} has a side that is not a multiple of {m} px, as {} requires", req.size, api.id));
+        }
+    }
+    if let Some(min) = api.min_side_px {
+        if req.size.width < min || req.size.height < min {
+            p.push("size", format!("{} has a side under {}'s minimum of {min} px", req.size, api.id));
+        }
+    }
+    let max_inputs = api.max_input_images.unwrap_or(u32::MAX);
+    if req.inputs.len() as u64 > max_inputs as u64 {
+        p.push("input", format!("{} input images; {} takes at most {max_inputs}", req.inputs.len(), api.id));
+    }
+    if let Some(max) = api.max_mp {
+        for (i, s) in req.inputs.iter().enumerate() {
+            // Providers resize larger inputs down; billing at more than the limit would be wrong.
+            if s.mp_f64() > max.max(4.0) * 4.0 {
+                p.push(format!("input[{i}]"), format!("{s} is implausibly large for {}; expected at most {} MP", api.id, max.max(4.0) * 4.0));
+            }
+        }
+    }
+    if let (PriceRule::PerGpuSecond { min_steps, max_steps, .. }, Some(s)) = (&price.rule, req.steps) {
+        if s < *min_steps || s > *max_steps {
+            p.push("steps", format!("{s} is outside {}'s range of {min_steps} to {max_steps} steps", api.id));
+        }
+    }
+    if req.steps == Some(0) {
+        p.push("steps", "is 0; expected at least 1 step");
+    }
+    p.finish(())
+}
+
+/// What `req` costs on `api` under the price in force on `as_of` (the newest when `None`).
+/// `catalogue` supplies the resolution scaling of per-GPU-second rules.
+pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Option<NaiveDate>) -> Result<Quote> {
+    let price = api.price_on(as_of).ok_or_else(|| {
+        let first = api.prices.first().map(|p| p.provenance.as_of.to_string()).unwrap_or_default();
+        Error::input("<command line>", "as-of", format!("{} is before {}'s first price ({first}); expected a date on or after it", as_of.map(|d| d.to_string()).unwrap_or_default(), api.id))
+    })?;
+    check_limits(api, price, req).map_err(|p| Error::Input(p.in_file("<command line>")))?;
+    let out_mp = req.size.mp();
+    let mut lines = Vec::new();
+    let f = crate::money::format_usd;
+    let (unit, billed_out, billed_in, steps, seconds) = match &price.rule {
+        PriceRule::PerMpFirstExtra { first_mp_usd, extra_mp_usd, input_mp_usd, mp_rounding } => {
+            let out = billed_mp(out_mp, *mp_rounding).max(Decimal::ONE);
+            let extra = out - Decimal::ONE;
+            let inp: Decimal = req.inputs.iter().map(|s| billed_mp(s.mp(), *mp_rounding)).sum();
+            let unit = first_mp_usd + extra * extra_mp_usd + inp * input_mp_usd;
+            lines.push(format!("output {} = {} MP, billed {} MP: first MP {} + {} extra MP × {}", req.size, out_mp.normalize(), out, f(*first_mp_usd), extra, f(*extra_mp_usd)));
+            if !req.inputs.is_empty() {
+                lines.push(format!("inputs: {} image(s), billed {} MP × {}", req.inputs.len(), inp, f(*input_mp_usd)));
+            }
+            (unit, out, inp, None, None)
+        }
+        PriceRule::PerMp { mp_usd, input_mp_usd, mp_rounding } => {
+            let out = billed_mp(out_mp, *mp_rounding);
+            let inp: Decimal = req.inputs.iter().map(|s| billed_mp(s.mp(), *mp_rounding)).sum();
+            let unit = out * mp_usd + inp * input_mp_usd;
+            lines.push(format!("output {} = {} MP, billed {} MP × {}", req.size, out_mp.normalize(), out, f(*mp_usd)));
+            if !req.inputs.is_empty() {
+                lines.push(format!("inputs: {} image(s), billed {} MP × {}", req.inputs.len(), inp, f(*input_mp_usd)));
+            }
+            (unit, out, inp, None, None)
+        }
+        PriceRule::PerImage { image_usd, input_image_usd } => {
+            let n_in = Decimal::from(req.inputs.len() as u64);
+            let unit = image_usd + n_in * input_image_usd;
+            lines.push(format!("flat {} per image{}", f(*image_usd), if req.inputs.is_empty() || input_image_usd.is_zero() { String::new() } else { format!(" + {} inputs × {}", n_in, f(*input_image_usd)) }));
+            (unit, Decimal::ZERO, Decimal::ZERO, None, None)
+        }
+        PriceRule::PerGpuSecond { gpu_second_usd, reference_image_usd, default_steps, fixed_share, .. } => {
+            let steps = req.steps.unwrap_or(*default_steps);
+            let step_factor = fixed_share + (Decimal::ONE - fixed_share) * Decimal::from(steps) / Decimal::from(*default_steps);
+            let res = resolution_factor(catalogue, api, out_mp)?;
+            let unit = reference_image_usd * step_factor * res;
+            let seconds = unit / gpu_second_usd;
+            lines.push(format!(
+                "GPU time: {} s at {} steps and 1 MP (the card's {} ÷ {}/s); × {} for steps ({} fixed + {} scaling with steps) × {} for {} MP",
+                (reference_image_usd / gpu_second_usd).round_dp(4),
+                default_steps,
+                f(*reference_image_usd),
+                f(*gpu_second_usd),
+                step_factor.normalize(),
+                fixed_share.normalize(),
+                (Decimal::ONE - fixed_share).normalize(),
+                res.round_dp(6).normalize(),
+                out_mp.round_dp(4).normalize()
+            ));
+            lines.push(format!("billed {} GPU-s × {}/s", seconds.round_dp(4).normalize(), f(*gpu_second_usd)));
+            (unit, out_mp, Decimal::ZERO, Some(steps), Some(seconds))
+        }
+    };
+    let count = Decimal::from(req.count);
+    let total = unit * count;
+    lines.push(format!("{} image(s) × {} = {}", req.count, f(unit), f(total)));
+    Ok(Quote {
+        model: api.id.clone(),
+        as_of: price.provenance.as_of,
+        source: price.provenance.source.clone(),
+        rule: price.rule.name(),
+        size: req.size.to_string(),
+        output_mp: out_mp,
+        billed_output_mp: billed_out,
+        billed_input_mp: billed_in,
+        steps,
+        billed_gpu_seconds: seconds,
+        unit_price_usd: unit,
+        count: req.count,
+        total_usd: total,
+        explanation: lines,
+    })
+}
+
+/// Time at `mp` relative to 1 MP, from the offering's open model's stated scaling rule; exact
+/// decimal arithmetic on the coefficients as written in the catalogue. An offering without an
+/// open model is billed as if time were proportional to megapixels.
+fn resolution_factor(catalogue: &Catalogue, api: &ApiOffering, mp: Decimal) -> Result<Decimal> {
+    let Some(profile) = api.open_model.as_ref().and_then(|m| catalogue.selfhost.get(m)) else {
+        return Ok(mp);
+    };
+    let s = &profile.resolution_scaling;
+    let d = |x: f64| crate::money::decimal_from_toml_float(x).unwrap_or_default();
+    Ok(d(s.fixed) + d(s.linear) * mp + d(s.quadratic) * mp * mp)
+}
+
+/// The unit price of one image of `size` with `inputs` input images of `input_size` on `api`:
+/// the engine's entry point.
+pub fn unit_price(catalogue: &Catalogue, api: &ApiOffering, size: Size, inputs: &[Size], steps: Option<u32>, as_of: Option<NaiveDate>) -> Result<Usd> {
+    let req = Request { size, inputs: inputs.to_vec(), steps, count: 1 };
+    Ok(quote(catalogue, api, &req, as_of)?.unit_price_usd)
+}
