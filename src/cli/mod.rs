@@ -1,0 +1,73 @@
+//! Subcommands, one file each. Each turns its flags into library calls and prints the result.
+
+mod models;
+mod price;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Keep paying per image for a hosted FLUX API, or self-host the open weights, and from what
+/// volume on? A Monte Carlo cost model with exact prices.
+#[derive(Debug, Parser)]
+#[command(name = "breakeven", version, about, long_about = None)]
+pub struct Cli {
+    /// Load the catalogue from this folder instead of the built-in one (laid out like models/).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub catalogue: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the catalogue: API offerings, GPUs, self-host profiles, licences.
+    Models(models::Args),
+    /// What one request costs on one API, and why.
+    Price(price::Args),
+}
+
+/// Run the chosen subcommand.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+    match cli.command {
+        Command::Models(a) => models::run(&catalogue, a),
+        Command::Price(a) => price::run(&catalogue, a),
+    }
+}
+
+/// The built-in catalogue, or the one in `dir`.
+pub fn load_catalogue(dir: Option<&std::path::Path>) -> anyhow::Result<breakeven::Catalogue> {
+    Ok(match dir {
+        Some(d) => breakeven::Catalogue::from_dir(d)?,
+        None => breakeven::Catalogue::builtin()?,
+    })
+}
+
+/// 2 for bad input, 1 for anything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(be) = cause.downcast_ref::<breakeven::Error>() {
+            return be.exit_code() as u8;
+        }
+        if cause.downcast_ref::<InputError>().is_some() {
+            return 2;
+        }
+    }
+    1
+}
+
+/// A bad flag or argument found by the CLI itself (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
