@@ -1,0 +1,1311 @@
+//! Uncertain scalar inputs: the distributions a planner uses to say "about 1000 a month, could be
+//! 3000" instead of a single number, how they are written in TOML, how they are checked, and how
+//! they are drawn.
+//!
+//! In a TOML file a value is either a plain number (known exactly) or an inline table tagged by
+//! `dist`, in terms a planner can estimate:
+//!
+//! ```toml
+//! a = 12.5                                              # fixed
+//! b = { dist = "fixed", value = 12.5 }
+//! c = { dist = "uniform", min = 1, max = 3 }
+//! d = { dist = "triangular", min = 1, mode = 2, max = 5 }
+//! e = { dist = "pert", min = 1, mode = 2, max = 5 }     # beta-PERT, lambda 4
+//! f = { dist = "normal", mean = 10, sd = 2 }
+//! g = { dist = "lognormal", median = 1000, p90 = 3000 } # or p5 + p95 (a 90% interval), or mu + sigma
+//! h = { dist = "gamma", mean = 10, sd = 4 }             # or shape + rate
+//! i = { dist = "poisson", mean = 4 }
+//! j = { dist = "negbinomial", mean = 4, dispersion = 2 } # variance = mean + mean^2 / dispersion
+//! k = { dist = "empirical", values = [3, 1, 2] }        # any order; sorted on load
+//! ```
+//!
+//! Every draw is an inverse transform, `quantile(u)` with `u` uniform in (0, 1), so a [`Copula`] can
+//! correlate inputs by handing each one a correlated uniform instead of an independent one.
+//!
+//! Random-number use is fixed and documented so seeded runs are reproducible: [`Dist::sample`] takes
+//! exactly one `u64` from the generator (even for a fixed value), and [`Copula::uniforms`] takes
+//! exactly one `u64` per input, in input order, whatever the correlations are.
+
+use std::f64::consts::{PI, SQRT_2};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{Beta, ContinuousCDF, Gamma};
+use statrs::function::beta::checked_beta_reg;
+use statrs::function::erf;
+use statrs::function::gamma::{checked_gamma_lr, checked_gamma_ur};
+
+use crate::error::Problems;
+
+/// An uncertain scalar input, in the unit of whatever it models (dollars, images, hours, ...).
+///
+/// Build one with the validating constructors ([`Dist::normal`], ...) or from TOML through
+/// [`RawDist::validate`]; the variants are public for matching, and a value built by hand must keep
+/// the invariants the constructors check (finite parameters, `min < max`, positive scales, a sorted
+/// non-empty empirical list), or its quantiles are NaN.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawDist")]
+pub enum Dist {
+    /// Exactly this value.
+    Fixed(f64),
+    /// Every value in `[min, max]` equally likely.
+    Uniform {
+        /// Lowest value.
+        min: f64,
+        /// Highest value.
+        max: f64,
+    },
+    /// Triangular density rising from `min` to a peak at `mode`, falling to `max`.
+    Triangular {
+        /// Lowest value.
+        min: f64,
+        /// Most likely value.
+        mode: f64,
+        /// Highest value.
+        max: f64,
+    },
+    /// Beta-PERT with lambda 4: a smooth beta on `[min, max]` with mean `(min + 4 mode + max) / 6`.
+    Pert {
+        /// Lowest value.
+        min: f64,
+        /// Most likely value.
+        mode: f64,
+        /// Highest value.
+        max: f64,
+    },
+    /// Normal (Gaussian); unbounded, so it can go negative.
+    Normal {
+        /// Mean, same unit as the value.
+        mean: f64,
+        /// Standard deviation, same unit as the value; > 0.
+        sd: f64,
+    },
+    /// Log-normal: `ln X` is normal with mean `mu` and standard deviation `sigma`. Median `e^mu`.
+    LogNormal {
+        /// Mean of `ln X` (log of the value's unit).
+        mu: f64,
+        /// Standard deviation of `ln X`; > 0.
+        sigma: f64,
+    },
+    /// Gamma with `shape` and `rate`: mean `shape / rate`, variance `shape / rate²`.
+    Gamma {
+        /// Shape (dimensionless); > 0.
+        shape: f64,
+        /// Rate, per unit of the value; > 0.
+        rate: f64,
+    },
+    /// Poisson count with the given mean (events per period).
+    Poisson {
+        /// Mean count; > 0.
+        mean: f64,
+    },
+    /// Negative-binomial (over-dispersed) count: variance `mean + mean² / dispersion`.
+    NegBinomial {
+        /// Mean count; > 0.
+        mean: f64,
+        /// Dispersion, the size parameter `r`; > 0. Large values approach Poisson.
+        dispersion: f64,
+    },
+    /// The distribution of observed values, sorted ascending, interpolated linearly between them.
+    Empirical(Vec<f64>),
+}
+
+/// Spread of sample uniforms: `open_unit` returns `(k + 0.5) / 2^52`, so it lies in
+/// `[U_LO, 1 - U_LO]` and never hits 0 or 1, where quantiles of unbounded families are infinite.
+const U_LO: f64 = 1.0 / (1u64 << 53) as f64;
+const U_HI: f64 = 1.0 - U_LO;
+
+/// Largest mean accepted for the count families; their quantile search works on whole numbers
+/// that must stay exactly representable, and counts this large are better modelled as gamma.
+const MAX_COUNT_MEAN: f64 = 1e12;
+
+/// A uniform draw in the open interval (0, 1) from exactly one `u64` of `rng` (its top 52 bits).
+///
+/// Written here rather than taken from `rand` so the stream of draws does not change when `rand`
+/// changes how it makes floats.
+pub fn open_unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    ((rng.next_u64() >> 12) as f64 + 0.5) * (2.0 * U_LO)
+}
+
+/// Standard normal quantile `Φ⁻¹(p)`; `-inf` at 0 and `+inf` at 1.
+pub fn normal_quantile(p: f64) -> f64 {
+    -SQRT_2 * erf::erfc_inv(2.0 * p)
+}
+
+/// Standard normal CDF `Φ(z)`, through `erfc` so the lower tail keeps its precision.
+pub fn normal_cdf(z: f64) -> f64 {
+    0.5 * erf::erfc(-z / SQRT_2)
+}
+
+impl Dist {
+    /// Exactly `value`.
+    pub fn fixed(value: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        c.finite("value", value);
+        c.done(Dist::Fixed(value))
+    }
+
+    /// Uniform on `[min, max]`; needs `min < max` (use [`Dist::fixed`] for a single value).
+    pub fn uniform(min: f64, max: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("min", min), ("max", max)]) {
+            c.above("max", max, "min", min);
+        }
+        c.done(Dist::Uniform { min, max })
+    }
+
+    /// Triangular on `[min, max]` peaking at `mode`; needs `min <= mode <= max` and `min < max`.
+    pub fn triangular(min: f64, mode: f64, max: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        c.three_point(min, mode, max);
+        c.done(Dist::Triangular { min, mode, max })
+    }
+
+    /// Beta-PERT (lambda 4) on `[min, max]` with most likely value `mode`; same rules as triangular.
+    pub fn pert(min: f64, mode: f64, max: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        c.three_point(min, mode, max);
+        c.done(Dist::Pert { min, mode, max })
+    }
+
+    /// Normal with `mean` and standard deviation `sd > 0`, both in the value's unit.
+    pub fn normal(mean: f64, sd: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("mean", mean), ("sd", sd)]) {
+            c.positive("sd", sd);
+        }
+        c.done(Dist::Normal { mean, sd })
+    }
+
+    /// Log-normal from the parameters of `ln X`: `mu` and `sigma > 0`.
+    pub fn lognormal(mu: f64, sigma: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("mu", mu), ("sigma", sigma)]) {
+            c.positive("sigma", sigma);
+        }
+        c.done(Dist::LogNormal { mu, sigma })
+    }
+
+    /// Log-normal with the given median and 90th percentile; needs `0 < median < p90`.
+    pub fn lognormal_median_p90(median: f64, p90: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("median", median), ("p90", p90)])
+            && c.positive("median", median)
+            && c.above("p90", p90, "median", median)
+        {
+            let mu = median.ln();
+            let sigma = (p90 / median).ln() / normal_quantile(0.9);
+            return c.done(Dist::LogNormal { mu, sigma });
+        }
+        Err(c.0)
+    }
+
+    /// Log-normal whose 90% interval is `[p5, p95]`; needs `0 < p5 < p95`.
+    pub fn lognormal_p5_p95(p5: f64, p95: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("p5", p5), ("p95", p95)])
+            && c.positive("p5", p5)
+            && c.above("p95", p95, "p5", p5)
+        {
+            let mu = 0.5 * (p5.ln() + p95.ln());
+            let sigma = (p95 / p5).ln() / (2.0 * normal_quantile(0.95));
+            return c.done(Dist::LogNormal { mu, sigma });
+        }
+        Err(c.0)
+    }
+
+    /// Gamma with `shape > 0` and `rate > 0` (per unit of the value).
+    pub fn gamma(shape: f64, rate: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("shape", shape), ("rate", rate)]) {
+            c.positive("shape", shape);
+            c.positive("rate", rate);
+        }
+        c.done(Dist::Gamma { shape, rate })
+    }
+
+    /// Gamma with the given mean and standard deviation, both > 0 and in the value's unit.
+    pub fn gamma_mean_sd(mean: f64, sd: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("mean", mean), ("sd", sd)]) {
+            let ok = c.positive("mean", mean);
+            if c.positive("sd", sd) && ok {
+                let shape = (mean / sd).powi(2);
+                let rate = mean / (sd * sd);
+                return c.done(Dist::Gamma { shape, rate });
+            }
+        }
+        Err(c.0)
+    }
+
+    /// Poisson count with `mean > 0` events per period.
+    pub fn poisson(mean: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.finite("mean", mean) && c.positive("mean", mean) {
+            c.count_mean(mean);
+        }
+        c.done(Dist::Poisson { mean })
+    }
+
+    /// Negative-binomial count with `mean > 0` and `dispersion > 0`; variance is
+    /// `mean + mean² / dispersion`.
+    pub fn negbinomial(mean: f64, dispersion: f64) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if c.all_finite(&[("mean", mean), ("dispersion", dispersion)]) {
+            if c.positive("mean", mean) {
+                c.count_mean(mean);
+            }
+            c.positive("dispersion", dispersion);
+        }
+        c.done(Dist::NegBinomial { mean, dispersion })
+    }
+
+    /// The distribution of observed `values` (any order, at least one, all finite).
+    pub fn empirical(mut values: Vec<f64>) -> Result<Dist, Problems> {
+        let mut c = Check::default();
+        if values.is_empty() {
+            c.0.push("values", "is empty; expected at least one number");
+        }
+        for (i, v) in values.iter().enumerate() {
+            c.finite(&format!("values[{i}]"), *v);
+        }
+        values.sort_by(f64::total_cmp);
+        c.done(Dist::Empirical(values))
+    }
+
+    /// The family's name as written after `dist =` in TOML.
+    pub fn family(&self) -> &'static str {
+        match self {
+            Dist::Fixed(_) => "fixed",
+            Dist::Uniform { .. } => "uniform",
+            Dist::Triangular { .. } => "triangular",
+            Dist::Pert { .. } => "pert",
+            Dist::Normal { .. } => "normal",
+            Dist::LogNormal { .. } => "lognormal",
+            Dist::Gamma { .. } => "gamma",
+            Dist::Poisson { .. } => "poisson",
+            Dist::NegBinomial { .. } => "negbinomial",
+            Dist::Empirical(_) => "empirical",
+        }
+    }
+
+    /// The inverse CDF at probability `p`.
+    ///
+    /// For the count families (Poisson, negative binomial) this is the smallest whole `k` with
+    /// `CDF(k) >= p`. For empirical it is the sorted-sample quantile with linear interpolation
+    /// (Hyndman–Fan type 7, numpy's default): `x[h]` interpolated at `h = (n - 1) p`.
+    /// `p <= 0` gives [`Dist::min_value`] and `p >= 1` gives [`Dist::max_value`] (possibly
+    /// infinite); NaN gives NaN. Non-decreasing in `p`.
+    pub fn quantile(&self, p: f64) -> f64 {
+        // The families sampled on every path come first and use closed forms.
+        match *self {
+            Dist::Fixed(v) => return v,
+            Dist::Normal { mean, sd } => return mean + sd * normal_quantile(p.clamp(0.0, 1.0)),
+            Dist::LogNormal { mu, sigma } => {
+                return (mu + sigma * normal_quantile(p.clamp(0.0, 1.0))).exp()
+            }
+            _ => {}
+        }
+        if p.is_nan() {
+            return f64::NAN;
+        }
+        if p <= 0.0 {
+            return self.min_value();
+        }
+        if p >= 1.0 {
+            return self.max_value();
+        }
+        match *self {
+            Dist::Uniform { min, max } => (min + p * (max - min)).min(max),
+            Dist::Triangular { min, mode, max } => {
+                let width = max - min;
+                if p * width < mode - min {
+                    min + (p * width * (mode - min)).sqrt()
+                } else {
+                    (max - ((1.0 - p) * width * (max - mode)).sqrt()).max(min)
+                }
+            }
+            Dist::Pert { min, mode, max } => {
+                let (a, b) = pert_shapes(min, mode, max);
+                Beta::new(a, b).map_or(f64::NAN, |d| min + (max - min) * d.inverse_cdf(p))
+            }
+            Dist::Gamma { shape, rate } => {
+                Gamma::new(shape, rate).map_or(f64::NAN, |d| d.inverse_cdf(p))
+            }
+            Dist::Poisson { mean } => count_quantile(
+                p,
+                mean,
+                mean,
+                mean,
+                |k| checked_gamma_ur(k + 1.0, mean).unwrap_or(f64::NAN),
+                |k| checked_gamma_lr(k + 1.0, mean).unwrap_or(f64::NAN),
+            ),
+            Dist::NegBinomial {
+                mean,
+                dispersion: r,
+            } => {
+                // statrs' parametrisation: success probability `r / (r + mean)`.
+                let (succ, fail) = (r / (r + mean), mean / (r + mean));
+                let var = mean + mean * mean / r;
+                let k3 = mean + 3.0 * mean * mean / r + 2.0 * mean.powi(3) / (r * r);
+                count_quantile(
+                    p,
+                    mean,
+                    var,
+                    k3,
+                    |k| checked_beta_reg(r, k + 1.0, succ).unwrap_or(f64::NAN),
+                    |k| checked_beta_reg(k + 1.0, r, fail).unwrap_or(f64::NAN),
+                )
+            }
+            Dist::Empirical(ref xs) => {
+                let h = (xs.len() - 1) as f64 * p;
+                let i = h.floor() as usize;
+                match xs.get(i + 1) {
+                    Some(&next) => xs[i] + (h - i as f64) * (next - xs[i]),
+                    None => xs[xs.len() - 1],
+                }
+            }
+            Dist::Fixed(_) | Dist::Normal { .. } | Dist::LogNormal { .. } => unreachable!(),
+        }
+    }
+
+    /// One draw, by inverse transform of one [`open_unit`] uniform: takes exactly one `u64` from
+    /// `rng`, also for a fixed value, so changing one input's family never shifts later draws.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let u = open_unit(rng);
+        self.quantile(u)
+    }
+
+    /// The median, `quantile(0.5)`.
+    pub fn median(&self) -> f64 {
+        self.quantile(0.5)
+    }
+
+    /// The mean of the distribution that is sampled (for empirical, of the interpolated one:
+    /// the end values carry half the weight of the inner ones).
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Fixed(v) => v,
+            Dist::Uniform { min, max } => 0.5 * (min + max),
+            Dist::Triangular { min, mode, max } => (min + mode + max) / 3.0,
+            Dist::Pert { min, mode, max } => (min + 4.0 * mode + max) / 6.0,
+            Dist::Normal { mean, .. } => mean,
+            Dist::LogNormal { mu, sigma } => (mu + 0.5 * sigma * sigma).exp(),
+            Dist::Gamma { shape, rate } => shape / rate,
+            Dist::Poisson { mean } | Dist::NegBinomial { mean, .. } => mean,
+            Dist::Empirical(ref xs) => match xs.len() {
+                0 => f64::NAN,
+                1 => xs[0],
+                n => (xs.iter().sum::<f64>() - 0.5 * (xs[0] + xs[n - 1])) / (n - 1) as f64,
+            },
+        }
+    }
+
+    /// The standard deviation of the distribution that is sampled, in the value's unit.
+    pub fn sd(&self) -> f64 {
+        let var = match *self {
+            Dist::Fixed(_) => 0.0,
+            Dist::Uniform { min, max } => (max - min).powi(2) / 12.0,
+            Dist::Triangular { min, mode, max } => {
+                (min * min + mode * mode + max * max - min * mode - min * max - mode * max) / 18.0
+            }
+            Dist::Pert { min, mode, max } => {
+                // Beta variance a b / ((a + b)² (a + b + 1)) with a + b = 6 for lambda 4.
+                let (a, b) = pert_shapes(min, mode, max);
+                (max - min).powi(2) * a * b / 252.0
+            }
+            Dist::Normal { sd, .. } => sd * sd,
+            Dist::LogNormal { mu, sigma } => {
+                (sigma * sigma).exp_m1() * (2.0 * mu + sigma * sigma).exp()
+            }
+            Dist::Gamma { shape, rate } => shape / (rate * rate),
+            Dist::Poisson { mean } => mean,
+            Dist::NegBinomial { mean, dispersion } => mean + mean * mean / dispersion,
+            Dist::Empirical(ref xs) if xs.len() >= 2 => {
+                // Each gap between neighbours is a uniform piece carrying 1 / (n - 1).
+                let m = self.mean();
+                let second: f64 = xs
+                    .windows(2)
+                    .map(|w| (w[0] * w[0] + w[0] * w[1] + w[1] * w[1]) / 3.0)
+                    .sum();
+                (second / (xs.len() - 1) as f64 - m * m).max(0.0)
+            }
+            Dist::Empirical(_) => 0.0,
+        };
+        var.sqrt()
+    }
+
+    /// True when every draw is the same value.
+    pub fn is_fixed(&self) -> bool {
+        match self {
+            Dist::Fixed(_) => true,
+            Dist::Empirical(xs) => xs.first() == xs.last(),
+            _ => false,
+        }
+    }
+
+    /// The lowest possible value; `-inf` when unbounded below.
+    pub fn min_value(&self) -> f64 {
+        match *self {
+            Dist::Fixed(v) => v,
+            Dist::Uniform { min, .. } | Dist::Triangular { min, .. } | Dist::Pert { min, .. } => {
+                min
+            }
+            Dist::Normal { .. } => f64::NEG_INFINITY,
+            Dist::LogNormal { .. }
+            | Dist::Gamma { .. }
+            | Dist::Poisson { .. }
+            | Dist::NegBinomial { .. } => 0.0,
+            Dist::Empirical(ref xs) => xs.first().copied().unwrap_or(f64::NAN),
+        }
+    }
+
+    /// The highest possible value; `+inf` when unbounded above.
+    pub fn max_value(&self) -> f64 {
+        match *self {
+            Dist::Fixed(v) => v,
+            Dist::Uniform { max, .. } | Dist::Triangular { max, .. } | Dist::Pert { max, .. } => {
+                max
+            }
+            Dist::Empirical(ref xs) => xs.last().copied().unwrap_or(f64::NAN),
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// Check that values stay within `[lo, hi]` (either side optional), e.g. `lo = Some(0.0)` for a
+    /// price. Families with stated bounds (fixed, uniform, triangular, pert, empirical) are checked
+    /// at those bounds; the others at their 0.1% and 99.9% quantiles, so a normal far from zero
+    /// passes a `>= 0` check. Problems have an empty key (the value itself).
+    pub fn check_bounds(&self, lo: Option<f64>, hi: Option<f64>) -> Result<(), Problems> {
+        let mut probs = Problems::default();
+        let name = self.family();
+        let stated = matches!(
+            self,
+            Dist::Uniform { .. } | Dist::Triangular { .. } | Dist::Pert { .. } | Dist::Empirical(_)
+        );
+        if let Dist::Fixed(v) = *self {
+            if let Some(lo) = lo.filter(|&lo| v < lo) {
+                probs.push(
+                    "",
+                    format!("value ({v}) is below {lo}; expected values >= {lo}"),
+                );
+            }
+            if let Some(hi) = hi.filter(|&hi| v > hi) {
+                probs.push(
+                    "",
+                    format!("value ({v}) is above {hi}; expected values <= {hi}"),
+                );
+            }
+            return if probs.is_empty() { Ok(()) } else { Err(probs) };
+        }
+        if let Some(lo) = lo {
+            let (at, v) = if stated {
+                ("min", self.min_value())
+            } else {
+                ("p0.1%", self.quantile(0.001))
+            };
+            if v < lo {
+                let hint = if matches!(self, Dist::Normal { .. }) && lo == 0.0 {
+                    "; use lognormal or gamma"
+                } else {
+                    ""
+                };
+                probs.push(
+                    "",
+                    format!(
+                        "{name} can go below {lo} ({at} = {}); expected values >= {lo}{hint}",
+                        sig3(v)
+                    ),
+                );
+            }
+        }
+        if let Some(hi) = hi {
+            let (at, v) = if stated {
+                ("max", self.max_value())
+            } else {
+                ("p99.9%", self.quantile(0.999))
+            };
+            if v > hi {
+                probs.push(
+                    "",
+                    format!(
+                        "{name} can go above {hi} ({at} = {}); expected values <= {hi}",
+                        sig3(v)
+                    ),
+                );
+            }
+        }
+        if probs.is_empty() {
+            Ok(())
+        } else {
+            Err(probs)
+        }
+    }
+}
+
+/// Beta shapes of a lambda-4 PERT on `[min, max]`; they always sum to 6.
+fn pert_shapes(min: f64, mode: f64, max: f64) -> (f64, f64) {
+    let width = max - min;
+    (
+        1.0 + 4.0 * (mode - min) / width,
+        1.0 + 4.0 * (max - mode) / width,
+    )
+}
+
+/// Smallest whole `k` with `CDF(k) >= p`, for a count with the given mean, variance and third
+/// cumulant. `cdf` and `sf` take `k` as a float.
+///
+/// Starts from the Cornish–Fisher guess so a typical call needs a handful of CDF evaluations, then
+/// gallops and bisects, which stays correct however poor the guess. In the upper half it tests
+/// `SF(k) <= 1 - p` instead, because the CDF rounds to 1 there and could not place the quantile.
+fn count_quantile(
+    p: f64,
+    mean: f64,
+    var: f64,
+    k3: f64,
+    cdf: impl Fn(f64) -> f64,
+    sf: impl Fn(f64) -> f64,
+) -> f64 {
+    const MAX_K: u64 = 1 << 52;
+    let q = 1.0 - p;
+    let upper = p > 0.5;
+    let reached = |k: u64| {
+        if upper {
+            sf(k as f64) <= q
+        } else {
+            cdf(k as f64) >= p
+        }
+    };
+    let z = normal_quantile(p);
+    let sd = var.sqrt();
+    let guess = mean + sd * (z + k3 / (var * sd) * (z * z - 1.0) / 6.0);
+    let start = if guess.is_finite() {
+        guess.clamp(0.0, MAX_K as f64) as u64
+    } else {
+        0
+    };
+    // Find `lo < hi` with `!reached(lo)` and `reached(hi)`, then bisect.
+    let (mut lo, mut hi);
+    let mut step = 1;
+    if reached(start) {
+        hi = start;
+        loop {
+            if hi == 0 {
+                return 0.0;
+            }
+            lo = hi.saturating_sub(step);
+            if !reached(lo) {
+                break;
+            }
+            hi = lo;
+            step *= 2;
+        }
+    } else {
+        lo = start;
+        loop {
+            hi = (lo + step).min(MAX_K);
+            if hi == MAX_K || reached(hi) {
+                break;
+            }
+            lo = hi;
+            step *= 2;
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if reached(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi as f64
+}
+
+/// The problems found while building one distribution.
+#[derive(Default)]
+struct Check(Problems);
+
+impl Check {
+    fn finite(&mut self, key: &str, v: f64) -> bool {
+        if !v.is_finite() {
+            self.0
+                .push(key, format!("must be a finite number (got {v})"));
+        }
+        v.is_finite()
+    }
+
+    fn all_finite(&mut self, values: &[(&str, f64)]) -> bool {
+        values
+            .iter()
+            .fold(true, |ok, &(k, v)| self.finite(k, v) && ok)
+    }
+
+    /// Call only on finite values.
+    fn positive(&mut self, key: &str, v: f64) -> bool {
+        if v <= 0.0 {
+            self.0.push(
+                key,
+                format!("{key} ({v}) is not positive; expected {key} > 0"),
+            );
+        }
+        v > 0.0
+    }
+
+    /// Call only on finite values.
+    fn above(&mut self, hi_key: &str, hi: f64, lo_key: &str, lo: f64) -> bool {
+        if hi <= lo {
+            let how = if hi == lo { "equals" } else { "is below" };
+            self.0.push(
+                hi_key,
+                format!("{hi_key} ({hi}) {how} {lo_key} ({lo}); expected {hi_key} > {lo_key}"),
+            );
+        }
+        hi > lo
+    }
+
+    fn three_point(&mut self, min: f64, mode: f64, max: f64) {
+        if self.all_finite(&[("min", min), ("mode", mode), ("max", max)])
+            && self.above("max", max, "min", min)
+        {
+            let expected = "expected min <= mode <= max";
+            if mode < min {
+                self.0.push(
+                    "mode",
+                    format!("mode ({mode}) is below min ({min}); {expected}"),
+                );
+            } else if mode > max {
+                self.0.push(
+                    "mode",
+                    format!("mode ({mode}) is above max ({max}); {expected}"),
+                );
+            }
+        }
+    }
+
+    fn count_mean(&mut self, mean: f64) {
+        if mean > MAX_COUNT_MEAN {
+            self.0.push(
+                "mean",
+                format!(
+                    "mean ({mean}) is too large for a count; expected mean <= 1e12 (use gamma)"
+                ),
+            );
+        }
+    }
+
+    /// `d` if nothing was found and its quantiles are finite (huge parameters can overflow).
+    fn done(mut self, d: Dist) -> Result<Dist, Problems> {
+        if self.0.is_empty() {
+            let (lo, hi) = (d.quantile(0.001), d.quantile(0.999));
+            if !lo.is_finite() || !hi.is_finite() {
+                self.0.push(
+                    "",
+                    format!(
+                        "values overflow (p0.1% = {}, p99.9% = {}); expected parameters giving finite values",
+                        sig3(lo),
+                        sig3(hi)
+                    ),
+                );
+            }
+        }
+        if self.0.is_empty() {
+            Ok(d)
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+/// `x` to about three significant digits, for computed values in messages (`-2.09`, `1235`).
+fn sig3(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let decimals = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A distribution as written in an input file, before checking: a plain number or an inline table
+/// tagged by `dist`. Kept as the original TOML value so it can be echoed back exactly as written
+/// (it serializes transparently). Unknown keys are reported by [`RawDist::validate`], with the keys
+/// the family allows and the nearest one, rather than rejected by serde one at a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawDist(pub toml::Value);
+
+/// A family's name and the sets of keys that define it, any one set at a time.
+struct Family {
+    name: &'static str,
+    forms: &'static [&'static [&'static str]],
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "fixed",
+        forms: &[&["value"]],
+    },
+    Family {
+        name: "uniform",
+        forms: &[&["min", "max"]],
+    },
+    Family {
+        name: "triangular",
+        forms: &[&["min", "mode", "max"]],
+    },
+    Family {
+        name: "pert",
+        forms: &[&["min", "mode", "max"]],
+    },
+    Family {
+        name: "normal",
+        forms: &[&["mean", "sd"]],
+    },
+    Family {
+        name: "lognormal",
+        forms: &[&["median", "p90"], &["p5", "p95"], &["mu", "sigma"]],
+    },
+    Family {
+        name: "gamma",
+        forms: &[&["mean", "sd"], &["shape", "rate"]],
+    },
+    Family {
+        name: "poisson",
+        forms: &[&["mean"]],
+    },
+    Family {
+        name: "negbinomial",
+        forms: &[&["mean", "dispersion"]],
+    },
+    Family {
+        name: "empirical",
+        forms: &[&["values"]],
+    },
+];
+
+impl Family {
+    fn allows(&self, key: &str) -> bool {
+        self.forms.iter().any(|f| f.contains(&key))
+    }
+    /// "median and p90, or p5 and p95, or mu and sigma".
+    fn needs(&self) -> String {
+        self.forms
+            .iter()
+            .map(|f| and_list(f))
+            .collect::<Vec<_>>()
+            .join(", or ")
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The candidate closest to a misspelt `word`, if any is close.
+fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|&(score, _)| score >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(word, candidates)
+        .map(|c| format!("; did you mean \"{c}\"?"))
+        .unwrap_or_default()
+}
+
+/// What was found at a numeric key.
+enum Field {
+    Absent,
+    /// Present but unusable; already reported.
+    Bad,
+    Num(f64),
+}
+
+fn read_num(v: Option<&toml::Value>, key: &str, probs: &mut Problems) -> Field {
+    match v {
+        None => Field::Absent,
+        Some(toml::Value::Integer(i)) => Field::Num(*i as f64),
+        Some(toml::Value::Float(f)) if f.is_finite() => Field::Num(*f),
+        Some(toml::Value::Float(f)) => {
+            probs.push(key, format!("must be a finite number (got {f})"));
+            Field::Bad
+        }
+        Some(toml::Value::String(s)) if s.trim().parse::<f64>().is_ok() => {
+            probs.push(
+                key,
+                format!("expected a number, got a string (\"{s}\"); write it without quotes"),
+            );
+            Field::Bad
+        }
+        Some(other) => {
+            probs.push(key, format!("expected a number, got {}", a_type(other)));
+            Field::Bad
+        }
+    }
+}
+
+/// "a string", "an integer", ... for messages.
+fn a_type(v: &toml::Value) -> String {
+    let t = v.type_str();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
+}
+
+impl RawDist {
+    /// Check the value and build the distribution, reporting every problem at once. Keys are
+    /// relative to this value (`p90`, `values[2]`, `dist`; empty for the value as a whole), so a
+    /// caller prefixes them with [`Problems::extend_under`].
+    pub fn validate(&self) -> Result<Dist, Problems> {
+        match &self.0 {
+            toml::Value::Integer(i) => Ok(Dist::Fixed(*i as f64)),
+            toml::Value::Float(f) => Dist::fixed(*f).map_err(|mut p| {
+                // A plain number has no `value` key to point at.
+                p.0.iter_mut().for_each(|p| p.key.clear());
+                p
+            }),
+            toml::Value::Table(t) => validate_table(t),
+            other => {
+                let mut probs = Problems::default();
+                let quoted = match other {
+                    toml::Value::String(s) if s.trim().parse::<f64>().is_ok() => {
+                        "; write the number without quotes"
+                    }
+                    _ => "",
+                };
+                probs.push(
+                    "",
+                    format!(
+                        "expected a number or a table such as {{ dist = \"normal\", mean = 10, sd = 2 }}, got {}{quoted}",
+                        a_type(other)
+                    ),
+                );
+                Err(probs)
+            }
+        }
+    }
+
+    /// [`RawDist::validate`], then [`Dist::check_bounds`] with `lo` and `hi`.
+    pub fn validate_with(&self, lo: Option<f64>, hi: Option<f64>) -> Result<Dist, Problems> {
+        let d = self.validate()?;
+        d.check_bounds(lo, hi)?;
+        Ok(d)
+    }
+}
+
+impl From<f64> for RawDist {
+    fn from(v: f64) -> Self {
+        RawDist(toml::Value::Float(v))
+    }
+}
+
+impl From<&Dist> for RawDist {
+    /// The canonical tagged form (`{ dist = "lognormal", mu = .., sigma = .. }`), or a plain
+    /// number for a fixed value.
+    fn from(d: &Dist) -> Self {
+        match *d {
+            Dist::Fixed(v) => RawDist::from(v),
+            _ => RawDist(
+                toml::Value::try_from(d).expect("a distribution always serializes to a toml table"),
+            ),
+        }
+    }
+}
+
+impl TryFrom<RawDist> for Dist {
+    type Error = Problems;
+    fn try_from(raw: RawDist) -> Result<Dist, Problems> {
+        raw.validate()
+    }
+}
+
+fn validate_table(t: &toml::Table) -> Result<Dist, Problems> {
+    let mut probs = Problems::default();
+    let names = || FAMILIES.iter().map(|f| f.name);
+    let all = names().collect::<Vec<_>>().join(", ");
+    let name = match t.get("dist") {
+        Some(toml::Value::String(s)) => s.as_str(),
+        None => {
+            probs.push("dist", format!("missing; expected dist = one of {all}"));
+            return Err(probs);
+        }
+        Some(other) => {
+            probs.push(
+                "dist",
+                format!(
+                    "expected a string naming one of {all}, got {}",
+                    a_type(other)
+                ),
+            );
+            return Err(probs);
+        }
+    };
+    let Some(fam) = FAMILIES.iter().find(|f| f.name == name) else {
+        let hint = did_you_mean(name, names());
+        probs.push(
+            "dist",
+            format!("unknown dist \"{name}\"; expected one of {all}{hint}"),
+        );
+        return Err(probs);
+    };
+    let needs = fam.needs();
+    for key in t.keys().filter(|k| *k != "dist" && !fam.allows(k)) {
+        let hint = did_you_mean(key, fam.forms.iter().flat_map(|f| f.iter().copied()));
+        probs.push(
+            key.as_str(),
+            format!("unknown key for {name}; expected {needs}{hint}"),
+        );
+    }
+    if name == "empirical" {
+        return match empirical_values(t, &mut probs) {
+            Some(values) if probs.is_empty() => Dist::empirical(values),
+            _ => Err(probs),
+        };
+    }
+
+    // Which form did the user write? Exactly one complete form and nothing from the others.
+    let present = |k: &str| t.contains_key(k);
+    let complete: Vec<usize> = (0..fam.forms.len())
+        .filter(|&i| fam.forms[i].iter().all(|k| present(k)))
+        .collect();
+    let given: Vec<&str> = fam
+        .forms
+        .iter()
+        .flat_map(|f| f.iter().copied())
+        .filter(|k| present(k))
+        .collect();
+    let form = match complete[..] {
+        [i] if given.iter().all(|k| fam.forms[i].contains(k)) => fam.forms[i],
+        _ if fam.forms.len() == 1 => {
+            for k in fam.forms[0].iter().filter(|k| !present(k)) {
+                probs.push(*k, format!("{name} needs {needs}; {k} is missing"));
+            }
+            return Err(probs);
+        }
+        _ => {
+            let got = if given.is_empty() {
+                String::new()
+            } else {
+                format!(" (got {})", and_list(&given))
+            };
+            probs.push("", format!("{name} needs {needs}{got}"));
+            return Err(probs);
+        }
+    };
+    let mut v = Vec::with_capacity(form.len());
+    for k in form {
+        if let Field::Num(x) = read_num(t.get(*k), k, &mut probs) {
+            v.push(x);
+        }
+    }
+    if v.len() < form.len() {
+        return Err(probs);
+    }
+    let built = match (name, form[0]) {
+        ("fixed", _) => Dist::fixed(v[0]),
+        ("uniform", _) => Dist::uniform(v[0], v[1]),
+        ("triangular", _) => Dist::triangular(v[0], v[1], v[2]),
+        ("pert", _) => Dist::pert(v[0], v[1], v[2]),
+        ("normal", _) => Dist::normal(v[0], v[1]),
+        ("lognormal", "median") => Dist::lognormal_median_p90(v[0], v[1]),
+        ("lognormal", "p5") => Dist::lognormal_p5_p95(v[0], v[1]),
+        ("lognormal", _) => Dist::lognormal(v[0], v[1]),
+        ("gamma", "mean") => Dist::gamma_mean_sd(v[0], v[1]),
+        ("gamma", _) => Dist::gamma(v[0], v[1]),
+        ("poisson", _) => Dist::poisson(v[0]),
+        ("negbinomial", _) => Dist::negbinomial(v[0], v[1]),
+        _ => unreachable!("every family in FAMILIES has a constructor"),
+    };
+    match built {
+        Ok(d) if probs.is_empty() => Ok(d),
+        Ok(_) => Err(probs),
+        Err(more) => {
+            probs.0.extend(more.0);
+            Err(probs)
+        }
+    }
+}
+
+/// The numbers under `values`, or `None` after reporting why there are none.
+fn empirical_values(t: &toml::Table, probs: &mut Problems) -> Option<Vec<f64>> {
+    let items = match t.get("values") {
+        Some(toml::Value::Array(items)) => items,
+        None => {
+            probs.push("values", "empirical needs values; values is missing");
+            return None;
+        }
+        Some(other) => {
+            probs.push(
+                "values",
+                format!("expected an array of numbers, got {}", a_type(other)),
+            );
+            return None;
+        }
+    };
+    if items.is_empty() {
+        probs.push("values", "is empty; expected at least one number");
+        return None;
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Field::Num(x) = read_num(Some(item), &format!("values[{i}]"), probs) {
+            out.push(x);
+        }
+    }
+    (out.len() == items.len()).then_some(out)
+}
+
+/// The tagged form `Dist` serializes to, so summaries can echo inputs in the same shape as TOML.
+#[derive(Serialize)]
+#[serde(tag = "dist", rename_all = "lowercase")]
+enum Tagged<'a> {
+    Fixed { value: f64 },
+    Uniform { min: f64, max: f64 },
+    Triangular { min: f64, mode: f64, max: f64 },
+    Pert { min: f64, mode: f64, max: f64 },
+    Normal { mean: f64, sd: f64 },
+    LogNormal { mu: f64, sigma: f64 },
+    Gamma { shape: f64, rate: f64 },
+    Poisson { mean: f64 },
+    NegBinomial { mean: f64, dispersion: f64 },
+    Empirical { values: &'a [f64] },
+}
+
+impl Serialize for Dist {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = match *self {
+            Dist::Fixed(value) => Tagged::Fixed { value },
+            Dist::Uniform { min, max } => Tagged::Uniform { min, max },
+            Dist::Triangular { min, mode, max } => Tagged::Triangular { min, mode, max },
+            Dist::Pert { min, mode, max } => Tagged::Pert { min, mode, max },
+            Dist::Normal { mean, sd } => Tagged::Normal { mean, sd },
+            Dist::LogNormal { mu, sigma } => Tagged::LogNormal { mu, sigma },
+            Dist::Gamma { shape, rate } => Tagged::Gamma { shape, rate },
+            Dist::Poisson { mean } => Tagged::Poisson { mean },
+            Dist::NegBinomial { mean, dispersion } => Tagged::NegBinomial { mean, dispersion },
+            Dist::Empirical(ref values) => Tagged::Empirical { values },
+        };
+        t.serialize(s)
+    }
+}
+
+/// A Gaussian copula: correlated uniforms for several inputs, each then fed to that input's
+/// [`Dist::quantile`], so every input keeps its own distribution while their ranks move together.
+///
+/// Correlations are given as Spearman rank correlations (what survives any monotone marginal) and
+/// converted to the Gaussian Pearson `r = 2 sin(π ρs / 6)`, which gives exactly that Spearman ρ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copula {
+    n: usize,
+    /// Lower-triangular Cholesky factor of the Pearson matrix, row-major `n × n`.
+    chol: Vec<f64>,
+    /// Inputs with no correlation at all; they get their raw uniform, bit for bit.
+    free: Vec<bool>,
+}
+
+impl Copula {
+    /// `n` uncorrelated inputs.
+    pub fn independent(n: usize) -> Copula {
+        let mut chol = vec![0.0; n * n];
+        for i in 0..n {
+            chol[i * n + i] = 1.0;
+        }
+        Copula {
+            n,
+            chol,
+            free: vec![true; n],
+        }
+    }
+
+    /// `n` inputs with Spearman rank correlations `(i, j, ρs)` between inputs `i` and `j`
+    /// (0-based); unlisted pairs are uncorrelated. Problems are keyed `[k]` by the pair's position
+    /// in `pairs`, or empty for the matrix as a whole.
+    pub fn new(n: usize, pairs: &[(usize, usize, f64)]) -> Result<Copula, Problems> {
+        let mut probs = Problems::default();
+        let mut pearson = vec![0.0; n * n];
+        let mut seen: Vec<Option<usize>> = vec![None; n * n];
+        for (k, &(i, j, rho)) in pairs.iter().enumerate() {
+            let key = format!("[{k}]");
+            if i >= n || j >= n {
+                probs.push(
+                    &*key,
+                    format!(
+                        "input {} is out of range; expected an index below {n}",
+                        i.max(j)
+                    ),
+                );
+                continue;
+            }
+            if i == j {
+                probs.push(
+                    &*key,
+                    format!("correlates input {i} with itself; expected two different inputs"),
+                );
+                continue;
+            }
+            if !rho.is_finite() {
+                probs.push(
+                    &*key,
+                    format!("correlation must be a finite number (got {rho})"),
+                );
+                continue;
+            }
+            if rho.abs() > 1.0 {
+                probs.push(
+                    &*key,
+                    format!(
+                        "correlation ({rho}) is outside [-1, 1]; expected -1 <= correlation <= 1"
+                    ),
+                );
+                continue;
+            }
+            let (a, b) = (i.min(j), i.max(j));
+            if let Some(first) = seen[a * n + b] {
+                probs.push(
+                    &*key,
+                    format!(
+                        "duplicate correlation between inputs {a} and {b} (first at [{first}])"
+                    ),
+                );
+                continue;
+            }
+            seen[a * n + b] = Some(k);
+            let r = 2.0 * (PI * rho / 6.0).sin();
+            pearson[a * n + b] = r;
+            pearson[b * n + a] = r;
+        }
+        if !probs.is_empty() {
+            return Err(probs);
+        }
+        for i in 0..n {
+            pearson[i * n + i] = 1.0;
+        }
+        let Some(chol) = cholesky(&pearson, n) else {
+            probs.push(
+                "",
+                "correlations do not form a valid correlation matrix (not positive definite)",
+            );
+            return Err(probs);
+        };
+        let free = (0..n)
+            .map(|i| (0..n).all(|j| i == j || pearson[i * n + j] == 0.0))
+            .collect();
+        Ok(Copula { n, chol, free })
+    }
+
+    /// Number of inputs.
+    pub fn dim(&self) -> usize {
+        self.n
+    }
+
+    /// True when no two inputs are correlated.
+    pub fn is_independent(&self) -> bool {
+        self.free.iter().all(|&f| f)
+    }
+
+    /// Fill `out` (length [`Copula::dim`]) with uniforms in (0, 1), correlated as asked.
+    ///
+    /// Takes exactly one `u64` per input from `rng`, in input order, whatever the correlations.
+    /// An uncorrelated input gets its [`open_unit`] draw unchanged, so adding a correlation between
+    /// two inputs never changes the draws of a third. Correlated inputs go through standard normals
+    /// (`Φ⁻¹` of the draws, rather than a ziggurat, to keep the stream fixed), the Cholesky factor,
+    /// and `Φ` back to uniforms.
+    pub fn uniforms<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f64]) {
+        assert_eq!(out.len(), self.n, "copula has {} inputs", self.n);
+        for (o, &free) in out.iter_mut().zip(&self.free) {
+            let u = open_unit(rng);
+            *o = if free { u } else { normal_quantile(u) };
+        }
+        // Row i of the factor only reads normals 0..=i, so going backwards can overwrite in place.
+        for i in (0..self.n).rev() {
+            if self.free[i] {
+                continue;
+            }
+            let row = &self.chol[i * self.n..i * self.n + i + 1];
+            // Free inputs have zero entries here, so their (uniform) slots contribute nothing.
+            let z: f64 = row.iter().zip(&out[..=i]).map(|(l, z)| l * z).sum();
+            out[i] = normal_cdf(z).clamp(U_LO, U_HI);
+        }
+    }
+}
+
+/// Lower-triangular `L` with `L Lᵀ = a` for a symmetric row-major `n × n` matrix, or `None` when
+/// `a` is not (numerically) positive definite.
+fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let dot: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            if i == j {
+                let d = a[i * n + i] - dot;
+                // A pivot this small means some input is (almost) a combination of the others.
+                if d <= 1e-10 {
+                    return None;
+                }
+                l[i * n + i] = d.sqrt();
+            } else {
+                l[i * n + j] = (a[i * n + j] - dot) / l[j * n + j];
+            }
+        }
+    }
+    Some(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+    use statrs::distribution::{
+        DiscreteCDF, LogNormal, NegativeBinomial, Normal, Poisson, Triangular, Uniform,
+    };
+
+    fn rng(seed: u64) -> Xoshiro256PlusPlus {
+        Xoshiro256PlusPlus::seed_from_u64(seed)
+    }
+
+    /// Parse `x = <src>` and validate `x`.
+    fn parse(src: &str) -> Result<Dist, Problems> {
+        let t: toml::Table = toml::from_str(&format!("x = {src}")).expect("test toml parses");
+        RawDist(t["x"].clone()).validate()
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn pinned() {
+        let mut r = rng(42);
+        let d = Dist::lognormal_median_p90(1000.0, 3000.0).unwrap();
+        for _ in 0..3 {
+            println!("{:?}", d.sample(&mut r));
+        }
+        let mut r = rng(42);
+        let c = Copula::new(3, &[(0, 1, 0.7)]).unwrap();
+        let mut out = [0.0; 3];
+        c.uniforms(&mut r, &mut out);
+        println!("{out:?}");
+        let mut r = rng(42);
+        println!("{:?}", Dist::poisson(4.0).unwrap().sample(&mut r));
+        println!("{:?}", Dist::normal(100.0, 15.0).unwrap().sample(&mut r));
+    }
+}

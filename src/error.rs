@@ -17,7 +17,11 @@ pub struct Problem {
 impl Problem {
     /// A problem at `key` with no file yet; [`Problems::in_file`] fills it in.
     pub fn at(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { file: String::new(), key: key.into(), message: message.into() }
+        Problem {
+            file: String::new(),
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -3,14 +3,22 @@
 //! image exactly under each option and reports cost distributions and break-even volumes.
 //!
 //! The modules follow the data's path: [`catalogue`] (prices, GPUs, speeds, licences) →
-//! [`pricing`] (exact per-image rules).
+//! [`scenario`] (what a team expects) → [`demand`] (hours of a month) → [`pricing`] (exact
+//! per-image rules) → [`fleet`] (self-hosted capacity and its cost) → [`engine`] (paths,
+//! batches, seeds, threads) → [`stats`].
 #![warn(missing_docs)]
 
 pub mod catalogue;
+pub mod demand;
 pub mod dist;
+pub mod engine;
 pub mod error;
+pub mod fleet;
 pub mod money;
 pub mod pricing;
+pub mod report;
+pub mod scenario;
+pub mod stats;
 
 pub use catalogue::Catalogue;
 pub use error::{Error, Problem, Problems, Result};

@@ -61,8 +61,16 @@ pub fn format_usd(usd: Usd) -> String {
     let r = usd.round_dp(dp);
     let s = format!("{:.*}", dp as usize, r.abs());
     let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let sign = if r.is_sign_negative() && !r.is_zero() { "-" } else { "" };
-    let frac = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+    let sign = if r.is_sign_negative() && !r.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
     format!("{sign}${}{frac}", group_thousands(int))
 }
 
@@ -121,7 +129,10 @@ pub fn format_count_short(x: f64) -> String {
 
 fn trim_suffix(s: String) -> String {
     // "1.0k" reads worse than "1k".
-    s.replace(".0k", "k").replace(".0M", "M").replace(".00M", "M").replace(".0B", "B")
+    s.replace(".0k", "k")
+        .replace(".0M", "M")
+        .replace(".00M", "M")
+        .replace(".0B", "B")
 }
 
 #[cfg(test)]
@@ -177,7 +188,11 @@ pub fn de_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Usd, D::Error> {
             let t = s.trim().trim_start_matches('$').replace('_', "");
             Decimal::from_str_exact(&t)
                 .or_else(|_| Decimal::from_scientific(&t))
-                .map_err(|_| E::custom(format!("\"{s}\" is not a dollar amount; expected a decimal like \"0.014\"")))
+                .map_err(|_| {
+                    E::custom(format!(
+                        "\"{s}\" is not a dollar amount; expected a decimal like \"0.014\""
+                    ))
+                })
         }
         fn visit_i64<E: serde::de::Error>(self, x: i64) -> Result<Usd, E> {
             Ok(Decimal::from(x))
@@ -186,8 +201,11 @@ pub fn de_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Usd, D::Error> {
             Ok(Decimal::from(x))
         }
         fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<Usd, E> {
-            decimal_from_toml_float(x)
-                .ok_or_else(|| E::custom(format!("{x} is not a dollar amount; expected a finite decimal like \"0.014\"")))
+            decimal_from_toml_float(x).ok_or_else(|| {
+                E::custom(format!(
+                    "{x} is not a dollar amount; expected a finite decimal like \"0.014\""
+                ))
+            })
         }
     }
     d.deserialize_any(V)

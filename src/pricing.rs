@@ -57,15 +57,20 @@ impl fmt::Display for Size {
 impl FromStr for Size {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Size, String> {
-        let bad = || format!("\"{s}\" is not a size; expected WIDTHxHEIGHT in pixels, like 1024x1024");
+        let bad =
+            || format!("\"{s}\" is not a size; expected WIDTHxHEIGHT in pixels, like 1024x1024");
         let (w, h) = s.trim().split_once(['x', 'X', '×']).ok_or_else(bad)?;
         let w: u32 = w.trim().parse().map_err(|_| bad())?;
         let h: u32 = h.trim().parse().map_err(|_| bad())?;
         if w == 0 || h == 0 {
-            return Err(format!("\"{s}\" has a zero side; expected positive width and height"));
+            return Err(format!(
+                "\"{s}\" has a zero side; expected positive width and height"
+            ));
         }
         if w > 65_536 || h > 65_536 {
-            return Err(format!("\"{s}\" is larger than 65536 px on a side; expected an image size"));
+            return Err(format!(
+                "\"{s}\" is larger than 65536 px on a side; expected an image size"
+            ));
         }
         Ok(Size::new(w, h))
     }
@@ -87,7 +92,12 @@ pub struct Request {
 impl Request {
     /// One text-to-image request of `size`.
     pub fn image(size: Size) -> Request {
-        Request { size, inputs: Vec::new(), steps: None, count: 1 }
+        Request {
+            size,
+            inputs: Vec::new(),
+            steps: None,
+            count: 1,
+        }
     }
 }
 
@@ -131,16 +141,38 @@ fn billed_mp(mp: Decimal, rounding: MpRounding) -> Decimal {
     }
 }
 
+/// Dollars exactly as priced, for explanations: `$0.014`, `$15,000`, `$0.0048`. Amounts with
+/// more than six decimal places (per-GPU-second prices at odd resolutions) are shown rounded,
+/// marked `≈`; the `Quote` itself keeps every digit.
+pub fn format_usd_exact(usd: Usd) -> String {
+    const SHOWN_DP: u32 = 6;
+    let n = usd.normalize();
+    let (approx, n) = if n.scale() > SHOWN_DP { ("≈", n.round_dp(SHOWN_DP).normalize()) } else { ("", n) };
+    let s = n.abs().to_string();
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let sign = if n.is_sign_negative() && !n.is_zero() { "-" } else { "" };
+    let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+    format!("{approx}{sign}${}{frac}", crate::money::group_thousands(int))
+}
+
+/// True when `size` is over `max_mp` megapixels, compared exactly: `max_mp` is written in the
+/// catalogue as a short decimal (`4.0`), and a 2048 × 2048 image is exactly 4 MP.
+fn over_mp_limit(size: Size, max_mp: f64) -> bool {
+    match crate::money::decimal_from_toml_float(max_mp) {
+        Some(max) => size.mp() > max,
+        None => true,
+    }
+}
+
 /// Check a request against the offering's published limits; every violation is reported.
 pub fn check_limits(api: &ApiOffering, price: &DatedPrice, req: &Request) -> std::result::Result<(), Problems> {
     let mut p = Problems::default();
     if req.count == 0 {
         p.push("count", "is 0; expected at least 1 image");
     }
-    let mp = req.size.mp_f64();
     if let Some(max) = api.max_mp {
-        if mp > max + 1e-12 {
-            p.push("size", format!("{} is {:.3} MP, over {}'s limit of {max} MP", req.size, mp, api.id));
+        if over_mp_limit(req.size, max) {
+            p.push("size", format!("{} is {} MP, over {}'s limit of {max} MP", req.size, req.size.mp().round_dp(3).normalize(), api.id));
         }
     }
     if let Some(m) = api.size_multiple_px {
@@ -158,20 +190,21 @@ pub fn check_limits(api: &ApiOffering, price: &DatedPrice, req: &Request) -> std
         p.push("input", format!("{} input images; {} takes at most {max_inputs}", req.inputs.len(), api.id));
     }
     if let Some(max) = api.max_mp {
+        // Providers resize larger inputs down, so billing an input far over the output limit
+        // would overstate the price; such a size is almost surely a typo.
+        let limit = max.max(4.0) * 4.0;
         for (i, s) in req.inputs.iter().enumerate() {
-            // Providers resize larger inputs down; billing at more than the limit would be wrong.
-            if s.mp_f64() > max.max(4.0) * 4.0 {
-                p.push(format!("input[{i}]"), format!("{s} is implausibly large for {}; expected at most {} MP", api.id, max.max(4.0) * 4.0));
+            if over_mp_limit(*s, limit) {
+                p.push(format!("input[{i}]"), format!("{s} is implausibly large for {}; expected at most {limit} MP", api.id));
             }
         }
     }
-    if let (PriceRule::PerGpuSecond { min_steps, max_steps, .. }, Some(s)) = (&price.rule, req.steps) {
-        if s < *min_steps || s > *max_steps {
+    match (&price.rule, req.steps) {
+        (PriceRule::PerGpuSecond { min_steps, max_steps, .. }, Some(s)) if s < *min_steps || s > *max_steps => {
             p.push("steps", format!("{s} is outside {}'s range of {min_steps} to {max_steps} steps", api.id));
         }
-    }
-    if req.steps == Some(0) {
-        p.push("steps", "is 0; expected at least 1 step");
+        (_, Some(0)) => p.push("steps", "is 0; expected at least 1 step"),
+        _ => {}
     }
     p.finish(())
 }
@@ -186,16 +219,17 @@ pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Opt
     check_limits(api, price, req).map_err(|p| Error::Input(p.in_file("<command line>")))?;
     let out_mp = req.size.mp();
     let mut lines = Vec::new();
-    let f = crate::money::format_usd;
+    let f = format_usd_exact;
     let (unit, billed_out, billed_in, steps, seconds) = match &price.rule {
         PriceRule::PerMpFirstExtra { first_mp_usd, extra_mp_usd, input_mp_usd, mp_rounding } => {
+            // The first megapixel is charged whole, however small the image.
             let out = billed_mp(out_mp, *mp_rounding).max(Decimal::ONE);
             let extra = out - Decimal::ONE;
             let inp: Decimal = req.inputs.iter().map(|s| billed_mp(s.mp(), *mp_rounding)).sum();
             let unit = first_mp_usd + extra * extra_mp_usd + inp * input_mp_usd;
             lines.push(format!("output {} = {} MP, billed {} MP: first MP {} + {} extra MP × {}", req.size, out_mp.normalize(), out, f(*first_mp_usd), extra, f(*extra_mp_usd)));
             if !req.inputs.is_empty() {
-                lines.push(format!("inputs: {} image(s), billed {} MP × {}", req.inputs.len(), inp, f(*input_mp_usd)));
+                lines.push(input_line(req, inp, *input_mp_usd));
             }
             (unit, out, inp, None, None)
         }
@@ -205,40 +239,51 @@ pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Opt
             let unit = out * mp_usd + inp * input_mp_usd;
             lines.push(format!("output {} = {} MP, billed {} MP × {}", req.size, out_mp.normalize(), out, f(*mp_usd)));
             if !req.inputs.is_empty() {
-                lines.push(format!("inputs: {} image(s), billed {} MP × {}", req.inputs.len(), inp, f(*input_mp_usd)));
+                lines.push(input_line(req, inp, *input_mp_usd));
             }
             (unit, out, inp, None, None)
         }
         PriceRule::PerImage { image_usd, input_image_usd } => {
             let n_in = Decimal::from(req.inputs.len() as u64);
             let unit = image_usd + n_in * input_image_usd;
-            lines.push(format!("flat {} per image{}", f(*image_usd), if req.inputs.is_empty() || input_image_usd.is_zero() { String::new() } else { format!(" + {} inputs × {}", n_in, f(*input_image_usd)) }));
+            let inputs = if req.inputs.is_empty() || input_image_usd.is_zero() { String::new() } else { format!(" + {} input(s) × {}", n_in, f(*input_image_usd)) };
+            lines.push(format!("flat {} per image{inputs}, whatever the size", f(*image_usd)));
             (unit, Decimal::ZERO, Decimal::ZERO, None, None)
         }
         PriceRule::PerGpuSecond { gpu_second_usd, reference_image_usd, default_steps, fixed_share, .. } => {
             let steps = req.steps.unwrap_or(*default_steps);
             let step_factor = fixed_share + (Decimal::ONE - fixed_share) * Decimal::from(steps) / Decimal::from(*default_steps);
-            let res = resolution_factor(catalogue, api, out_mp)?;
+            let res = resolution_factor(catalogue, api, out_mp);
             let unit = reference_image_usd * step_factor * res;
-            let seconds = unit / gpu_second_usd;
+            // A zero rate would make GPU time meaningless, not the price wrong.
+            let seconds = unit.checked_div(*gpu_second_usd);
             lines.push(format!(
-                "GPU time: {} s at {} steps and 1 MP (the card's {} ÷ {}/s); × {} for steps ({} fixed + {} scaling with steps) × {} for {} MP",
-                (reference_image_usd / gpu_second_usd).round_dp(4),
-                default_steps,
+                "{} at {} steps and 1 MP; × {} for {} steps ({} fixed + {} × {}/{} steps) × {} for {} MP",
                 f(*reference_image_usd),
-                f(*gpu_second_usd),
+                default_steps,
                 step_factor.normalize(),
+                steps,
                 fixed_share.normalize(),
                 (Decimal::ONE - fixed_share).normalize(),
+                steps,
+                default_steps,
                 res.round_dp(6).normalize(),
                 out_mp.round_dp(4).normalize()
             ));
-            lines.push(format!("billed {} GPU-s × {}/s", seconds.round_dp(4).normalize(), f(*gpu_second_usd)));
-            (unit, out_mp, Decimal::ZERO, Some(steps), Some(seconds))
+            if let Some(s) = seconds {
+                lines.push(format!("= {} GPU-s × {}/s", s.round_dp(4).normalize(), f(*gpu_second_usd)));
+            }
+            (unit, out_mp, Decimal::ZERO, Some(steps), seconds.map(|s| s.normalize()))
         }
     };
-    let count = Decimal::from(req.count);
-    let total = unit * count;
+    if let (Some(s), None) = (req.steps, steps) {
+        lines.push(format!("{s} steps asked for; {} does not price by steps", price.rule.name()));
+    }
+    let unit = unit.normalize();
+    let total = unit
+        .checked_mul(Decimal::from(req.count))
+        .ok_or_else(|| Error::input("<command line>", "count", format!("{} images at {} overflows a dollar amount; expected a smaller count", req.count, f(unit))))?
+        .normalize();
     lines.push(format!("{} image(s) × {} = {}", req.count, f(unit), f(total)));
     Ok(Quote {
         model: api.id.clone(),
@@ -246,9 +291,9 @@ pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Opt
         source: price.provenance.source.clone(),
         rule: price.rule.name(),
         size: req.size.to_string(),
-        output_mp: out_mp,
-        billed_output_mp: billed_out,
-        billed_input_mp: billed_in,
+        output_mp: out_mp.normalize(),
+        billed_output_mp: billed_out.normalize(),
+        billed_input_mp: billed_in.normalize(),
         steps,
         billed_gpu_seconds: seconds,
         unit_price_usd: unit,
@@ -258,20 +303,25 @@ pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Opt
     })
 }
 
+/// `inputs: 2 image(s), billed 3 MP × $0.015`.
+fn input_line(req: &Request, billed: Decimal, rate: Usd) -> String {
+    format!("inputs: {} image(s), billed {} MP × {}", req.inputs.len(), billed.normalize(), format_usd_exact(rate))
+}
+
 /// Time at `mp` relative to 1 MP, from the offering's open model's stated scaling rule; exact
 /// decimal arithmetic on the coefficients as written in the catalogue. An offering without an
 /// open model is billed as if time were proportional to megapixels.
-fn resolution_factor(catalogue: &Catalogue, api: &ApiOffering, mp: Decimal) -> Result<Decimal> {
+fn resolution_factor(catalogue: &Catalogue, api: &ApiOffering, mp: Decimal) -> Decimal {
     let Some(profile) = api.open_model.as_ref().and_then(|m| catalogue.selfhost.get(m)) else {
-        return Ok(mp);
+        return mp;
     };
     let s = &profile.resolution_scaling;
     let d = |x: f64| crate::money::decimal_from_toml_float(x).unwrap_or_default();
-    Ok(d(s.fixed) + d(s.linear) * mp + d(s.quadratic) * mp * mp)
+    d(s.fixed) + d(s.linear) * mp + d(s.quadratic) * mp * mp
 }
 
-/// The unit price of one image of `size` with `inputs` input images of `input_size` on `api`:
-/// the engine's entry point.
+/// The price of one image of `size` with the given input images on `api` [USD]: the engine's
+/// entry point.
 pub fn unit_price(catalogue: &Catalogue, api: &ApiOffering, size: Size, inputs: &[Size], steps: Option<u32>, as_of: Option<NaiveDate>) -> Result<Usd> {
     let req = Request { size, inputs: inputs.to_vec(), steps, count: 1 };
     Ok(quote(catalogue, api, &req, as_of)?.unit_price_usd)

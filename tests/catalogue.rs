@@ -15,33 +15,79 @@ fn cat() -> Catalogue {
 fn builtin_catalogue_has_the_required_ids() {
     let c = cat();
     for id in [
-        "bfl/flux-2-klein-4b", "bfl/flux-2-klein-9b", "bfl/flux-2-pro", "bfl/flux-2-flex", "bfl/flux-2-max",
-        "bfl/flux-1.1-pro", "bfl/flux-1.1-pro-ultra", "bfl/flux-1.1-pro-raw", "bfl/flux-1-kontext-pro",
-        "bfl/flux-1-kontext-max", "bfl/flux-1-fill-pro", "segmind/flux-schnell", "segmind/flux-dev",
-        "segmind/flux-1.1-pro", "segmind/flux-pro", "segmind/flux-1.1-pro-ultra",
+        "bfl/flux-2-klein-4b",
+        "bfl/flux-2-klein-9b",
+        "bfl/flux-2-pro",
+        "bfl/flux-2-flex",
+        "bfl/flux-2-max",
+        "bfl/flux-1.1-pro",
+        "bfl/flux-1.1-pro-ultra",
+        "bfl/flux-1.1-pro-raw",
+        "bfl/flux-1-kontext-pro",
+        "bfl/flux-1-kontext-max",
+        "bfl/flux-1-fill-pro",
+        "segmind/flux-schnell",
+        "segmind/flux-dev",
+        "segmind/flux-1.1-pro",
+        "segmind/flux-pro",
+        "segmind/flux-1.1-pro-ultra",
     ] {
         assert!(c.apis.contains_key(id), "missing api {id}");
     }
-    for id in ["h100-sxm", "h100-pcie", "h200", "a100-80gb", "l40s", "l4", "rtx-4090", "rtx-5090"] {
+    for id in [
+        "h100-sxm",
+        "h100-pcie",
+        "h200",
+        "a100-80gb",
+        "l40s",
+        "l4",
+        "rtx-4090",
+        "rtx-5090",
+    ] {
         assert!(c.gpus.contains_key(id), "missing gpu {id}");
     }
-    for id in ["flux-2-klein-4b", "flux-2-klein-9b", "flux-1-schnell", "flux-1-dev", "flux-2-dev"] {
-        assert!(c.selfhost.contains_key(id), "missing self-host profile {id}");
+    for id in [
+        "flux-2-klein-4b",
+        "flux-2-klein-9b",
+        "flux-1-schnell",
+        "flux-1-dev",
+        "flux-2-dev",
+    ] {
+        assert!(
+            c.selfhost.contains_key(id),
+            "missing self-host profile {id}"
+        );
     }
-    for id in ["apache-2.0", "bfl-flux-1-dev-self-serve", "bfl-flux-2-builder", "bfl-flux-2-platform", "bfl-flux-2-professional", "bfl-flux-2-enterprise"] {
+    for id in [
+        "apache-2.0",
+        "bfl-flux-1-dev-self-serve",
+        "bfl-flux-2-builder",
+        "bfl-flux-2-platform",
+        "bfl-flux-2-professional",
+        "bfl-flux-2-enterprise",
+    ] {
         assert!(c.licences.contains_key(id), "missing licence {id}");
     }
 }
 
 fn price(c: &Catalogue, model: &str, req: Request) -> rust_decimal::Decimal {
-    quote(c, c.api(model).unwrap(), &req, None).unwrap().total_usd
+    quote(c, c.api(model).unwrap(), &req, None)
+        .unwrap()
+        .total_usd
 }
 
 #[test]
 fn the_issue_examples_hold_exactly() {
     let c = cat();
     // A 2 MP klein 4B image: $0.014 first MP + $0.001 for the second.
-    assert_eq!(price(&c, "bfl/flux-2-klein-4b", Request::image(Size::new(1024, 2048))), dec!(0.015));
+    assert_eq!(
+        price(
+            &c,
+            "bfl/flux-2-klein-4b",
+            Request::image(Size::new(1024, 2048))
+        ),
+        dec!(0.015)
+    );
     // Four FLUX.1 Kontext [pro] images at $0.04.
     let mut four = Request::image(Size::new(1024, 1024));
     four.count = 4;

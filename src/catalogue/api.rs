@@ -81,13 +81,31 @@ impl PriceRule {
     pub fn headline(&self) -> String {
         use crate::money::format_usd as f;
         match self {
-            PriceRule::PerMpFirstExtra { first_mp_usd, extra_mp_usd, .. } => {
-                format!("{} first MP + {}/extra MP", f(*first_mp_usd), f(*extra_mp_usd))
+            PriceRule::PerMpFirstExtra {
+                first_mp_usd,
+                extra_mp_usd,
+                ..
+            } => {
+                format!(
+                    "{} first MP + {}/extra MP",
+                    f(*first_mp_usd),
+                    f(*extra_mp_usd)
+                )
             }
             PriceRule::PerMp { mp_usd, .. } => format!("{}/MP", f(*mp_usd)),
             PriceRule::PerImage { image_usd, .. } => format!("{}/image", f(*image_usd)),
-            PriceRule::PerGpuSecond { gpu_second_usd, reference_image_usd, default_steps, .. } => {
-                format!("{}/GPU-s (≈{} at {} steps)", f(*gpu_second_usd), f(*reference_image_usd), default_steps)
+            PriceRule::PerGpuSecond {
+                gpu_second_usd,
+                reference_image_usd,
+                default_steps,
+                ..
+            } => {
+                format!(
+                    "{}/GPU-s (≈{} at {} steps)",
+                    f(*gpu_second_usd),
+                    f(*reference_image_usd),
+                    default_steps
+                )
             }
         }
     }
@@ -189,29 +207,51 @@ struct RawPrice {
     note: Option<String>,
 }
 
-const RULES: [&str; 4] = ["per_mp_first_extra", "per_mp", "per_image", "per_gpu_second"];
+const RULES: [&str; 4] = [
+    "per_mp_first_extra",
+    "per_mp",
+    "per_image",
+    "per_gpu_second",
+];
 
 pub(super) fn parse(id: &str, text: &str) -> Result<ApiOffering, Problems> {
     let raw: RawApi = parse_toml(text)?;
     let mut problems = Problems::default();
     if raw.price.is_empty() {
-        problems.push("price", "no [[price]] entries; expected at least one dated price");
+        problems.push(
+            "price",
+            "no [[price]] entries; expected at least one dated price",
+        );
     }
     if let Some(mp) = raw.max_mp {
         if !(mp.is_finite() && mp > 0.0) {
-            problems.push("max_mp", format!("{mp} is not a positive number of megapixels"));
+            problems.push(
+                "max_mp",
+                format!("{mp} is not a positive number of megapixels"),
+            );
         }
     }
     if raw.size_multiple_px == Some(0) {
-        problems.push("size_multiple_px", "is 0; expected a positive number of pixels");
+        problems.push(
+            "size_multiple_px",
+            "is 0; expected a positive number of pixels",
+        );
     }
     if raw.concurrency == Some(0) {
-        problems.push("concurrency", "is 0; expected at least 1 concurrent request");
+        problems.push(
+            "concurrency",
+            "is 0; expected at least 1 concurrent request",
+        );
     }
     let mut prices = Vec::new();
     for (i, p) in raw.price.into_iter().enumerate() {
         let key = format!("price[{i}]");
-        let provenance = Provenance { source: p.source.clone(), as_of: p.as_of, assumption: p.assumption, note: p.note.clone() };
+        let provenance = Provenance {
+            source: p.source.clone(),
+            as_of: p.as_of,
+            assumption: p.assumption,
+            note: p.note.clone(),
+        };
         check_provenance(&provenance, &key, &mut problems);
         if let Some(rule) = price_rule(&p, &key, &mut problems) {
             prices.push(DatedPrice { rule, provenance });
@@ -220,7 +260,13 @@ pub(super) fn parse(id: &str, text: &str) -> Result<ApiOffering, Problems> {
     prices.sort_by_key(|p| p.provenance.as_of);
     for w in prices.windows(2) {
         if w[0].provenance.as_of == w[1].provenance.as_of {
-            problems.push("price", format!("two prices dated {}; expected one price per date", w[0].provenance.as_of));
+            problems.push(
+                "price",
+                format!(
+                    "two prices dated {}; expected one price per date",
+                    w[0].provenance.as_of
+                ),
+            );
         }
     }
     problems.finish(ApiOffering {
@@ -250,7 +296,10 @@ fn price_rule(p: &RawPrice, key: &str, problems: &mut Problems) -> Option<PriceR
                 Usd::ZERO
             }
             Some(x) if x.is_sign_negative() => {
-                problems.push(k(name), format!("{x} is negative; expected a price of 0 or more"));
+                problems.push(
+                    k(name),
+                    format!("{x} is negative; expected a price of 0 or more"),
+                );
                 x
             }
             Some(x) => x,
@@ -259,7 +308,10 @@ fn price_rule(p: &RawPrice, key: &str, problems: &mut Problems) -> Option<PriceR
     let optional = |name: &str, v: Option<Usd>, problems: &mut Problems| {
         if let Some(x) = v {
             if x.is_sign_negative() {
-                problems.push(k(name), format!("{x} is negative; expected a price of 0 or more"));
+                problems.push(
+                    k(name),
+                    format!("{x} is negative; expected a price of 0 or more"),
+                );
             }
         }
     };
@@ -280,10 +332,22 @@ fn price_rule(p: &RawPrice, key: &str, problems: &mut Problems) -> Option<PriceR
         ("mp_rounding", p.mp_rounding.is_some()),
     ];
     let allowed: &[&str] = match p.rule.as_str() {
-        "per_mp_first_extra" => &["first_mp_usd", "extra_mp_usd", "input_mp_usd", "mp_rounding"],
+        "per_mp_first_extra" => &[
+            "first_mp_usd",
+            "extra_mp_usd",
+            "input_mp_usd",
+            "mp_rounding",
+        ],
         "per_mp" => &["mp_usd", "input_mp_usd", "mp_rounding"],
         "per_image" => &["image_usd", "input_image_usd"],
-        "per_gpu_second" => &["gpu_second_usd", "reference_image_usd", "default_steps", "fixed_share", "min_steps", "max_steps"],
+        "per_gpu_second" => &[
+            "gpu_second_usd",
+            "reference_image_usd",
+            "default_steps",
+            "fixed_share",
+            "min_steps",
+            "max_steps",
+        ],
         other => {
             let known: Vec<String> = RULES.iter().map(|s| s.to_string()).collect();
             problems.push(k("rule"), super::unknown("pricing rule", other, known.iter()).replace("; nearest:", "; expected one of per_mp_first_extra, per_mp, per_image, per_gpu_second; nearest:"));
@@ -292,7 +356,14 @@ fn price_rule(p: &RawPrice, key: &str, problems: &mut Problems) -> Option<PriceR
     };
     for (name, is) in &present {
         if *is && !allowed.contains(name) {
-            problems.push(k(name), format!("does not belong to rule {}; its keys are {}", p.rule, allowed.join(", ")));
+            problems.push(
+                k(name),
+                format!(
+                    "does not belong to rule {}; its keys are {}",
+                    p.rule,
+                    allowed.join(", ")
+                ),
+            );
         }
     }
     let rounding = p.mp_rounding.unwrap_or_default();
@@ -301,32 +372,58 @@ fn price_rule(p: &RawPrice, key: &str, problems: &mut Problems) -> Option<PriceR
             let first = need("first_mp_usd", p.first_mp_usd, problems);
             let extra = need("extra_mp_usd", p.extra_mp_usd, problems);
             optional("input_mp_usd", p.input_mp_usd, problems);
-            PriceRule::PerMpFirstExtra { first_mp_usd: first, extra_mp_usd: extra, input_mp_usd: p.input_mp_usd.unwrap_or(extra), mp_rounding: rounding }
+            PriceRule::PerMpFirstExtra {
+                first_mp_usd: first,
+                extra_mp_usd: extra,
+                input_mp_usd: p.input_mp_usd.unwrap_or(extra),
+                mp_rounding: rounding,
+            }
         }
         "per_mp" => {
             let mp = need("mp_usd", p.mp_usd, problems);
             optional("input_mp_usd", p.input_mp_usd, problems);
-            PriceRule::PerMp { mp_usd: mp, input_mp_usd: p.input_mp_usd.unwrap_or(Usd::ZERO), mp_rounding: rounding }
+            PriceRule::PerMp {
+                mp_usd: mp,
+                input_mp_usd: p.input_mp_usd.unwrap_or(Usd::ZERO),
+                mp_rounding: rounding,
+            }
         }
         "per_image" => {
             let img = need("image_usd", p.image_usd, problems);
             optional("input_image_usd", p.input_image_usd, problems);
-            PriceRule::PerImage { image_usd: img, input_image_usd: p.input_image_usd.unwrap_or(Usd::ZERO) }
+            PriceRule::PerImage {
+                image_usd: img,
+                input_image_usd: p.input_image_usd.unwrap_or(Usd::ZERO),
+            }
         }
         _ => {
             let rate = need("gpu_second_usd", p.gpu_second_usd, problems);
             let reference = need("reference_image_usd", p.reference_image_usd, problems);
             let steps = match p.default_steps {
                 Some(0) | None => {
-                    problems.push(k("default_steps"), "is missing or 0; expected the steps the reference cost assumes");
+                    problems.push(
+                        k("default_steps"),
+                        "is missing or 0; expected the steps the reference cost assumes",
+                    );
                     1
                 }
                 Some(s) => s,
             };
-            let share = match p.fixed_share.and_then(crate::money::decimal_from_toml_float) {
+            let share = match p
+                .fixed_share
+                .and_then(crate::money::decimal_from_toml_float)
+            {
                 Some(s) if s >= Decimal::ZERO && s <= Decimal::ONE => s,
                 other => {
-                    problems.push(k("fixed_share"), format!("{} is not a share; expected a number from 0 to 1", other.map(|d| d.to_string()).unwrap_or_else(|| "missing".into())));
+                    problems.push(
+                        k("fixed_share"),
+                        format!(
+                            "{} is not a share; expected a number from 0 to 1",
+                            other
+                                .map(|d| d.to_string())
+                                .unwrap_or_else(|| "missing".into())
+                        ),
+                    );
                     Decimal::ZERO
                 }
             };
@@ -335,7 +432,14 @@ fn price_rule(p: &RawPrice, key: &str, problems: &mut Problems) -> Option<PriceR
             if min_steps > max_steps || steps < min_steps || steps > max_steps {
                 problems.push(k("default_steps"), format!("steps must satisfy min_steps ({min_steps}) <= default_steps ({steps}) <= max_steps ({max_steps})"));
             }
-            PriceRule::PerGpuSecond { gpu_second_usd: rate, reference_image_usd: reference, default_steps: steps, fixed_share: share, min_steps, max_steps }
+            PriceRule::PerGpuSecond {
+                gpu_second_usd: rate,
+                reference_image_usd: reference,
+                default_steps: steps,
+                fixed_share: share,
+                min_steps,
+                max_steps,
+            }
         }
     };
     (problems.0.len() == before).then_some(rule)

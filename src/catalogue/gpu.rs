@@ -152,7 +152,10 @@ struct RawOffer {
 
 fn positive(x: f64, key: &str, unit: &str, problems: &mut Problems) {
     if !(x.is_finite() && x > 0.0) {
-        problems.push(key, format!("{x} is not a positive number; expected {unit} > 0"));
+        problems.push(
+            key,
+            format!("{x} is not a positive number; expected {unit} > 0"),
+        );
     }
 }
 
@@ -177,7 +180,15 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
         if p.usd <= Usd::ZERO {
             problems.push("purchase.usd", format!("{} is not a positive price", p.usd));
         }
-        let purchase = Purchase { usd: p.usd, provenance: Provenance { source: p.source, as_of: p.as_of, assumption: p.assumption, note: p.note } };
+        let purchase = Purchase {
+            usd: p.usd,
+            provenance: Provenance {
+                source: p.source,
+                as_of: p.as_of,
+                assumption: p.assumption,
+                note: p.note,
+            },
+        };
         check_provenance(&purchase.provenance, "purchase", &mut problems);
         purchase
     });
@@ -186,17 +197,38 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
         let key = format!("offer[{i}]");
         let k = |f: &str| format!("{key}.{f}");
         if offers.iter().any(|x: &Offer| x.id == o.id) {
-            problems.push(k("id"), format!("\"{}\" is used twice; expected ids unique within the gpu", o.id));
+            problems.push(
+                k("id"),
+                format!(
+                    "\"{}\" is used twice; expected ids unique within the gpu",
+                    o.id
+                ),
+            );
         }
         let serverless = o.class == OfferClass::Serverless;
         match (serverless, o.usd_per_hour, o.usd_per_second) {
-            (true, _, None) => problems.push(k("usd_per_second"), "is missing; a serverless offer is priced per second"),
-            (true, Some(_), _) => problems.push(k("usd_per_hour"), "does not belong to a serverless offer; use usd_per_second"),
-            (false, None, _) => problems.push(k("usd_per_hour"), format!("is missing; a {} offer is priced per hour", o.class.name())),
-            (false, _, Some(_)) => problems.push(k("usd_per_second"), "belongs only to serverless offers; use usd_per_hour"),
+            (true, _, None) => problems.push(
+                k("usd_per_second"),
+                "is missing; a serverless offer is priced per second",
+            ),
+            (true, Some(_), _) => problems.push(
+                k("usd_per_hour"),
+                "does not belong to a serverless offer; use usd_per_second",
+            ),
+            (false, None, _) => problems.push(
+                k("usd_per_hour"),
+                format!("is missing; a {} offer is priced per hour", o.class.name()),
+            ),
+            (false, _, Some(_)) => problems.push(
+                k("usd_per_second"),
+                "belongs only to serverless offers; use usd_per_hour",
+            ),
             _ => {}
         }
-        for (name, v) in [("usd_per_hour", o.usd_per_hour), ("usd_per_second", o.usd_per_second)] {
+        for (name, v) in [
+            ("usd_per_hour", o.usd_per_hour),
+            ("usd_per_second", o.usd_per_second),
+        ] {
             if let Some(v) = v {
                 if v <= Usd::ZERO {
                     problems.push(k(name), format!("{v} is not a positive price"));
@@ -205,7 +237,10 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
         }
         if !serverless {
             for (name, present) in [
-                ("billing_increment_seconds", o.billing_increment_seconds.is_some()),
+                (
+                    "billing_increment_seconds",
+                    o.billing_increment_seconds.is_some(),
+                ),
                 ("cold_start_seconds", o.cold_start_seconds.is_some()),
                 ("idle_timeout_seconds", o.idle_timeout_seconds.is_some()),
             ] {
@@ -215,15 +250,41 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
             }
         }
         if o.billing_increment_seconds == Some(0) {
-            problems.push(k("billing_increment_seconds"), "is 0; expected at least 1 second");
+            problems.push(
+                k("billing_increment_seconds"),
+                "is 0; expected at least 1 second",
+            );
         }
         if o.class == OfferClass::Reserved && o.commitment_months.unwrap_or(0) == 0 {
-            problems.push(k("commitment_months"), "is missing or 0; a reserved offer needs its commitment in months");
+            problems.push(
+                k("commitment_months"),
+                "is missing or 0; a reserved offer needs its commitment in months",
+            );
         }
-        non_negative(o.cold_start_seconds, &k("cold_start_seconds"), "seconds", &mut problems);
-        non_negative(o.idle_timeout_seconds, &k("idle_timeout_seconds"), "seconds", &mut problems);
-        non_negative(o.interruptions_per_hour, &k("interruptions_per_hour"), "interruptions per hour", &mut problems);
-        let provenance = Provenance { source: o.source, as_of: o.as_of, assumption: o.assumption, note: o.note };
+        non_negative(
+            o.cold_start_seconds,
+            &k("cold_start_seconds"),
+            "seconds",
+            &mut problems,
+        );
+        non_negative(
+            o.idle_timeout_seconds,
+            &k("idle_timeout_seconds"),
+            "seconds",
+            &mut problems,
+        );
+        non_negative(
+            o.interruptions_per_hour,
+            &k("interruptions_per_hour"),
+            "interruptions per hour",
+            &mut problems,
+        );
+        let provenance = Provenance {
+            source: o.source,
+            as_of: o.as_of,
+            assumption: o.assumption,
+            note: o.note,
+        };
         check_provenance(&provenance, &key, &mut problems);
         offers.push(Offer {
             id: o.id,

@@ -32,11 +32,13 @@ impl Licence {
         match self.included_images_per_month {
             None => Some(self.monthly_fee_usd),
             Some(inc) => {
-                let over = (images - rust_decimal::Decimal::from(inc)).max(rust_decimal::Decimal::ZERO);
+                let over =
+                    (images - rust_decimal::Decimal::from(inc)).max(rust_decimal::Decimal::ZERO);
                 if over.is_zero() {
                     Some(self.monthly_fee_usd)
                 } else {
-                    self.overage_usd_per_image.map(|p| self.monthly_fee_usd + over * p)
+                    self.overage_usd_per_image
+                        .map(|p| self.monthly_fee_usd + over * p)
                 }
             }
         }
@@ -65,17 +67,34 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Licence, Problems> {
     let r: RawLicence = parse_toml(text)?;
     let mut problems = Problems::default();
     if r.monthly_fee_usd.is_sign_negative() {
-        problems.push("monthly_fee_usd", format!("{} is negative; expected a fee of 0 or more", r.monthly_fee_usd));
+        problems.push(
+            "monthly_fee_usd",
+            format!(
+                "{} is negative; expected a fee of 0 or more",
+                r.monthly_fee_usd
+            ),
+        );
     }
     if let Some(o) = r.overage_usd_per_image {
         if o.is_sign_negative() {
-            problems.push("overage_usd_per_image", format!("{o} is negative; expected a price of 0 or more"));
+            problems.push(
+                "overage_usd_per_image",
+                format!("{o} is negative; expected a price of 0 or more"),
+            );
         }
         if r.included_images_per_month.is_none() {
-            problems.push("overage_usd_per_image", "is set but included_images_per_month is not; overage needs an included volume");
+            problems.push(
+                "overage_usd_per_image",
+                "is set but included_images_per_month is not; overage needs an included volume",
+            );
         }
     }
-    let provenance = Provenance { source: r.source, as_of: r.as_of, assumption: r.assumption, note: r.note };
+    let provenance = Provenance {
+        source: r.source,
+        as_of: r.as_of,
+        assumption: r.assumption,
+        note: r.note,
+    };
     check_provenance(&provenance, "", &mut problems);
     problems.finish(Licence {
         id: id.to_string(),

@@ -60,10 +60,17 @@ fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<CatalogueFile>) {
 
 /// The `.toml` files below `dir`, sorted by path.
 pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
-    let io = |path: &Path, source: std::io::Error| Error::Io { path: path.display().to_string(), source };
+    let io = |path: &Path, source: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let meta = std::fs::metadata(dir).map_err(|e| io(dir, e))?;
     if !meta.is_dir() {
-        return Err(Error::input(&dir.display().to_string(), "", "is not a folder; expected a catalogue folder with api/, gpu/, selfhost/ and licence/"));
+        return Err(Error::input(
+            &dir.display().to_string(),
+            "",
+            "is not a folder; expected a catalogue folder with api/, gpu/, selfhost/ and licence/",
+        ));
     }
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -76,10 +83,22 @@ pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
             } else if path.extension().is_some_and(|e| e == "toml") {
                 let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
                 let text = String::from_utf8(bytes).map_err(|_| {
-                    Error::input(&path.display().to_string(), "", "is not UTF-8 text; expected a TOML file")
+                    Error::input(
+                        &path.display().to_string(),
+                        "",
+                        "is not UTF-8 text; expected a TOML file",
+                    )
                 })?;
-                let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
-                out.push(CatalogueFile { display: path.display().to_string(), text, rel_path: rel });
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push(CatalogueFile {
+                    display: path.display().to_string(),
+                    text,
+                    rel_path: rel,
+                });
             }
         }
     }

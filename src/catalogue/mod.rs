@@ -89,7 +89,10 @@ impl Catalogue {
     /// Parse, validate and cross-check a set of catalogue files. Every problem in every file is
     /// reported at once.
     pub fn from_files(origin: &str, files: Vec<CatalogueFile>) -> Result<Catalogue> {
-        let mut cat = Catalogue { origin: origin.to_string(), ..Default::default() };
+        let mut cat = Catalogue {
+            origin: origin.to_string(),
+            ..Default::default()
+        };
         let mut problems = Problems::default();
         for f in &files {
             let Some((kind, id)) = f.kind_and_id() else {
@@ -143,11 +146,17 @@ impl Catalogue {
             let mut here = Problems::default();
             for (i, s) in p.speeds.iter().enumerate() {
                 if !self.gpus.contains_key(&s.gpu) {
-                    here.push(format!("speed[{i}].gpu"), unknown("gpu", &s.gpu, self.gpus.keys()));
+                    here.push(
+                        format!("speed[{i}].gpu"),
+                        unknown("gpu", &s.gpu, self.gpus.keys()),
+                    );
                 }
             }
             if !self.licences.contains_key(&p.licence) {
-                here.push("licence", unknown("licence", &p.licence, self.licences.keys()));
+                here.push(
+                    "licence",
+                    unknown("licence", &p.licence, self.licences.keys()),
+                );
             }
             found.0.extend(here.in_file(&file_of(Kind::Selfhost, id)).0);
         }
@@ -155,7 +164,10 @@ impl Catalogue {
             if let Some(m) = &a.open_model {
                 if !self.selfhost.contains_key(m) {
                     let mut here = Problems::default();
-                    here.push("open_model", unknown("self-host profile", m, self.selfhost.keys()));
+                    here.push(
+                        "open_model",
+                        unknown("self-host profile", m, self.selfhost.keys()),
+                    );
                     found.0.extend(here.in_file(&file_of(Kind::Api, id)).0);
                 }
             }
@@ -164,7 +176,10 @@ impl Catalogue {
             let mut here = Problems::default();
             for (i, m) in l.covers.iter().enumerate() {
                 if !self.selfhost.contains_key(m) {
-                    here.push(format!("covers[{i}]"), unknown("self-host profile", m, self.selfhost.keys()));
+                    here.push(
+                        format!("covers[{i}]"),
+                        unknown("self-host profile", m, self.selfhost.keys()),
+                    );
                 }
             }
             found.0.extend(here.in_file(&file_of(Kind::Licence, id)).0);
@@ -174,29 +189,48 @@ impl Catalogue {
 
     /// The API offering `id`, or an error suggesting the nearest ids.
     pub fn api(&self, id: &str) -> Result<&ApiOffering> {
-        self.apis.get(id).ok_or_else(|| lookup_error("model", id, self.apis.keys()))
+        self.apis
+            .get(id)
+            .ok_or_else(|| lookup_error("model", id, self.apis.keys()))
     }
     /// The GPU `id`, or an error suggesting the nearest ids.
     pub fn gpu(&self, id: &str) -> Result<&Gpu> {
-        self.gpus.get(id).ok_or_else(|| lookup_error("gpu", id, self.gpus.keys()))
+        self.gpus
+            .get(id)
+            .ok_or_else(|| lookup_error("gpu", id, self.gpus.keys()))
     }
     /// The self-host profile `id`, or an error suggesting the nearest ids.
     pub fn profile(&self, id: &str) -> Result<&SpeedProfile> {
-        self.selfhost.get(id).ok_or_else(|| lookup_error("self-host profile", id, self.selfhost.keys()))
+        self.selfhost
+            .get(id)
+            .ok_or_else(|| lookup_error("self-host profile", id, self.selfhost.keys()))
     }
     /// The licence `id`, or an error suggesting the nearest ids.
     pub fn licence(&self, id: &str) -> Result<&Licence> {
-        self.licences.get(id).ok_or_else(|| lookup_error("licence", id, self.licences.keys()))
+        self.licences
+            .get(id)
+            .ok_or_else(|| lookup_error("licence", id, self.licences.keys()))
     }
     /// Licences that cover a self-host profile, cheapest monthly fee first.
     pub fn licences_for(&self, profile: &str) -> Vec<&Licence> {
-        let mut v: Vec<&Licence> = self.licences.values().filter(|l| l.covers.iter().any(|c| c == profile)).collect();
-        v.sort_by(|a, b| a.monthly_fee_usd.cmp(&b.monthly_fee_usd).then(a.id.cmp(&b.id)));
+        let mut v: Vec<&Licence> = self
+            .licences
+            .values()
+            .filter(|l| l.covers.iter().any(|c| c == profile))
+            .collect();
+        v.sort_by(|a, b| {
+            a.monthly_fee_usd
+                .cmp(&b.monthly_fee_usd)
+                .then(a.id.cmp(&b.id))
+        });
         v
     }
     /// The newest date of any price in the catalogue.
     pub fn newest_price_date(&self) -> Option<NaiveDate> {
-        self.apis.values().flat_map(|a| a.prices.iter().map(|p| p.provenance.as_of)).max()
+        self.apis
+            .values()
+            .flat_map(|a| a.prices.iter().map(|p| p.provenance.as_of))
+            .max()
     }
 }
 
@@ -220,7 +254,11 @@ pub fn nearest<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<Str
     let mut scored: Vec<(usize, f64, &String)> = known
         .map(|k| {
             let kl = k.to_lowercase();
-            let contains = if kl.contains(&id_l) || id_l.contains(&kl) { 0 } else { 1 };
+            let contains = if kl.contains(&id_l) || id_l.contains(&kl) {
+                0
+            } else {
+                1
+            };
             (contains, -strsim::normalized_levenshtein(&id_l, &kl), k)
         })
         .collect();
@@ -234,7 +272,9 @@ pub fn nearest<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<Str
 }
 
 /// Parse TOML into a raw struct, with the parser's message (line, column, key) kept.
-pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, Problems> {
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> std::result::Result<T, Problems> {
     toml::from_str::<T>(text).map_err(|e| {
         let mut p = Problems::default();
         p.push("", toml_message(&e));
@@ -267,6 +307,9 @@ pub fn toml_message(e: &toml::de::Error) -> String {
 /// Checks shared by entity validators.
 pub(crate) fn check_provenance(p: &Provenance, key: &str, problems: &mut Problems) {
     if p.source.trim().is_empty() {
-        problems.push(crate::error::join_key(key, "source"), "is empty; expected where the figure comes from");
+        problems.push(
+            crate::error::join_key(key, "source"),
+            "is empty; expected where the figure comes from",
+        );
     }
 }

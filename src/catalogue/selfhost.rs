@@ -88,12 +88,15 @@ impl SpeedProfile {
     /// Seconds for one image given the 1 MP time at default steps (the catalogue's or a
     /// scenario's measured figure).
     pub fn seconds_from(&self, seconds_at_1mp: f64, mp: f64, steps: u32) -> f64 {
-        let step_factor = 1.0 - self.step_share + self.step_share * steps as f64 / self.default_steps as f64;
+        let step_factor =
+            1.0 - self.step_share + self.step_share * steps as f64 / self.default_steps as f64;
         seconds_at_1mp * self.resolution_scaling.factor(mp) * step_factor
     }
     /// Memory needed on `gpu` [GB]: the speed entry's own figure, else the profile's.
     pub fn memory_on(&self, gpu: &str) -> f64 {
-        self.speed_on(gpu).and_then(|s| s.memory_gb).unwrap_or(self.memory_gb)
+        self.speed_on(gpu)
+            .and_then(|s| s.memory_gb)
+            .unwrap_or(self.memory_gb)
     }
     /// The speed entry for a GPU.
     pub fn speed_on(&self, gpu: &str) -> Option<&SpeedPoint> {
@@ -154,7 +157,11 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
     let mut problems = Problems::default();
     let min_steps = r.min_steps.unwrap_or(r.default_steps);
     let max_steps = r.max_steps.unwrap_or(r.default_steps);
-    if r.default_steps == 0 || min_steps == 0 || min_steps > r.default_steps || r.default_steps > max_steps {
+    if r.default_steps == 0
+        || min_steps == 0
+        || min_steps > r.default_steps
+        || r.default_steps > max_steps
+    {
         problems.push("default_steps", format!("steps must satisfy 1 <= min_steps ({min_steps}) <= default_steps ({}) <= max_steps ({max_steps})", r.default_steps));
     }
     for (k, v) in [("memory_gb", r.memory_gb), ("max_mp", r.max_mp)] {
@@ -163,12 +170,24 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
         }
     }
     if !(r.step_share.is_finite() && (0.0..=1.0).contains(&r.step_share)) {
-        problems.push("step_share", format!("{} is not a share; expected a number from 0 to 1", r.step_share));
+        problems.push(
+            "step_share",
+            format!(
+                "{} is not a share; expected a number from 0 to 1",
+                r.step_share
+            ),
+        );
     }
     let s = &r.resolution_scaling;
     let sum = s.fixed + s.linear + s.quadratic;
-    if [s.fixed, s.linear, s.quadratic].iter().any(|c| !(c.is_finite() && *c >= 0.0)) {
-        problems.push("resolution_scaling", "coefficients must be finite numbers >= 0");
+    if [s.fixed, s.linear, s.quadratic]
+        .iter()
+        .any(|c| !(c.is_finite() && *c >= 0.0))
+    {
+        problems.push(
+            "resolution_scaling",
+            "coefficients must be finite numbers >= 0",
+        );
     } else if (sum - 1.0).abs() > 1e-9 {
         problems.push("resolution_scaling", format!("fixed + linear + quadratic = {sum}; expected 1, so that a 1 MP image takes the measured time"));
     }
@@ -176,28 +195,58 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
         fixed: s.fixed,
         linear: s.linear,
         quadratic: s.quadratic,
-        provenance: Provenance { source: s.source.clone(), as_of: s.as_of, assumption: s.assumption, note: s.note.clone() },
+        provenance: Provenance {
+            source: s.source.clone(),
+            as_of: s.as_of,
+            assumption: s.assumption,
+            note: s.note.clone(),
+        },
     };
     check_provenance(&scaling.provenance, "resolution_scaling", &mut problems);
     let mut speeds = Vec::new();
     for (i, sp) in r.speed.into_iter().enumerate() {
         let key = format!("speed[{i}]");
         if !(sp.seconds_at_1mp.is_finite() && sp.seconds_at_1mp > 0.0) {
-            problems.push(format!("{key}.seconds_at_1mp"), format!("{} is not a positive number of seconds", sp.seconds_at_1mp));
+            problems.push(
+                format!("{key}.seconds_at_1mp"),
+                format!("{} is not a positive number of seconds", sp.seconds_at_1mp),
+            );
         }
         if speeds.iter().any(|x: &SpeedPoint| x.gpu == sp.gpu) {
-            problems.push(format!("{key}.gpu"), format!("\"{}\" has two speeds; expected one per gpu", sp.gpu));
+            problems.push(
+                format!("{key}.gpu"),
+                format!("\"{}\" has two speeds; expected one per gpu", sp.gpu),
+            );
         }
-        let provenance = Provenance { source: sp.source, as_of: sp.as_of, assumption: sp.assumption, note: sp.note };
+        let provenance = Provenance {
+            source: sp.source,
+            as_of: sp.as_of,
+            assumption: sp.assumption,
+            note: sp.note,
+        };
         check_provenance(&provenance, &key, &mut problems);
         if let Some(m) = sp.memory_gb {
             if !(m.is_finite() && m > 0.0) {
-                problems.push(format!("{key}.memory_gb"), format!("{m} is not a positive number of GB"));
+                problems.push(
+                    format!("{key}.memory_gb"),
+                    format!("{m} is not a positive number of GB"),
+                );
             }
         }
-        speeds.push(SpeedPoint { gpu: sp.gpu, seconds_at_1mp: sp.seconds_at_1mp, memory_gb: sp.memory_gb, precision: sp.precision, provenance });
+        speeds.push(SpeedPoint {
+            gpu: sp.gpu,
+            seconds_at_1mp: sp.seconds_at_1mp,
+            memory_gb: sp.memory_gb,
+            precision: sp.precision,
+            provenance,
+        });
     }
-    let provenance = Provenance { source: r.source, as_of: r.as_of, assumption: r.assumption, note: r.note };
+    let provenance = Provenance {
+        source: r.source,
+        as_of: r.as_of,
+        assumption: r.assumption,
+        note: r.note,
+    };
     check_provenance(&provenance, "", &mut problems);
     problems.finish(SpeedProfile {
         id: id.to_string(),

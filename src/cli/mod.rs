@@ -1,7 +1,9 @@
 //! Subcommands, one file each. Each turns its flags into library calls and prints the result.
 
+mod common;
 mod models;
 mod price;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ pub enum Command {
     Models(models::Args),
     /// What one request costs on one API, and why.
     Price(price::Args),
+    /// Simulate a scenario: every option's cost distribution and which wins how often.
+    Run(run::Args),
 }
 
 /// Run the chosen subcommand.
@@ -32,6 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Models(a) => models::run(&catalogue, a),
         Command::Price(a) => price::run(&catalogue, a),
+        Command::Run(a) => run::run(&catalogue, a),
     }
 }
 

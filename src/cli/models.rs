@@ -29,7 +29,12 @@ pub fn run(catalogue: &Catalogue, args: Args) -> anyhow::Result<()> {
     } else {
         for (id, a) in &catalogue.apis {
             if let Some(p) = a.prices.last() {
-                println!("{id}\t{}\t{}\t{}", p.rule.headline(), p.provenance.as_of, p.provenance.source);
+                println!(
+                    "{id}\t{}\t{}\t{}",
+                    p.rule.headline(),
+                    p.provenance.as_of,
+                    p.provenance.source
+                );
             }
         }
     }

@@ -30,7 +30,17 @@ pub struct Args {
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let api = catalogue.api(&a.model)?;
-    let q = quote(catalogue, api, &Request { size: a.size, inputs: a.inputs, steps: a.steps, count: a.count }, a.as_of)?;
+    let q = quote(
+        catalogue,
+        api,
+        &Request {
+            size: a.size,
+            inputs: a.inputs,
+            steps: a.steps,
+            count: a.count,
+        },
+        a.as_of,
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&q)?);
     } else {

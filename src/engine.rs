@@ -1,0 +1,1030 @@
+//! The Monte Carlo engine: sample a path's inputs, step through its horizon hour by hour, price
+//! what each option did, and fold the paths into statistics.
+//!
+//! Reproducibility: paths run in fixed batches of [`BATCH`]; batch `b` draws from its own
+//! `Xoshiro256PlusPlus` seeded from `(seed, b)` through SplitMix64, and results are folded in
+//! batch order, so the output is the same bytes at any thread count.
+//!
+//! Two samplers give the same distribution:
+//! - [`Sampler::Reference`] draws a Poisson count for every stream in every hour: plain and slow.
+//! - [`Sampler::Fast`] first asks, for each hour, whether any fleet could leave its linear
+//!   regime (its expected work plus seven standard deviations reaches the point where it
+//!   saturates or rescales, or it carries a backlog). Hours that cannot are pooled: a sum of
+//!   independent Poisson counts is one Poisson count, drawn once per stream and month. Hours
+//!   that can are sampled one by one, with a normal approximation for counts whose mean is at
+//!   least [`NORMAL_APPROX_MIN_MEAN`]. Streams no fleet serves are always pooled: their cost
+//!   is linear in their count. A test checks both samplers agree within Monte Carlo error.
+
+use crate::catalogue::Catalogue;
+use crate::demand::month_shares;
+use crate::error::{Error, Result};
+use crate::fleet::{compile, streams, Compiled, FleetState, ItemKind, Stream};
+use crate::money::{self, Usd};
+use crate::scenario::{Arrivals, FleetPolicy, Scenario, HOURS_PER_MONTH};
+use crate::stats;
+use rand::{Rng, RngExt, SeedableRng};
+use rand_distr::{Distribution, Gamma, Poisson, StandardNormal};
+use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Paths per batch; each batch has its own generator.
+pub const BATCH: u64 = 250;
+/// Batches run between checks of `--precision`, progress and Ctrl-C; fixed so the stopping
+/// point does not depend on the thread count.
+pub const ROUND: u64 = 16;
+/// A count whose mean is at least this is drawn from a normal approximation by the fast sampler.
+pub const NORMAL_APPROX_MIN_MEAN: f64 = 500.0;
+/// Standard deviations of headroom before an hour is treated as possibly non-linear.
+pub const LINEAR_SIGMAS: f64 = 7.0;
+/// Upper edges of the wait-time bins [s]: under 0.1 s, then log-spaced up to about 12 days.
+const WAIT_BINS: usize = 72;
+
+/// How arrivals are sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampler {
+    /// Pool linear hours, normal approximation at large means.
+    Fast,
+    /// Every stream, every hour, exact Poisson.
+    Reference,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Paths to simulate (the most, with `precision`).
+    pub samples: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Stop early once the headline comparison's relative standard error is below this.
+    pub precision: Option<f64>,
+    /// Sampler.
+    pub sampler: Sampler,
+    /// Inputs pinned to a value (sensitivity, sweeps); `None` = sampled.
+    pub pins: Vec<Option<f64>>,
+    /// Paths (from the first) traced hour by hour for the fleet chart.
+    pub trace_paths: u64,
+}
+
+impl RunConfig {
+    /// A plain run of `samples` paths from `seed`.
+    pub fn new(samples: u64, seed: u64) -> RunConfig {
+        RunConfig {
+            samples,
+            seed,
+            threads: 0,
+            precision: None,
+            sampler: Sampler::Fast,
+            pins: Vec::new(),
+            trace_paths: 0,
+        }
+    }
+}
+
+/// What one option did on one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionPath {
+    /// Total over the horizon [USD].
+    pub total_usd: f64,
+    /// Cost of each month [USD].
+    pub monthly_usd: Vec<f64>,
+    /// Delivered assets over the horizon.
+    pub assets: f64,
+    /// Images made on the self-hosted fleet.
+    pub fleet_images: f64,
+    /// Images sent to the overflow API.
+    pub overflow_images: f64,
+    /// GPU utilisation: work done over capacity (0 for API options).
+    pub utilisation: f64,
+    /// 95th percentile wait of fleet images [s].
+    pub p95_wait_s: f64,
+    /// Images above the licence's included volume.
+    pub licence_overage_images: f64,
+    /// Cost by item kind [USD].
+    pub breakdown: Vec<(ItemKind, f64)>,
+}
+
+impl OptionPath {
+    /// Monthly cost averaged over the horizon [USD/month].
+    pub fn monthly_mean_usd(&self) -> f64 {
+        self.total_usd / self.monthly_usd.len().max(1) as f64
+    }
+    /// Total cost per delivered asset [USD] (0 when nothing was delivered).
+    pub fn cost_per_asset_usd(&self) -> f64 {
+        if self.assets > 0.0 {
+            self.total_usd / self.assets
+        } else {
+            0.0
+        }
+    }
+    /// Share of fleet-bound images overflowed.
+    pub fn overflow_share(&self) -> f64 {
+        let all = self.fleet_images + self.overflow_images;
+        if all > 0.0 {
+            self.overflow_images / all
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One sample path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathResult {
+    /// Path index from 0.
+    pub path: u64,
+    /// The sampled inputs, in the scenario's input order.
+    pub inputs: Vec<f64>,
+    /// Per option, in scenario order.
+    pub options: Vec<OptionPath>,
+    /// Hour-of-week trace (traced paths only): per option, utilisation and overflow share.
+    #[serde(skip)]
+    pub trace: Option<Vec<WeekTrace>>,
+}
+
+/// Mean utilisation and overflow share by hour of week on one path.
+#[derive(Debug, Clone)]
+pub struct WeekTrace {
+    /// Utilisation by hour of week.
+    pub utilisation: [f64; 168],
+    /// Overflow share by hour of week.
+    pub overflow: [f64; 168],
+}
+
+/// A scenario compiled against a catalogue, ready to run.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Streams (stage × bucket).
+    pub streams: Vec<Stream>,
+    /// Compiled options.
+    pub options: Vec<Compiled>,
+    shares: Vec<Vec<f64>>,
+    month_share_total: Vec<f64>,
+    /// Streams some fleet serves; only these are sampled hour by hour.
+    sampled_streams: Vec<usize>,
+}
+
+impl Engine {
+    /// Compile a scenario.
+    pub fn new(scenario: Scenario, catalogue: &Catalogue) -> Result<Engine> {
+        let streams = streams(&scenario);
+        let options = compile(&scenario, catalogue, &streams)?;
+        let shares = month_shares(
+            &scenario.demand.profile,
+            scenario.horizon_months,
+            scenario.demand.normalise,
+        );
+        let month_share_total = shares.iter().map(|s| s.iter().sum()).collect();
+        let mut sampled_streams: Vec<usize> = options
+            .iter()
+            .filter_map(|o| o.fleet.as_ref())
+            .flat_map(|f| f.fleet_streams.iter().copied())
+            .collect();
+        sampled_streams.sort_unstable();
+        sampled_streams.dedup();
+        Ok(Engine {
+            scenario,
+            streams,
+            options,
+            shares,
+            month_share_total,
+            sampled_streams,
+        })
+    }
+
+    /// Path-hours one path simulates.
+    pub fn hours_per_path(&self) -> u64 {
+        self.scenario.horizon_months as u64 * HOURS_PER_MONTH as u64
+    }
+
+    /// The generator of batch `batch` under `seed`.
+    pub fn batch_rng(seed: u64, batch: u64) -> Xoshiro256PlusPlus {
+        let mut sm = SplitMix64::seed_from_u64(seed);
+        let a = sm.next_u64();
+        let mut sm2 = SplitMix64::seed_from_u64(a ^ batch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut s = [0u8; 32];
+        for chunk in s.chunks_mut(8) {
+            chunk.copy_from_slice(&sm2.next_u64().to_le_bytes());
+        }
+        Xoshiro256PlusPlus::from_seed(s)
+    }
+
+    /// Run the paths of batch `batch`.
+    pub fn run_batch(&self, cfg: &RunConfig, batch: u64) -> Result<Vec<PathResult>> {
+        let first = batch * BATCH;
+        let n = BATCH.min(cfg.samples.saturating_sub(first));
+        let mut rng = Engine::batch_rng(cfg.seed, batch);
+        (first..first + n)
+            .map(|path| self.simulate_path(path, &mut rng, cfg, path < cfg.trace_paths))
+            .collect()
+    }
+
+    /// Sample one path's inputs: correlated through the copula where the scenario says so.
+    fn sample_inputs<R: Rng + ?Sized>(&self, rng: &mut R, pins: &[Option<f64>]) -> Vec<f64> {
+        let n = self.scenario.inputs.len();
+        let mut u = vec![0.0; n];
+        match &self.scenario.copula {
+            Some(c) => c.uniforms(rng, &mut u),
+            None => {
+                for x in u.iter_mut() {
+                    // (0, 1): never exactly 0, so quantiles stay finite.
+                    *x = (rng.random::<f64>() * (1.0 - f64::EPSILON)).max(f64::MIN_POSITIVE);
+                }
+            }
+        }
+        self.scenario
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, inp)| {
+                pins.get(i)
+                    .copied()
+                    .flatten()
+                    .unwrap_or_else(|| inp.dist.quantile(u[i]))
+            })
+            .collect()
+    }
+
+    /// Simulate one path.
+    pub fn simulate_path<R: Rng + ?Sized>(
+        &self,
+        path: u64,
+        rng: &mut R,
+        cfg: &RunConfig,
+        traced: bool,
+    ) -> Result<PathResult> {
+        let s = &self.scenario;
+        let x = self.sample_inputs(rng, &cfg.pins);
+        let v0 = x[s.demand.monthly];
+        let g = x[s.demand.growth];
+        let fluid = s.demand.arrivals == Arrivals::Fluid;
+        let cv = s.demand.burstiness;
+        let pooled = cfg.sampler == Sampler::Fast && !traced;
+        let burst = if cv > 0.0 && !fluid {
+            Some(
+                Gamma::new(1.0 / (cv * cv), cv * cv)
+                    .map_err(|e| Error::Invariant(format!("burst distribution: {e}")))?,
+            )
+        } else {
+            None
+        };
+
+        let n_opt = self.options.len();
+        let n_streams = self.streams.len();
+        let mut states: Vec<FleetState> = self
+            .options
+            .iter()
+            .map(|o| match o.fleet.as_ref().map(|f| &f.policy) {
+                Some(FleetPolicy::Autoscaled { min, .. }) => FleetState {
+                    active: *min,
+                    ..Default::default()
+                },
+                _ => FleetState::default(),
+            })
+            .collect();
+        // Per option: work per asset k1 [GPU-s], its second moment k2, speed multiplier.
+        let speed: Vec<f64> = self
+            .options
+            .iter()
+            .map(|o| o.fleet.as_ref().map(|f| x[f.speed_factor]).unwrap_or(1.0))
+            .collect();
+        let k1: Vec<f64> = self
+            .options
+            .iter()
+            .zip(&speed)
+            .map(|(o, sp)| {
+                o.fleet
+                    .as_ref()
+                    .map(|f| {
+                        f.fleet_streams
+                            .iter()
+                            .map(|&i| self.streams[i].per_asset * f.stream_seconds[i] * sp)
+                            .sum()
+                    })
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        let k2: Vec<f64> = self
+            .options
+            .iter()
+            .zip(&speed)
+            .map(|(o, sp)| {
+                o.fleet
+                    .as_ref()
+                    .map(|f| {
+                        f.fleet_streams
+                            .iter()
+                            .map(|&i| {
+                                self.streams[i].per_asset * (f.stream_seconds[i] * sp).powi(2)
+                            })
+                            .sum()
+                    })
+                    .unwrap_or(0.0)
+            })
+            .collect();
+
+        let mut outs: Vec<OptionPath> = (0..n_opt)
+            .map(|_| OptionPath {
+                total_usd: 0.0,
+                monthly_usd: Vec::with_capacity(s.horizon_months as usize),
+                assets: 0.0,
+                fleet_images: 0.0,
+                overflow_images: 0.0,
+                utilisation: 0.0,
+                p95_wait_s: 0.0,
+                licence_overage_images: 0.0,
+                breakdown: Vec::new(),
+            })
+            .collect();
+        let mut totals: Vec<Usd> = vec![Decimal::ZERO; n_opt];
+        let mut breakdown: Vec<Vec<(ItemKind, Usd)>> = vec![Vec::new(); n_opt];
+        let mut busy_all = vec![0.0; n_opt];
+        let mut cap_all = vec![0.0; n_opt];
+        let mut waits: Vec<[f64; WAIT_BINS]> = vec![[0.0; WAIT_BINS]; n_opt];
+        let mut trace: Option<Vec<(Vec<f64>, Vec<f64>, Vec<f64>)>> = traced.then(|| {
+            (0..n_opt)
+                .map(|_| (vec![0.0; 168], vec![0.0; 168], vec![0.0; 168]))
+                .collect()
+        });
+        let mut counts = vec![0.0; n_streams];
+
+        for m in 0..s.horizon_months as usize {
+            let season = s.seasonality_at(m);
+            let vm = v0 * (1.0 + g).powi(m as i32) * season;
+            if !vm.is_finite() || vm > crate::scenario::MAX_MONTHLY_IMAGES * 1e3 {
+                return Err(Error::Invariant(format!("demand in month {m} reached {vm} assets; the growth input is too large for the horizon")));
+            }
+            let shares = &self.shares[m];
+            // Hour-share cut-off under which each fleet stays linear while at rest.
+            let cutoff: Vec<f64> = (0..n_opt)
+                .map(|o| self.linear_cutoff(o, &states[o], vm, k1[o], k2[o], cv))
+                .collect();
+            let mut qty: Vec<Vec<f64>> = self
+                .options
+                .iter()
+                .map(|o| vec![0.0; o.items.len()])
+                .collect();
+            let mut served = vec![0.0; n_opt];
+            let mut overflowed = vec![0.0; n_opt];
+            let mut busy = vec![0.0; n_opt];
+            let mut cap = vec![0.0; n_opt];
+            let mut billed_hours = vec![0.0; n_opt];
+            let mut billed_seconds = vec![0.0; n_opt];
+            let mut rest_hours = vec![0u32; n_opt];
+            let mut pooled_share = 0.0;
+            let mut pooled_share_sq = 0.0;
+            let mut at_rest: Vec<bool> = (0..n_opt).map(|o| self.at_rest(o, &states[o])).collect();
+
+            for (t, &share) in shares.iter().enumerate() {
+                let linear = pooled
+                    && (0..n_opt).all(|o| {
+                        self.options[o].fleet.is_none() || (at_rest[o] && share <= cutoff[o])
+                    });
+                if linear {
+                    pooled_share += share;
+                    pooled_share_sq += share * share;
+                    for o in 0..n_opt {
+                        rest_hours[o] += self.options[o].fleet.is_some() as u32;
+                    }
+                    continue;
+                }
+                let lam = vm * share;
+                let gmul = match &burst {
+                    Some(b) => b.sample(rng),
+                    None => 1.0,
+                };
+                let all_streams: Vec<usize>;
+                let which: &[usize] = if pooled {
+                    &self.sampled_streams
+                } else {
+                    all_streams = (0..n_streams).collect();
+                    &all_streams
+                };
+                for &i in which {
+                    let mean = lam * self.streams[i].per_asset * gmul;
+                    counts[i] = if fluid {
+                        mean
+                    } else {
+                        draw_count(rng, mean, pooled)?
+                    };
+                }
+                let how = crate::demand::hour_of_week(m, t);
+                for (o, opt) in self.options.iter().enumerate() {
+                    // API-served streams among the sampled ones.
+                    for &i in which {
+                        if let Some(item) = opt.stream_api_item[i] {
+                            qty[o][item] += counts[i];
+                        }
+                    }
+                    let Some(f) = &opt.fleet else { continue };
+                    let mut work = 0.0;
+                    let mut requests = 0.0;
+                    for &i in &f.fleet_streams {
+                        work += counts[i] * f.stream_seconds[i] * speed[o];
+                        requests += counts[i];
+                    }
+                    let out = f.step(&mut states[o], work, requests);
+                    at_rest[o] = self.at_rest(o, &states[o]);
+                    for &i in &f.fleet_streams {
+                        let over = counts[i] * out.overflow_share;
+                        if let Some(item) = f.overflow_item[i] {
+                            qty[o][item] += over;
+                        }
+                        overflowed[o] += over;
+                        served[o] += counts[i] - over;
+                    }
+                    busy[o] += out.busy_seconds;
+                    cap[o] += out.capacity_seconds;
+                    billed_hours[o] += out.billed_gpu_hours;
+                    billed_seconds[o] += out.billed_gpu_seconds;
+                    let fleet_imgs = requests * (1.0 - out.overflow_share);
+                    add_wait(
+                        &mut waits[o],
+                        out.wait_seconds,
+                        fleet_imgs * (1.0 - out.cold_share),
+                    );
+                    if out.cold_share > 0.0 {
+                        let cold = f
+                            .serverless
+                            .as_ref()
+                            .map(|sl| sl.cold_start_seconds)
+                            .unwrap_or(0.0);
+                        add_wait(
+                            &mut waits[o],
+                            out.wait_seconds + cold,
+                            fleet_imgs * out.cold_share,
+                        );
+                    }
+                    if let Some(tr) = trace.as_mut() {
+                        let (u, ov, n) = &mut tr[o];
+                        u[how] += if out.capacity_seconds > 0.0 {
+                            out.busy_seconds / out.capacity_seconds
+                        } else {
+                            0.0
+                        };
+                        ov[how] += out.overflow_share;
+                        n[how] += 1.0;
+                    }
+                }
+            }
+
+            // Pooled hours and pooled streams: one count per stream for the month.
+            for i in 0..n_streams {
+                let share = if pooled && self.sampled_streams.binary_search(&i).is_ok() {
+                    pooled_share
+                } else if pooled {
+                    self.month_share_total[m]
+                } else {
+                    continue;
+                };
+                let share_sq = if self.sampled_streams.binary_search(&i).is_ok() {
+                    pooled_share_sq
+                } else {
+                    shares.iter().map(|x| x * x).sum()
+                };
+                let mean = vm * share * self.streams[i].per_asset;
+                let var_extra = cv * cv * (vm * self.streams[i].per_asset).powi(2) * share_sq;
+                let n = if fluid {
+                    mean
+                } else {
+                    draw_pooled(rng, mean, var_extra)?
+                };
+                for (o, opt) in self.options.iter().enumerate() {
+                    if let Some(item) = opt.stream_api_item[i] {
+                        qty[o][item] += n;
+                    } else if let Some(f) = &opt.fleet {
+                        served[o] += n;
+                        busy[o] += n * f.stream_seconds[i] * speed[o];
+                        add_wait(&mut waits[o], 0.0, n);
+                    }
+                }
+            }
+
+            // Price the month.
+            let assets_m = vm * self.month_share_total[m];
+            for (o, opt) in self.options.iter().enumerate() {
+                outs[o].assets += assets_m;
+                if let Some(pf) = opt.api_price_factor {
+                    for q in qty[o].iter_mut() {
+                        *q *= x[pf];
+                    }
+                }
+                if let Some(f) = &opt.fleet {
+                    let rest = rest_hours[o] as f64;
+                    let (rest_gpus, rest_cap) = match f.policy {
+                        FleetPolicy::Fixed { gpus } => {
+                            (gpus as f64, gpus as f64 * f.usable_seconds_per_gpu_hour)
+                        }
+                        FleetPolicy::Autoscaled { min, .. } => {
+                            (min as f64, min as f64 * f.usable_seconds_per_gpu_hour)
+                        }
+                        FleetPolicy::Serverless { .. } => (0.0, 0.0),
+                    };
+                    billed_hours[o] += rest * rest_gpus;
+                    cap[o] += rest * rest_cap;
+                    let gpu_factor = x[f.gpu_price_factor];
+                    if let Some(item) = f.gpu_item {
+                        qty[o][item] += if f.serverless.is_some() {
+                            billed_seconds[o]
+                        } else {
+                            billed_hours[o]
+                        } * gpu_factor;
+                    }
+                    if let Some(ow) = &f.owned {
+                        let gpus = f.fixed_gpus().unwrap_or(1) as f64;
+                        if (m as u32) < ow.amortise_months {
+                            qty[o][ow.amortisation] += gpus;
+                        }
+                        qty[o][ow.hosting] += gpus;
+                        let gpu_hours = gpus * HOURS_PER_MONTH as f64;
+                        let busy_h = (busy[o] / 3600.0).min(gpu_hours);
+                        qty[o][ow.power] += f.power_watts / 1000.0
+                            * ow.pue
+                            * (busy_h + ow.idle_power_share * (gpu_hours - busy_h));
+                    }
+                    qty[o][f.ops_item] += x[f.ops_hours];
+                    qty[o][f.licence_fee_item] += 1.0;
+                    if let Some((item, included)) = f.licence_overage {
+                        let over = (served[o] - included).max(0.0);
+                        qty[o][item] += over;
+                        outs[o].licence_overage_images += over;
+                    }
+                    outs[o].fleet_images += served[o];
+                    outs[o].overflow_images += overflowed[o];
+                    busy_all[o] += busy[o];
+                    cap_all[o] += cap[o];
+                }
+                let mut month = Decimal::ZERO;
+                for (item, q) in opt.items.iter().zip(&qty[o]) {
+                    if *q == 0.0 {
+                        continue;
+                    }
+                    let c = money::cost(*q, item.unit_usd).ok_or_else(|| {
+                        Error::Invariant(format!(
+                            "option {}: {} × {} does not fit a dollar amount",
+                            opt.id, q, item.label
+                        ))
+                    })?;
+                    month += c;
+                    match breakdown[o].iter_mut().find(|(k, _)| *k == item.kind) {
+                        Some((_, v)) => *v += c,
+                        None => breakdown[o].push((item.kind, c)),
+                    }
+                }
+                totals[o] += month;
+                outs[o].monthly_usd.push(money::to_f64(month));
+            }
+        }
+        for o in 0..n_opt {
+            outs[o].total_usd = money::to_f64(totals[o]);
+            outs[o].utilisation = if cap_all[o] > 0.0 {
+                busy_all[o] / cap_all[o]
+            } else {
+                0.0
+            };
+            outs[o].p95_wait_s = wait_quantile(&waits[o], 0.95);
+            outs[o].breakdown = breakdown[o]
+                .iter()
+                .map(|(k, v)| (*k, money::to_f64(*v)))
+                .collect();
+            check_option_path(&self.options[o].id, &outs[o])?;
+        }
+        let trace = trace.map(|tr| {
+            tr.into_iter()
+                .map(|(u, ov, n)| {
+                    let mut w = WeekTrace {
+                        utilisation: [0.0; 168],
+                        overflow: [0.0; 168],
+                    };
+                    for h in 0..168 {
+                        if n[h] > 0.0 {
+                            w.utilisation[h] = u[h] / n[h];
+                            w.overflow[h] = ov[h] / n[h];
+                        }
+                    }
+                    w
+                })
+                .collect()
+        });
+        Ok(PathResult {
+            path,
+            inputs: x,
+            options: outs,
+            trace,
+        })
+    }
+
+    fn at_rest(&self, o: usize, state: &FleetState) -> bool {
+        self.options[o]
+            .fleet
+            .as_ref()
+            .is_some_and(|f| f.linear_threshold(state).is_some())
+    }
+
+    /// Largest hour share at which fleet `o`, at rest, stays linear with near certainty.
+    fn linear_cutoff(
+        &self,
+        o: usize,
+        state: &FleetState,
+        vm: f64,
+        k1: f64,
+        k2: f64,
+        cv: f64,
+    ) -> f64 {
+        let Some(f) = &self.options[o].fleet else {
+            return f64::INFINITY;
+        };
+        let rest = match f.policy {
+            FleetPolicy::Fixed { gpus } => Some(gpus as f64 * f.usable_seconds_per_gpu_hour),
+            FleetPolicy::Autoscaled {
+                min,
+                target_utilisation,
+                ..
+            } if min > 0 => Some(min as f64 * f.usable_seconds_per_gpu_hour * target_utilisation),
+            _ => None,
+        };
+        let _ = state;
+        let Some(thr) = rest else { return -1.0 };
+        if k1 <= 0.0 || vm <= 0.0 {
+            return f64::INFINITY;
+        }
+        // Work in an hour with share s: mean vm·s·k1, variance vm·s·k2 + (cv·vm·s·k1)².
+        let bound = |s: f64| {
+            let a = vm * s;
+            a * k1 + LINEAR_SIGMAS * (a * k2 + (cv * a * k1).powi(2)).sqrt()
+        };
+        if bound(1.0) <= thr {
+            return f64::INFINITY;
+        }
+        let (mut lo, mut hi) = (0.0, 1.0);
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if bound(mid) <= thr {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+/// A count with the given mean: Poisson, or its normal approximation at large means when
+/// `approximate` is set.
+fn draw_count<R: Rng + ?Sized>(rng: &mut R, mean: f64, approximate: bool) -> Result<f64> {
+    if mean <= 0.0 {
+        return Ok(0.0);
+    }
+    if approximate && mean >= NORMAL_APPROX_MIN_MEAN {
+        let z: f64 = StandardNormal.sample(rng);
+        return Ok((mean + mean.sqrt() * z).max(0.0));
+    }
+    let p =
+        Poisson::new(mean).map_err(|e| Error::Invariant(format!("poisson mean {mean}: {e}")))?;
+    Ok(p.sample(rng))
+}
+
+/// A pooled count: exact Poisson without bursts; with bursts, a normal with the mixture's
+/// variance (mean plus the gamma multiplier's share) when large, else a negative binomial
+/// drawn as gamma-Poisson.
+fn draw_pooled<R: Rng + ?Sized>(rng: &mut R, mean: f64, var_extra: f64) -> Result<f64> {
+    if mean <= 0.0 {
+        return Ok(0.0);
+    }
+    if var_extra <= 0.0 {
+        return draw_count(rng, mean, false);
+    }
+    let var = mean + var_extra;
+    if mean >= NORMAL_APPROX_MIN_MEAN {
+        let z: f64 = StandardNormal.sample(rng);
+        return Ok((mean + var.sqrt() * z).max(0.0));
+    }
+    let shape = mean * mean / var_extra;
+    let gm =
+        Gamma::new(shape, mean / shape).map_err(|e| Error::Invariant(format!("gamma: {e}")))?;
+    let lam: f64 = gm.sample(rng);
+    draw_count(rng, lam, false)
+}
+
+fn wait_edge(b: usize) -> f64 {
+    // Bin 0: under 0.1 s; then 10^(b/6) × 0.1 s.
+    0.1 * 10f64.powf(b as f64 / 6.0)
+}
+
+fn add_wait(bins: &mut [f64; WAIT_BINS], wait: f64, weight: f64) {
+    if weight <= 0.0 {
+        return;
+    }
+    let b = if wait < 0.1 {
+        0
+    } else {
+        ((wait / 0.1).log10() * 6.0).ceil() as usize
+    };
+    bins[b.min(WAIT_BINS - 1)] += weight;
+}
+
+/// The wait below which a share `q` of images fell, as the upper edge of its bin (0 for the
+/// first bin).
+fn wait_quantile(bins: &[f64; WAIT_BINS], q: f64) -> f64 {
+    let total: f64 = bins.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let mut seen = 0.0;
+    for (b, w) in bins.iter().enumerate() {
+        seen += w;
+        if seen >= q * total {
+            return if b == 0 { 0.0 } else { wait_edge(b) };
+        }
+    }
+    wait_edge(WAIT_BINS - 1)
+}
+
+/// Numbers that cannot be right stop the run.
+fn check_option_path(id: &str, o: &OptionPath) -> Result<()> {
+    let bad = |what: &str, v: f64| Err(Error::Invariant(format!("option {id}: {what} is {v}")));
+    if !o.total_usd.is_finite() || o.total_usd < 0.0 {
+        return bad("total cost", o.total_usd);
+    }
+    if o.monthly_usd.iter().any(|m| !m.is_finite() || *m < 0.0) {
+        return bad(
+            "a monthly cost",
+            o.monthly_usd
+                .iter()
+                .copied()
+                .find(|m| !m.is_finite() || *m < 0.0)
+                .unwrap_or(f64::NAN),
+        );
+    }
+    if !(0.0..=1.0 + 1e-9).contains(&o.utilisation) {
+        return bad("utilisation", o.utilisation);
+    }
+    if !(0.0..=1.0 + 1e-9).contains(&o.overflow_share()) {
+        return bad("overflow share", o.overflow_share());
+    }
+    if !o.p95_wait_s.is_finite() && o.fleet_images > 0.0 {
+        return bad("p95 wait", o.p95_wait_s);
+    }
+    Ok(())
+}
+
+/// Statistics of one option over all paths.
+#[derive(Debug, Clone, Default)]
+pub struct OptionStats {
+    /// Total cost over the horizon [USD].
+    pub total: stats::Stream,
+    /// Monthly cost averaged over the horizon [USD/month].
+    pub monthly: stats::Stream,
+    /// Cost per delivered asset [USD].
+    pub per_asset: stats::Stream,
+    /// Utilisation.
+    pub utilisation: stats::Stream,
+    /// Overflow share.
+    pub overflow: stats::Stream,
+    /// 95th percentile wait [s].
+    pub p95_wait: stats::Stream,
+    /// Licence overage [images].
+    pub licence_overage: stats::Stream,
+    /// Paths on which this option was the cheapest.
+    pub cheapest: u64,
+    /// Cost in each month [USD].
+    pub by_month: Vec<stats::Stream>,
+    /// Cumulative cost at the end of each month [USD].
+    pub cumulative: Vec<stats::Stream>,
+    /// Mean cost by item kind [USD].
+    pub breakdown: Vec<(ItemKind, f64)>,
+}
+
+/// Two options compared path by path.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// First option.
+    pub i: usize,
+    /// Second option.
+    pub j: usize,
+    /// `total[i] − total[j]` [USD].
+    pub difference: stats::Stream,
+    /// Paths where `i` cost less.
+    pub i_cheaper: u64,
+    /// Paths where `j` cost less.
+    pub j_cheaper: u64,
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Paths simulated.
+    pub samples: u64,
+    /// Per option, in scenario order.
+    pub options: Vec<OptionStats>,
+    /// Every pair of options (i < j): paired differences and who was cheaper how often.
+    pub pairs: Vec<Pair>,
+    /// Traced week profiles: per option, per traced path.
+    pub traces: Vec<Vec<WeekTrace>>,
+    /// True when Ctrl-C stopped the run early.
+    pub interrupted: bool,
+}
+
+impl RunResult {
+    fn new(n_opt: usize, horizon: usize) -> RunResult {
+        // Months are many: keep fewer exact values there so memory stays small.
+        let monthly = || {
+            (0..horizon)
+                .map(|_| stats::Stream::with_cap(20_000))
+                .collect::<Vec<_>>()
+        };
+        RunResult {
+            samples: 0,
+            options: (0..n_opt)
+                .map(|_| OptionStats {
+                    by_month: monthly(),
+                    cumulative: monthly(),
+                    ..Default::default()
+                })
+                .collect(),
+            pairs: (0..n_opt)
+                .flat_map(|i| {
+                    (i + 1..n_opt).map(move |j| Pair {
+                        i,
+                        j,
+                        difference: stats::Stream::with_cap(0),
+                        i_cheaper: 0,
+                        j_cheaper: 0,
+                    })
+                })
+                .collect(),
+            traces: vec![Vec::new(); n_opt],
+            interrupted: false,
+        }
+    }
+
+    fn add(&mut self, p: &PathResult) -> Result<()> {
+        let inv = |e: String| Error::Invariant(e);
+        self.samples += 1;
+        let cheapest = p
+            .options
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_usd.total_cmp(&b.1.total_usd))
+            .map(|(i, _)| i);
+        for (i, (o, st)) in p.options.iter().zip(self.options.iter_mut()).enumerate() {
+            st.total.push(o.total_usd).map_err(inv)?;
+            st.monthly.push(o.monthly_mean_usd()).map_err(inv)?;
+            st.per_asset.push(o.cost_per_asset_usd()).map_err(inv)?;
+            st.utilisation.push(o.utilisation).map_err(inv)?;
+            st.overflow.push(o.overflow_share()).map_err(inv)?;
+            st.p95_wait.push(o.p95_wait_s).map_err(inv)?;
+            st.licence_overage
+                .push(o.licence_overage_images)
+                .map_err(inv)?;
+            if cheapest == Some(i) {
+                st.cheapest += 1;
+            }
+            let mut cum = 0.0;
+            for (m, c) in o.monthly_usd.iter().enumerate() {
+                cum += c;
+                st.by_month[m].push(*c).map_err(inv)?;
+                st.cumulative[m].push(cum).map_err(inv)?;
+            }
+            for (k, v) in &o.breakdown {
+                match st.breakdown.iter_mut().find(|(kk, _)| kk == k) {
+                    Some((_, s)) => *s += v,
+                    None => st.breakdown.push((*k, *v)),
+                }
+            }
+        }
+        for pair in self.pairs.iter_mut() {
+            let d = p.options[pair.i].total_usd - p.options[pair.j].total_usd;
+            pair.difference.push(d).map_err(inv)?;
+            pair.i_cheaper += (d < 0.0) as u64;
+            pair.j_cheaper += (d > 0.0) as u64;
+        }
+        if let Some(tr) = &p.trace {
+            for (o, w) in tr.iter().enumerate() {
+                self.traces[o].push(w.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// The two options with the lowest mean total, cheapest first.
+    pub fn leaders(&self) -> Option<(usize, usize)> {
+        let mut idx: Vec<usize> = (0..self.options.len()).collect();
+        idx.sort_by(|a, b| {
+            self.options[*a]
+                .total
+                .mean()
+                .total_cmp(&self.options[*b].total.mean())
+        });
+        (idx.len() >= 2).then(|| (idx[0], idx[1]))
+    }
+
+    /// Mean and standard error of `total[a] − total[b]` over paths.
+    pub fn difference(&self, a: usize, b: usize) -> Option<(f64, f64)> {
+        let (i, j, sign) = if a < b { (a, b, 1.0) } else { (b, a, -1.0) };
+        self.pairs
+            .iter()
+            .find(|p| p.i == i && p.j == j)
+            .map(|p| (sign * p.difference.mean(), p.difference.std_error()))
+    }
+
+    /// Share of paths on which option `a` cost strictly less than option `b`.
+    pub fn p_cheaper(&self, a: usize, b: usize) -> f64 {
+        let n = self.samples.max(1) as f64;
+        self.pairs
+            .iter()
+            .find_map(|p| {
+                if (p.i, p.j) == (a, b) {
+                    Some(p.i_cheaper as f64 / n)
+                } else if (p.i, p.j) == (b, a) {
+                    Some(p.j_cheaper as f64 / n)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(f64::NAN)
+    }
+
+    /// Relative standard error of the headline: the mean difference between the two leaders.
+    pub fn headline_relative_error(&self) -> f64 {
+        match self.leaders().and_then(|(a, b)| self.difference(a, b)) {
+            Some((m, se)) if m != 0.0 => (se / m).abs(),
+            Some(_) => f64::INFINITY,
+            None => 0.0,
+        }
+    }
+
+    fn finish(&mut self) {
+        let n = self.samples.max(1) as f64;
+        for st in &mut self.options {
+            for (_, v) in st.breakdown.iter_mut() {
+                *v /= n;
+            }
+        }
+    }
+}
+
+/// Run the engine, handing each round of paths to `sink` (in path order) as it completes.
+/// `cancel` stops the run between rounds; what was done so far is returned, marked
+/// interrupted. `progress` is told how many paths are done.
+pub fn run(
+    engine: &Engine,
+    cfg: &RunConfig,
+    cancel: &AtomicBool,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(&[PathResult]) -> Result<()>,
+) -> Result<RunResult> {
+    if cfg.samples == 0 {
+        return Err(Error::input(
+            "<command line>",
+            "samples",
+            "is 0; expected at least 1 sample path",
+        ));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Invariant(format!("thread pool: {e}")))?;
+    let batches = cfg.samples.div_ceil(BATCH);
+    let mut result = RunResult::new(
+        engine.options.len(),
+        engine.scenario.horizon_months as usize,
+    );
+    let mut next = 0u64;
+    while next < batches {
+        if cancel.load(Ordering::SeqCst) {
+            result.interrupted = true;
+            break;
+        }
+        let end = (next + ROUND).min(batches);
+        let round: Vec<Result<Vec<PathResult>>> = pool.install(|| {
+            (next..end)
+                .into_par_iter()
+                .map(|b| engine.run_batch(cfg, b))
+                .collect()
+        });
+        for batch in round {
+            let batch = batch?;
+            for p in &batch {
+                result.add(p)?;
+            }
+            sink(&batch)?;
+        }
+        next = end;
+        progress(result.samples);
+        if let Some(prec) = cfg.precision {
+            if result.samples >= 2 * BATCH && result.headline_relative_error() < prec {
+                break;
+            }
+        }
+    }
+    result.finish();
+    Ok(result)
+}

@@ -1,0 +1,78 @@
+//! Atomic output files.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+/// Create `dir` (and parents) or say why not.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::input(
+            &dir.display().to_string(),
+            "",
+            "exists and is not a folder; expected an output folder",
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    // Fail now, before any work, if the folder cannot take files.
+    tempfile::NamedTempFile::new_in(dir).map_err(|e| io(dir, e))?;
+    Ok(())
+}
+
+/// A file being written; it appears at its path only on [`AtomicFile::commit`].
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Start writing `path`.
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".breakeven-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| io(path, e))?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+    /// The open file.
+    pub fn writer(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+    /// Flush to disk and move into place.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        self.tmp
+            .as_file_mut()
+            .flush()
+            .map_err(|e| io(&self.path, e))?;
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|e| io(&self.path, e))?;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| io(&self.path, e.error))?;
+        Ok(self.path)
+    }
+}
+
+/// Write a whole file atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let mut f = AtomicFile::create(path)?;
+    f.writer().write_all(bytes).map_err(|e| io(path, e))?;
+    f.commit()
+}

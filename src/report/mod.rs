@@ -1,0 +1,7 @@
+//! What a run tells people: the summary (JSON), the sample rows (CSV), the terminal table.
+//! Files are written atomically: to a temporary file in the same folder, renamed into place
+//! only when complete, so an interrupted run leaves the previous results or none.
+
+pub mod files;
+pub mod summary;
+pub mod table;

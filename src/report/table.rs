@@ -1,0 +1,114 @@
+//! The terminal table of a run.
+
+use super::summary::RunSummary;
+use crate::money::{format_count, format_usd_short};
+
+fn usd(x: f64) -> String {
+    // Whole dollars with separators for totals; cents for small amounts.
+    if x.abs() >= 100.0 {
+        format!("${}", format_count(x))
+    } else if x.abs() >= 1.0 {
+        format!("${x:.2}")
+    } else {
+        format!("${x:.4}")
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", 100.0 * x)
+}
+
+/// The table: one row per option, then the verdict.
+pub fn render(s: &RunSummary) -> String {
+    let header = [
+        "option",
+        "monthly cost p50 [p5–p95]",
+        "mean ± s.e.",
+        "per image",
+        "util.",
+        "overflow",
+        "P(cheapest)",
+    ];
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    for o in &s.options {
+        let m = &o.monthly_cost_usd;
+        let fleet = o.kind != "api";
+        rows.push([
+            o.id.clone(),
+            format!("{} [{}–{}]", usd(m.p50), usd(m.p5), usd(m.p95)),
+            format!("{} ± {}", usd(m.mean), usd(m.std_error)),
+            usd(o.cost_per_image_usd.mean),
+            if fleet {
+                pct(o.utilisation.mean)
+            } else {
+                "–".into()
+            },
+            if o.kind == "hybrid" {
+                pct(o.overflow_share.mean)
+            } else {
+                "–".into()
+            },
+            format!("{:.0}%", 100.0 * o.p_cheapest),
+        ]);
+    }
+    let mut w = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = w[i] - c.chars().count();
+                if i == 0 {
+                    format!("{c}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{c}", " ".repeat(pad))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{}: {} paths × {} months, seed {}, prices as of {} ({} catalogue)\n\n",
+        s.provenance.scenario,
+        s.samples,
+        s.horizon_months,
+        s.provenance.seed,
+        s.provenance.as_of,
+        s.provenance.catalogue
+    ));
+    out.push_str(&line(&header.map(String::from)));
+    out.push('\n');
+    out.push_str(&"-".repeat(w.iter().sum::<usize>() + 2 * (w.len() - 1)));
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&line(r));
+        out.push('\n');
+    }
+    for o in &s.options {
+        out.push_str(&format!("  {}: {}\n", o.id, o.serves));
+    }
+    if let Some(v) = &s.verdict {
+        out.push('\n');
+        out.push_str(&format!(
+            "{} is cheapest on {:.0}% of paths and beats {} on {:.0}%, saving {}/month on average (± {}; {} over {} months).\n",
+            v.winner,
+            100.0 * v.p_winner_cheapest,
+            v.runner_up,
+            100.0 * v.p_winner_cheaper,
+            format_usd_short(v.mean_saving_per_month_usd),
+            format_usd_short(v.mean_saving_std_error / s.horizon_months as f64),
+            format_usd_short(v.mean_saving_usd),
+            s.horizon_months
+        ));
+    }
+    if s.interrupted {
+        out.push_str("interrupted: these figures cover only the paths finished before Ctrl-C.\n");
+    }
+    out
+}

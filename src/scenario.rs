@@ -1,0 +1,1429 @@
+//! Scenarios: what a team expects (demand, its growth and shape, the request mix, pipelines)
+//! and the options it wants compared. Parsed from TOML, then validated against the catalogue
+//! into typed values; every problem in a file is reported at once.
+//!
+//! Every uncertain number is registered as a named input (`demand.monthly`,
+//! `option.self-h100.seconds_per_image`), so the engine can sample them jointly (with rank
+//! correlations) and sensitivity analysis can pin them one at a time.
+
+use crate::catalogue::{Catalogue, OfferClass};
+use crate::dist::{Copula, Dist, RawDist};
+use crate::error::{join_key, Error, Problems, Result};
+use crate::money::{de_usd_opt, Usd};
+use crate::pricing::Size;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Hours in a simulated month: 365 × 24 / 12.
+pub const HOURS_PER_MONTH: usize = 730;
+/// Most months a scenario may span.
+pub const MAX_HORIZON_MONTHS: u32 = 60;
+/// Demand beyond this many images a month is refused as absurd (about 380,000 a second).
+pub const MAX_MONTHLY_IMAGES: f64 = 1e12;
+
+/// A validated scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// Short name, used for the output folder (`out/<name>/`).
+    pub name: String,
+    /// What the scenario describes.
+    pub description: String,
+    /// The file it was read from.
+    pub file: String,
+    /// Months simulated.
+    pub horizon_months: u32,
+    /// Calendar month (1–12) of the first simulated month, for seasonality.
+    pub start_month: u32,
+    /// Prices in force on this date (newest when `None`).
+    pub as_of: Option<NaiveDate>,
+    /// Default number of sample paths.
+    pub samples: Option<u64>,
+    /// Default seed.
+    pub seed: Option<u64>,
+    /// Demand.
+    pub demand: Demand,
+    /// Resolution and editing buckets.
+    pub mix: Vec<Bucket>,
+    /// Pipeline stages (one `final` stage when the file has none).
+    pub stages: Vec<Stage>,
+    /// Options compared.
+    pub options: Vec<OptionSpec>,
+    /// Every uncertain input, in sampling order.
+    pub inputs: Vec<NamedInput>,
+    /// Rank correlations between inputs, as `(i, j, spearman)`.
+    pub correlations: Vec<(usize, usize, f64)>,
+    /// The copula that realises them (None when there are none).
+    #[serde(skip)]
+    pub copula: Option<Copula>,
+}
+
+/// One uncertain input.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedInput {
+    /// Dotted name (`demand.monthly`).
+    pub name: String,
+    /// Its distribution.
+    pub dist: Dist,
+    /// Unit, for reports (`images/month`).
+    pub unit: &'static str,
+}
+
+/// Demand for delivered assets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Demand {
+    /// Input index of the month-0 volume [assets/month].
+    pub monthly: usize,
+    /// Input index of month-over-month growth [fraction/month].
+    pub growth: usize,
+    /// Multipliers by calendar month, January first.
+    pub seasonality: [f64; 12],
+    /// Shape of the week.
+    pub profile: WeeklyProfile,
+    /// Whether each month's hours sum to its volume (`month`) or the profile has mean 1 over
+    /// a week and each hour gets `volume / 730 × w(h)` (`week`).
+    pub normalise: Normalise,
+    /// How arrivals are drawn within an hour.
+    pub arrivals: Arrivals,
+    /// Coefficient of variation of a gamma multiplier on each hour's rate (bursts); 0 = Poisson.
+    pub burstiness: f64,
+}
+
+/// Hour-of-week weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeeklyProfile {
+    /// Name, for reports.
+    pub name: String,
+    /// 168 weights from Monday 00:00, mean 1.
+    pub weights: Vec<f64>,
+}
+
+/// See [`Demand::normalise`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalise {
+    /// Each month's hours sum to the month's volume.
+    Month,
+    /// The weekly profile has mean 1; month totals follow the calendar.
+    Week,
+}
+
+/// See [`Demand::arrivals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrivals {
+    /// Poisson counts per hour and bucket.
+    Poisson,
+    /// Expected counts, no noise (for closed-form checks).
+    Fluid,
+}
+
+/// A resolution/editing bucket of the request mix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    /// Name for reports.
+    pub name: String,
+    /// Output size.
+    pub size: Size,
+    /// Share of requests.
+    pub share: f64,
+    /// Input images per request.
+    pub inputs: Vec<Size>,
+    /// Steps, where an option lets you choose.
+    pub steps: Option<u32>,
+}
+
+/// A pipeline stage: images made per delivered asset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    /// Name, used by options to route the stage.
+    pub name: String,
+    /// Images per delivered asset (4 candidates = 4; a 10% re-roll = 0.1).
+    pub per_asset: f64,
+    /// Output size for this stage, overriding the bucket's.
+    pub size: Option<Size>,
+}
+
+/// An option to compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionSpec {
+    /// Short id, unique in the scenario.
+    pub id: String,
+    /// What serves it.
+    pub kind: OptionKind,
+    /// Stages served by an API whatever the main server is: stage name → API id.
+    pub stage_apis: BTreeMap<String, String>,
+}
+
+/// What serves an option's images.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OptionKind {
+    /// A hosted API.
+    Api {
+        /// Offering id.
+        api: String,
+        /// Input index of a multiplier on its prices (1 = the catalogue's price).
+        price_factor: Option<usize>,
+    },
+    /// A self-hosted fleet, optionally with overflow to an API.
+    SelfHost(Box<SelfHost>),
+}
+
+/// A self-hosted option.
+#[derive(Debug, Clone, Serialize)]
+pub struct SelfHost {
+    /// Speed profile id.
+    pub profile: String,
+    /// GPU id.
+    pub gpu: String,
+    /// How the GPUs are paid.
+    pub payment: Payment,
+    /// How many GPUs run when.
+    pub fleet: FleetPolicy,
+    /// Overflow to an API (hybrid).
+    pub overflow: Option<Overflow>,
+    /// Licence id.
+    pub licence: String,
+    /// Override of the licence fee [USD/month].
+    pub licence_fee_usd: Option<Usd>,
+    /// Input index of operations hours per month.
+    pub ops_hours: usize,
+    /// Operations rate [USD/hour].
+    pub ops_usd_per_hour: Usd,
+    /// Input index of a multiplier on the catalogue's seconds per image.
+    pub speed_factor: usize,
+    /// Measured seconds per image for each mix bucket, replacing the catalogue's rule.
+    pub bucket_seconds: Option<Vec<f64>>,
+    /// Seconds per 1 MP image at default steps replacing the catalogue's.
+    pub seconds_at_1mp: Option<f64>,
+    /// Input index of a multiplier on the GPU's hourly or per-second price.
+    pub gpu_price_factor: usize,
+}
+
+/// How GPUs are paid for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "payment", rename_all = "snake_case")]
+pub enum Payment {
+    /// Rented by the hour (on-demand, secure, community, reserved).
+    Hourly {
+        /// Offer id on the GPU.
+        offer: String,
+        /// Price [USD/hour].
+        usd_per_hour: Usd,
+        /// The offer's class.
+        class: OfferClass,
+        /// Interruptions [per GPU-hour] (spot and community).
+        interruptions_per_hour: f64,
+        /// Work lost and restart time per interruption [s].
+        interruption_lost_seconds: f64,
+    },
+    /// Rented by the second, workers come and go with demand.
+    Serverless {
+        /// Offer id.
+        offer: String,
+        /// Price [USD/s].
+        usd_per_second: Usd,
+        /// Billing increment [s].
+        increment_seconds: u32,
+        /// Cold start [s], billed.
+        cold_start_seconds: f64,
+        /// Idle time billed before a worker stops [s].
+        idle_timeout_seconds: f64,
+    },
+    /// Bought outright.
+    Owned {
+        /// Purchase price per GPU [USD].
+        purchase_usd: Usd,
+        /// Months over which the purchase is spread.
+        amortise_months: u32,
+        /// Electricity [USD/kWh].
+        usd_per_kwh: Usd,
+        /// Power usage effectiveness of the room (1.0 = none lost).
+        pue: f64,
+        /// Hosting, per GPU [USD/month].
+        hosting_usd_per_month: Usd,
+        /// Share of full power drawn when idle.
+        idle_power_share: f64,
+    },
+}
+
+/// How many GPUs run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+pub enum FleetPolicy {
+    /// Always on.
+    Fixed {
+        /// GPUs.
+        gpus: u32,
+    },
+    /// Follows demand, hour by hour.
+    Autoscaled {
+        /// Fewest GPUs.
+        min: u32,
+        /// Most GPUs.
+        max: u32,
+        /// Utilisation the scaler aims for.
+        target_utilisation: f64,
+        /// Time for a new GPU to serve [minutes].
+        scale_up_delay_minutes: f64,
+        /// A started GPU is billed at least this long [hours].
+        min_billed_hours: u32,
+    },
+    /// Serverless workers, up to a cap.
+    Serverless {
+        /// Most concurrent workers.
+        max_workers: u32,
+    },
+}
+
+/// Overflow from a self-hosted fleet to an API.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overflow {
+    /// Offering id.
+    pub api: String,
+    /// Queue delay allowed before overflowing [s]; 0 = overflow as soon as the fleet is full.
+    pub max_queue_seconds: f64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw file format.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    horizon_months: u32,
+    start_month: Option<u32>,
+    as_of: Option<NaiveDate>,
+    samples: Option<u64>,
+    seed: Option<u64>,
+    demand: RawDemand,
+    #[serde(default)]
+    mix: Vec<RawBucket>,
+    #[serde(default)]
+    stage: Vec<RawStage>,
+    #[serde(default)]
+    option: Vec<RawOption>,
+    #[serde(default)]
+    correlations: Vec<(String, String, f64)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemand {
+    monthly: RawDist,
+    growth: Option<RawDist>,
+    seasonality: Option<Vec<f64>>,
+    profile: Option<RawProfile>,
+    normalise: Option<Normalise>,
+    arrivals: Option<Arrivals>,
+    burstiness: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawProfile {
+    Named(String),
+    Custom {
+        hour_of_day: Vec<f64>,
+        day_of_week: Vec<f64>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBucket {
+    name: Option<String>,
+    size: Option<String>,
+    mp: Option<f64>,
+    share: f64,
+    #[serde(default)]
+    inputs: u32,
+    input_size: Option<String>,
+    steps: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    name: String,
+    per_asset: f64,
+    size: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOption {
+    id: String,
+    api: Option<String>,
+    price_factor: Option<RawDist>,
+    selfhost: Option<String>,
+    gpu: Option<String>,
+    offer: Option<String>,
+    payment: Option<String>,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    usd_per_hour: Option<Usd>,
+    gpu_price_factor: Option<RawDist>,
+    fleet: Option<RawFleet>,
+    overflow: Option<String>,
+    max_queue_seconds: Option<f64>,
+    licence: Option<String>,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    licence_fee_usd: Option<Usd>,
+    ops_hours_per_month: Option<RawDist>,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    ops_usd_per_hour: Option<Usd>,
+    speed_factor: Option<RawDist>,
+    seconds_at_1mp: Option<f64>,
+    bucket_seconds: Option<Vec<f64>>,
+    interruption_lost_seconds: Option<f64>,
+    owned: Option<RawOwned>,
+    #[serde(default)]
+    stages: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFleet {
+    policy: String,
+    gpus: Option<u32>,
+    min: Option<u32>,
+    max: Option<u32>,
+    target_utilisation: Option<f64>,
+    scale_up_delay_minutes: Option<f64>,
+    min_billed_hours: Option<u32>,
+    max_workers: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOwned {
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    purchase_usd: Option<Usd>,
+    amortise_months: u32,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    usd_per_kwh: Option<Usd>,
+    pue: Option<f64>,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    hosting_usd_per_month: Option<Usd>,
+    idle_power_share: Option<f64>,
+}
+
+/// Electricity price used when an owned option names none: the US figure TCO posts use
+/// (workflowlab.dev self-hosted TCO, 2026-05).
+pub const DEFAULT_USD_PER_KWH: &str = "0.12";
+
+// ---------------------------------------------------------------------------------------
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
+        let display = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| Error::Io {
+            path: display.clone(),
+            source: e,
+        })?;
+        if meta.is_dir() {
+            return Err(Error::input(
+                &display,
+                "",
+                "is a folder; expected a scenario .toml file",
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: display.clone(),
+            source: e,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::input(
+                &display,
+                "",
+                "is not UTF-8 text; expected a TOML scenario file",
+            )
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Scenario::parse(&text, &display, &stem, catalogue)
+    }
+
+    /// Validate a scenario from its text. `file` names it in messages; `default_name` is used
+    /// when the file sets no `name`.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        default_name: &str,
+        catalogue: &Catalogue,
+    ) -> Result<Scenario> {
+        if text.trim().is_empty() {
+            return Err(Error::input(
+                file,
+                "",
+                "is empty; expected a scenario with horizon_months, [demand] and [[option]]s",
+            ));
+        }
+        let raw: RawScenario = toml::from_str(text)
+            .map_err(|e| Error::input(file, "", crate::catalogue::toml_message(&e)))?;
+        let mut p = Problems::default();
+        match validate(raw, default_name, catalogue, &mut p) {
+            Some(mut s) if p.is_empty() => {
+                s.file = file.to_string();
+                Ok(s)
+            }
+            _ => Err(Error::Input(p.in_file(file))),
+        }
+    }
+
+    /// Seasonal multiplier of simulated month `m` (0-based).
+    pub fn seasonality_at(&self, m: usize) -> f64 {
+        self.demand.seasonality[(self.start_month as usize - 1 + m) % 12]
+    }
+
+    /// The input index named `name`.
+    pub fn input_index(&self, name: &str) -> Option<usize> {
+        self.inputs.iter().position(|i| i.name == name)
+    }
+}
+
+struct Inputs(Vec<NamedInput>);
+
+impl Inputs {
+    fn add(
+        &mut self,
+        name: String,
+        raw: Option<&RawDist>,
+        default: f64,
+        unit: &'static str,
+        bounds: (Option<f64>, Option<f64>),
+        p: &mut Problems,
+    ) -> usize {
+        let dist = match raw {
+            None => Dist::Fixed(default),
+            Some(r) => match r.validate() {
+                Ok(d) => {
+                    if let Err(sub) = d.check_bounds(bounds.0, bounds.1) {
+                        p.extend_under(&name, sub);
+                    }
+                    d
+                }
+                Err(sub) => {
+                    p.extend_under(&name, sub);
+                    Dist::Fixed(default)
+                }
+            },
+        };
+        self.0.push(NamedInput { name, dist, unit });
+        self.0.len() - 1
+    }
+}
+
+fn parse_size(s: &str, key: &str, p: &mut Problems) -> Option<Size> {
+    match s.parse::<Size>() {
+        Ok(z) => Some(z),
+        Err(e) => {
+            p.push(key, e);
+            None
+        }
+    }
+}
+
+fn finite_in(x: f64, lo: f64, hi: f64, key: &str, what: &str, p: &mut Problems) -> bool {
+    if !x.is_finite() || x < lo || x > hi {
+        p.push(
+            key,
+            format!("{x} is out of range; expected {what} from {lo} to {hi}"),
+        );
+        false
+    } else {
+        true
+    }
+}
+
+fn validate(
+    raw: RawScenario,
+    default_name: &str,
+    cat: &Catalogue,
+    p: &mut Problems,
+) -> Option<Scenario> {
+    let mut inputs = Inputs(Vec::new());
+    if raw.horizon_months == 0 || raw.horizon_months > MAX_HORIZON_MONTHS {
+        p.push(
+            "horizon_months",
+            format!(
+                "{} is out of range; expected 1 to {MAX_HORIZON_MONTHS} months",
+                raw.horizon_months
+            ),
+        );
+    }
+    let start_month = raw.start_month.unwrap_or(1);
+    if !(1..=12).contains(&start_month) {
+        p.push(
+            "start_month",
+            format!("{start_month} is not a calendar month; expected 1 to 12"),
+        );
+    }
+    if raw.samples == Some(0) {
+        p.push("samples", "is 0; expected at least 1 sample path");
+    }
+
+    // Demand.
+    let d = &raw.demand;
+    let monthly = inputs.add(
+        "demand.monthly".into(),
+        Some(&d.monthly),
+        0.0,
+        "assets/month",
+        (Some(0.0), Some(MAX_MONTHLY_IMAGES)),
+        p,
+    );
+    let growth = inputs.add(
+        "demand.growth".into(),
+        d.growth.as_ref(),
+        0.0,
+        "per month",
+        (Some(-0.99), Some(10.0)),
+        p,
+    );
+    let mut seasonality = [1.0; 12];
+    if let Some(s) = &d.seasonality {
+        if s.len() != 12 {
+            p.push(
+                "demand.seasonality",
+                format!("has {} values; expected 12, January first", s.len()),
+            );
+        } else {
+            for (i, x) in s.iter().enumerate() {
+                if finite_in(
+                    *x,
+                    0.0,
+                    100.0,
+                    &format!("demand.seasonality[{i}]"),
+                    "a multiplier",
+                    p,
+                ) {
+                    seasonality[i] = *x;
+                }
+            }
+        }
+    }
+    let profile = match &d.profile {
+        None => crate::demand::named_profile("business-hours").expect("built-in profile"),
+        Some(RawProfile::Named(n)) => match crate::demand::named_profile(n) {
+            Some(w) => w,
+            None => {
+                let known: Vec<String> = crate::demand::PROFILE_NAMES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                p.push(
+                    "demand.profile",
+                    crate::catalogue::unknown("weekly profile", n, known.iter()),
+                );
+                crate::demand::named_profile("flat").expect("built-in profile")
+            }
+        },
+        Some(RawProfile::Custom {
+            hour_of_day,
+            day_of_week,
+        }) => match crate::demand::custom_profile(hour_of_day, day_of_week) {
+            Ok(w) => w,
+            Err(msg) => {
+                p.push("demand.profile", msg);
+                crate::demand::named_profile("flat").expect("built-in profile")
+            }
+        },
+    };
+    let burstiness = d.burstiness.unwrap_or(0.0);
+    finite_in(
+        burstiness,
+        0.0,
+        5.0,
+        "demand.burstiness",
+        "a coefficient of variation",
+        p,
+    );
+    let demand = Demand {
+        monthly,
+        growth,
+        seasonality,
+        profile,
+        normalise: d.normalise.unwrap_or(Normalise::Month),
+        arrivals: d.arrivals.unwrap_or(Arrivals::Poisson),
+        burstiness,
+    };
+
+    // Mix.
+    let mut mix = Vec::new();
+    if raw.mix.is_empty() {
+        mix.push(Bucket {
+            name: "1024x1024".into(),
+            size: Size::new(1024, 1024),
+            share: 1.0,
+            inputs: vec![],
+            steps: None,
+        });
+    }
+    for (i, b) in raw.mix.iter().enumerate() {
+        let key = format!("mix[{i}]");
+        let size = match (&b.size, b.mp) {
+            (Some(s), None) => parse_size(s, &join_key(&key, "size"), p),
+            (None, Some(mp)) => {
+                if finite_in(mp, 0.01, 64.0, &join_key(&key, "mp"), "megapixels", p) {
+                    Some(Size::square_of_mp(mp))
+                } else {
+                    None
+                }
+            }
+            (Some(_), Some(_)) => {
+                p.push(&key, "has both size and mp; expected one of them");
+                None
+            }
+            (None, None) => {
+                p.push(
+                    &key,
+                    "has neither size nor mp; expected size = \"1024x1024\" or mp = 1.0",
+                );
+                None
+            }
+        };
+        finite_in(b.share, 0.0, 1.0, &join_key(&key, "share"), "a share", p);
+        let input_size = match &b.input_size {
+            Some(s) => parse_size(s, &join_key(&key, "input_size"), p),
+            None => size,
+        };
+        if b.inputs > 16 {
+            p.push(
+                join_key(&key, "inputs"),
+                format!("{} input images per request; expected at most 16", b.inputs),
+            );
+        }
+        if b.steps == Some(0) {
+            p.push(join_key(&key, "steps"), "is 0; expected at least 1 step");
+        }
+        let inputs_v = match input_size {
+            Some(s) if b.inputs <= 16 => vec![s; b.inputs as usize],
+            _ => vec![],
+        };
+        if let Some(size) = size {
+            mix.push(Bucket {
+                name: b.name.clone().unwrap_or_else(|| size.to_string()),
+                size,
+                share: b.share,
+                inputs: inputs_v,
+                steps: b.steps,
+            });
+        }
+    }
+    let total_share: f64 = raw.mix.iter().map(|b| b.share).sum();
+    if !raw.mix.is_empty() && (total_share - 1.0).abs() > 1e-6 {
+        p.push("mix", format!("shares sum to {total_share}; expected 1"));
+    }
+
+    // Stages.
+    let mut stages = Vec::new();
+    for (i, s) in raw.stage.iter().enumerate() {
+        let key = format!("stage[{i}]");
+        finite_in(
+            s.per_asset,
+            0.0,
+            1000.0,
+            &join_key(&key, "per_asset"),
+            "images per asset",
+            p,
+        );
+        if stages.iter().any(|x: &Stage| x.name == s.name) {
+            p.push(
+                join_key(&key, "name"),
+                format!("\"{}\" is used twice; expected unique stage names", s.name),
+            );
+        }
+        let size = s
+            .size
+            .as_ref()
+            .and_then(|z| parse_size(z, &join_key(&key, "size"), p));
+        stages.push(Stage {
+            name: s.name.clone(),
+            per_asset: s.per_asset,
+            size,
+        });
+    }
+    if stages.is_empty() {
+        stages.push(Stage {
+            name: "final".into(),
+            per_asset: 1.0,
+            size: None,
+        });
+    }
+
+    // Options.
+    if raw.option.is_empty() {
+        p.push(
+            "option",
+            "no [[option]]s; expected at least one option to simulate",
+        );
+    }
+    let mut options = Vec::new();
+    for (i, o) in raw.option.iter().enumerate() {
+        let key = format!("option[{i}]");
+        if options.iter().any(|x: &OptionSpec| x.id == o.id) || o.id.trim().is_empty() {
+            p.push(
+                join_key(&key, "id"),
+                format!("\"{}\" is empty or used twice; expected a unique id", o.id),
+            );
+        }
+        if let Some(spec) = validate_option(o, &key, cat, &stages, &mix, &mut inputs, p) {
+            options.push(spec);
+        }
+    }
+
+    // Correlations.
+    let mut correlations = Vec::new();
+    for (i, (a, b, rho)) in raw.correlations.iter().enumerate() {
+        let key = format!("correlations[{i}]");
+        let find = |n: &str, p: &mut Problems| {
+            let idx = inputs.0.iter().position(|x| x.name == n);
+            if idx.is_none() {
+                let names: Vec<String> = inputs.0.iter().map(|x| x.name.clone()).collect();
+                p.push(&key, crate::catalogue::unknown("input", n, names.iter()));
+            }
+            idx
+        };
+        let (ia, ib) = (find(a, p), find(b, p));
+        if !(rho.is_finite() && rho.abs() <= 1.0) {
+            p.push(
+                &key,
+                format!("{rho} is not a correlation; expected -1 to 1"),
+            );
+        } else if let (Some(ia), Some(ib)) = (ia, ib) {
+            if ia == ib {
+                p.push(
+                    &key,
+                    format!("correlates {a} with itself; expected two different inputs"),
+                );
+            } else {
+                correlations.push((ia, ib, *rho));
+            }
+        }
+    }
+    let copula = if correlations.is_empty() {
+        None
+    } else {
+        match Copula::new(inputs.0.len(), &correlations) {
+            Ok(c) => Some(c),
+            Err(sub) => {
+                p.extend_under("correlations", sub);
+                None
+            }
+        }
+    };
+    let name = raw.name.unwrap_or_else(|| default_name.to_string());
+    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+        p.push(
+            "name",
+            format!("\"{name}\" cannot name an output folder; expected letters, digits and dashes"),
+        );
+    }
+    p.is_empty().then(|| Scenario {
+        name,
+        description: raw.description,
+        file: String::new(),
+        horizon_months: raw.horizon_months,
+        start_month,
+        as_of: raw.as_of,
+        samples: raw.samples,
+        seed: raw.seed,
+        demand,
+        mix,
+        stages,
+        options,
+        inputs: inputs.0,
+        correlations,
+        copula,
+    })
+}
+
+fn check_api(cat: &Catalogue, id: &str, key: &str, p: &mut Problems) -> bool {
+    if cat.apis.contains_key(id) {
+        true
+    } else {
+        p.push(
+            key,
+            crate::catalogue::unknown("api offering", id, cat.apis.keys()),
+        );
+        false
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn validate_option(
+    o: &RawOption,
+    key: &str,
+    cat: &Catalogue,
+    stages: &[Stage],
+    mix: &[Bucket],
+    inputs: &mut Inputs,
+    p: &mut Problems,
+) -> Option<OptionSpec> {
+    let k = |f: &str| join_key(key, f);
+    let before = p.0.len();
+    for (stage, api) in &o.stages {
+        if !stages.iter().any(|s| &s.name == stage) {
+            let names: Vec<String> = stages.iter().map(|s| s.name.clone()).collect();
+            p.push(
+                k(&format!("stages.{stage}")),
+                crate::catalogue::unknown("stage", stage, names.iter()),
+            );
+        }
+        check_api(cat, api, &k(&format!("stages.{stage}")), p);
+    }
+    let base = format!("option.{}", o.id);
+    let kind = match (&o.api, &o.selfhost) {
+        (Some(_), Some(_)) => {
+            p.push(key, "has both api and selfhost; expected one of them");
+            return None;
+        }
+        (None, None) => {
+            p.push(key, "has neither api nor selfhost; expected api = \"<provider>/<model>\" or selfhost = \"<profile>\"");
+            return None;
+        }
+        (Some(api), None) => {
+            check_api(cat, api, &k("api"), p);
+            for (f, set) in [
+                ("gpu", o.gpu.is_some()),
+                ("offer", o.offer.is_some()),
+                ("fleet", o.fleet.is_some()),
+                ("overflow", o.overflow.is_some()),
+                ("owned", o.owned.is_some()),
+            ] {
+                if set {
+                    p.push(
+                        k(f),
+                        "belongs to self-hosted options; an api option has no fleet",
+                    );
+                }
+            }
+            let price_factor = o.price_factor.as_ref().map(|r| {
+                inputs.add(
+                    format!("{base}.price_factor"),
+                    Some(r),
+                    1.0,
+                    "× price",
+                    (Some(0.0), None),
+                    p,
+                )
+            });
+            OptionKind::Api {
+                api: api.clone(),
+                price_factor,
+            }
+        }
+        (None, Some(profile_id)) => {
+            let profile = match cat.selfhost.get(profile_id) {
+                Some(x) => Some(x),
+                None => {
+                    p.push(
+                        k("selfhost"),
+                        crate::catalogue::unknown(
+                            "self-host profile",
+                            profile_id,
+                            cat.selfhost.keys(),
+                        ),
+                    );
+                    None
+                }
+            };
+            let Some(gpu_id) = &o.gpu else {
+                p.push(
+                    k("gpu"),
+                    "is missing; a self-hosted option runs on a gpu from the catalogue",
+                );
+                return None;
+            };
+            let gpu = match cat.gpus.get(gpu_id) {
+                Some(g) => Some(g),
+                None => {
+                    p.push(
+                        k("gpu"),
+                        crate::catalogue::unknown("gpu", gpu_id, cat.gpus.keys()),
+                    );
+                    None
+                }
+            };
+            let (Some(profile), Some(gpu)) = (profile, gpu) else {
+                return None;
+            };
+            let need = profile.memory_on(&gpu.id);
+            if need > gpu.memory_gb {
+                p.push(k("gpu"), format!("{} needs {need} GB but {} has {} GB; expected a gpu with enough memory (or a speed entry for a quantised setup)", profile.id, gpu.id, gpu.memory_gb));
+            }
+            if o.seconds_at_1mp.is_none()
+                && o.bucket_seconds.is_none()
+                && profile.speed_on(&gpu.id).is_none()
+            {
+                let known: Vec<String> = profile.speeds.iter().map(|s| s.gpu.clone()).collect();
+                p.push(k("gpu"), format!("the catalogue has no speed for {} on {}; it has {}; expected one of those or seconds_at_1mp in the option", profile.id, gpu.id, known.join(", ")));
+            }
+            if let Some(s) = o.seconds_at_1mp {
+                finite_in(s, 1e-4, 3600.0, &k("seconds_at_1mp"), "seconds", p);
+            }
+            if let Some(bs) = &o.bucket_seconds {
+                if bs.len() != mix.len() {
+                    p.push(
+                        k("bucket_seconds"),
+                        format!(
+                            "has {} values; expected one per mix bucket ({})",
+                            bs.len(),
+                            mix.len()
+                        ),
+                    );
+                }
+                for (i, s) in bs.iter().enumerate() {
+                    finite_in(
+                        *s,
+                        1e-4,
+                        3600.0,
+                        &k(&format!("bucket_seconds[{i}]")),
+                        "seconds",
+                        p,
+                    );
+                }
+            }
+            for (i, b) in mix.iter().enumerate() {
+                if b.size.mp_f64() > profile.max_mp + 1e-9 {
+                    p.push(
+                        format!("mix[{i}].size"),
+                        format!(
+                            "{} is {:.2} MP, over {}'s limit of {} MP (used by option {})",
+                            b.size,
+                            b.size.mp_f64(),
+                            profile.id,
+                            profile.max_mp,
+                            o.id
+                        ),
+                    );
+                }
+                if let Some(s) = b.steps {
+                    if s < profile.min_steps || s > profile.max_steps {
+                        p.push(
+                            format!("mix[{i}].steps"),
+                            format!(
+                                "{s} is outside {}'s range of {} to {} steps (used by option {})",
+                                profile.id, profile.min_steps, profile.max_steps, o.id
+                            ),
+                        );
+                    }
+                }
+            }
+            let fleet = validate_fleet(o.fleet.as_ref(), &k("fleet"), p);
+            let payment = validate_payment(o, gpu, &fleet, key, p);
+            if let (Some(Payment::Serverless { .. }), Some(f)) = (&payment, &fleet) {
+                if !matches!(f, FleetPolicy::Serverless { .. }) {
+                    p.push(
+                        k("fleet.policy"),
+                        "a serverless offer needs policy = \"serverless\"",
+                    );
+                }
+            }
+            if let (Some(pay), Some(FleetPolicy::Serverless { .. })) = (&payment, &fleet) {
+                if !matches!(pay, Payment::Serverless { .. }) {
+                    p.push(
+                        k("offer"),
+                        "policy serverless needs a serverless offer (class = \"serverless\")",
+                    );
+                }
+            }
+            let licence = o.licence.clone().unwrap_or_else(|| profile.licence.clone());
+            match cat.licences.get(&licence) {
+                None => p.push(
+                    k("licence"),
+                    crate::catalogue::unknown("licence", &licence, cat.licences.keys()),
+                ),
+                Some(l) if !l.covers.iter().any(|c| c == &profile.id) => {
+                    let ok: Vec<String> = cat
+                        .licences_for(&profile.id)
+                        .iter()
+                        .map(|l| l.id.clone())
+                        .collect();
+                    p.push(
+                        k("licence"),
+                        format!(
+                            "{licence} does not cover {}; licences that do: {}",
+                            profile.id,
+                            ok.join(", ")
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+            if let Some(f) = o.licence_fee_usd {
+                if f.is_sign_negative() {
+                    p.push(
+                        k("licence_fee_usd"),
+                        format!("{f} is negative; expected a fee of 0 or more"),
+                    );
+                }
+            }
+            let overflow = o.overflow.as_ref().and_then(|api| {
+                check_api(cat, api, &k("overflow"), p).then(|| Overflow {
+                    api: api.clone(),
+                    max_queue_seconds: o.max_queue_seconds.unwrap_or(0.0),
+                })
+            });
+            if let Some(q) = o.max_queue_seconds {
+                finite_in(q, 0.0, 86_400.0, &k("max_queue_seconds"), "seconds", p);
+                if o.overflow.is_none() {
+                    p.push(
+                        k("max_queue_seconds"),
+                        "is set without overflow; it says when to overflow to the api",
+                    );
+                }
+            }
+            let ops_rate = o.ops_usd_per_hour.unwrap_or(Usd::ZERO);
+            if ops_rate.is_sign_negative() {
+                p.push(
+                    k("ops_usd_per_hour"),
+                    format!("{ops_rate} is negative; expected a rate of 0 or more"),
+                );
+            }
+            let ops_hours = inputs.add(
+                format!("{base}.ops_hours_per_month"),
+                o.ops_hours_per_month.as_ref(),
+                0.0,
+                "hours/month",
+                (Some(0.0), Some(10_000.0)),
+                p,
+            );
+            let speed_factor = inputs.add(
+                format!("{base}.speed_factor"),
+                o.speed_factor.as_ref(),
+                1.0,
+                "× seconds",
+                (Some(1e-3), Some(1e3)),
+                p,
+            );
+            let gpu_price_factor = inputs.add(
+                format!("{base}.gpu_price_factor"),
+                o.gpu_price_factor.as_ref(),
+                1.0,
+                "× GPU price",
+                (Some(0.0), Some(1e3)),
+                p,
+            );
+            let (Some(fleet), Some(payment)) = (fleet, payment) else {
+                return None;
+            };
+            OptionKind::SelfHost(Box::new(SelfHost {
+                profile: profile.id.clone(),
+                gpu: gpu.id.clone(),
+                payment,
+                fleet,
+                overflow,
+                licence,
+                licence_fee_usd: o.licence_fee_usd,
+                ops_hours,
+                ops_usd_per_hour: ops_rate,
+                speed_factor,
+                bucket_seconds: o.bucket_seconds.clone(),
+                seconds_at_1mp: o.seconds_at_1mp,
+                gpu_price_factor,
+            }))
+        }
+    };
+    (p.0.len() == before).then(|| OptionSpec {
+        id: o.id.clone(),
+        kind,
+        stage_apis: o.stages.clone(),
+    })
+}
+
+fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<FleetPolicy> {
+    let Some(f) = f else {
+        return Some(FleetPolicy::Fixed { gpus: 1 });
+    };
+    let k = |x: &str| join_key(key, x);
+    let stray = |names: &[(&str, bool)], policy: &str, p: &mut Problems| {
+        for (n, set) in names {
+            if *set {
+                p.push(k(n), format!("does not belong to policy {policy}"));
+            }
+        }
+    };
+    match f.policy.as_str() {
+        "fixed" => {
+            stray(
+                &[
+                    ("min", f.min.is_some()),
+                    ("max", f.max.is_some()),
+                    ("target_utilisation", f.target_utilisation.is_some()),
+                    ("max_workers", f.max_workers.is_some()),
+                ],
+                "fixed",
+                p,
+            );
+            let gpus = f.gpus.unwrap_or(1);
+            if gpus == 0 || gpus > 10_000 {
+                p.push(
+                    k("gpus"),
+                    format!("{gpus} is out of range; expected 1 to 10000 gpus"),
+                );
+                return None;
+            }
+            Some(FleetPolicy::Fixed { gpus })
+        }
+        "autoscaled" => {
+            stray(
+                &[
+                    ("gpus", f.gpus.is_some()),
+                    ("max_workers", f.max_workers.is_some()),
+                ],
+                "autoscaled",
+                p,
+            );
+            let min = f.min.unwrap_or(0);
+            let Some(max) = f.max else {
+                p.push(
+                    k("max"),
+                    "is missing; an autoscaled fleet needs its largest size",
+                );
+                return None;
+            };
+            if max == 0 || min > max || max > 10_000 {
+                p.push(k("max"), format!("min ({min}) and max ({max}) must satisfy 0 <= min <= max, 1 <= max <= 10000"));
+            }
+            let target = f.target_utilisation.unwrap_or(0.8);
+            finite_in(
+                target,
+                0.05,
+                1.0,
+                &k("target_utilisation"),
+                "a utilisation",
+                p,
+            );
+            let delay = f.scale_up_delay_minutes.unwrap_or(5.0);
+            finite_in(delay, 0.0, 60.0, &k("scale_up_delay_minutes"), "minutes", p);
+            let min_billed = f.min_billed_hours.unwrap_or(1).max(1);
+            if min_billed > 24 * 31 {
+                p.push(
+                    k("min_billed_hours"),
+                    format!("{min_billed} is out of range; expected 1 to 744 hours"),
+                );
+            }
+            Some(FleetPolicy::Autoscaled {
+                min,
+                max,
+                target_utilisation: target,
+                scale_up_delay_minutes: delay,
+                min_billed_hours: min_billed,
+            })
+        }
+        "serverless" => {
+            stray(
+                &[
+                    ("gpus", f.gpus.is_some()),
+                    ("min", f.min.is_some()),
+                    ("max", f.max.is_some()),
+                ],
+                "serverless",
+                p,
+            );
+            let w = f.max_workers.unwrap_or(10);
+            if w == 0 || w > 10_000 {
+                p.push(
+                    k("max_workers"),
+                    format!("{w} is out of range; expected 1 to 10000 workers"),
+                );
+            }
+            Some(FleetPolicy::Serverless { max_workers: w })
+        }
+        other => {
+            let known: Vec<String> = ["fixed", "autoscaled", "serverless"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            p.push(
+                k("policy"),
+                crate::catalogue::unknown("fleet policy", other, known.iter()),
+            );
+            None
+        }
+    }
+}
+
+fn validate_payment(
+    o: &RawOption,
+    gpu: &crate::catalogue::Gpu,
+    fleet: &Option<FleetPolicy>,
+    key: &str,
+    p: &mut Problems,
+) -> Option<Payment> {
+    let k = |x: &str| join_key(key, x);
+    let payment = o.payment.as_deref();
+    if payment == Some("owned") || (o.owned.is_some() && o.offer.is_none()) {
+        let Some(ow) = &o.owned else {
+            p.push(
+                k("owned"),
+                "is missing; payment owned needs owned = { amortise_months = 36, ... }",
+            );
+            return None;
+        };
+        if o.offer.is_some() {
+            p.push(k("offer"), "does not belong to an owned option");
+        }
+        if !matches!(fleet, Some(FleetPolicy::Fixed { .. })) {
+            p.push(
+                k("fleet.policy"),
+                "owned gpus run as a fixed fleet; expected policy = \"fixed\"",
+            );
+        }
+        let purchase = ow
+            .purchase_usd
+            .or_else(|| gpu.purchase.as_ref().map(|x| x.usd));
+        let Some(purchase) = purchase else {
+            p.push(
+                k("owned.purchase_usd"),
+                format!(
+                    "is missing and the catalogue has no purchase price for {}",
+                    gpu.id
+                ),
+            );
+            return None;
+        };
+        if purchase.is_sign_negative() {
+            p.push(k("owned.purchase_usd"), format!("{purchase} is negative"));
+        }
+        if ow.amortise_months == 0 || ow.amortise_months > 120 {
+            p.push(
+                k("owned.amortise_months"),
+                format!(
+                    "{} is out of range; expected 1 to 120 months",
+                    ow.amortise_months
+                ),
+            );
+        }
+        let pue = ow.pue.unwrap_or(1.3);
+        finite_in(
+            pue,
+            1.0,
+            3.0,
+            &k("owned.pue"),
+            "a power usage effectiveness",
+            p,
+        );
+        let idle = ow.idle_power_share.unwrap_or(0.3);
+        finite_in(idle, 0.0, 1.0, &k("owned.idle_power_share"), "a share", p);
+        let kwh = ow
+            .usd_per_kwh
+            .unwrap_or_else(|| DEFAULT_USD_PER_KWH.parse().expect("constant"));
+        let hosting = ow.hosting_usd_per_month.unwrap_or(Usd::ZERO);
+        for (n, v) in [
+            ("owned.usd_per_kwh", kwh),
+            ("owned.hosting_usd_per_month", hosting),
+        ] {
+            if v.is_sign_negative() {
+                p.push(k(n), format!("{v} is negative"));
+            }
+        }
+        return Some(Payment::Owned {
+            purchase_usd: purchase,
+            amortise_months: ow.amortise_months.max(1),
+            usd_per_kwh: kwh,
+            pue,
+            hosting_usd_per_month: hosting,
+            idle_power_share: idle,
+        });
+    }
+    if o.owned.is_some() {
+        p.push(k("owned"), "is set but payment is not owned");
+    }
+    let Some(offer_id) = &o.offer else {
+        let ids: Vec<String> = gpu.offers.iter().map(|x| x.id.clone()).collect();
+        p.push(
+            k("offer"),
+            format!(
+                "is missing; expected one of {}'s offers: {}, or payment = \"owned\"",
+                gpu.id,
+                ids.join(", ")
+            ),
+        );
+        return None;
+    };
+    let Some(offer) = gpu.offer(offer_id) else {
+        let ids: Vec<String> = gpu.offers.iter().map(|x| x.id.clone()).collect();
+        p.push(
+            k("offer"),
+            crate::catalogue::unknown(&format!("offer of {}", gpu.id), offer_id, ids.iter()),
+        );
+        return None;
+    };
+    if let Some(pay) = payment {
+        let ok = match pay {
+            "serverless" => offer.class == OfferClass::Serverless,
+            "spot" => matches!(offer.class, OfferClass::Spot | OfferClass::Community),
+            "reserved" => offer.class == OfferClass::Reserved,
+            "on-demand" => matches!(
+                offer.class,
+                OfferClass::OnDemand | OfferClass::Secure | OfferClass::Community
+            ),
+            _ => {
+                p.push(k("payment"), format!("\"{pay}\" is not a payment; expected on-demand, reserved, spot, serverless or owned"));
+                return None;
+            }
+        };
+        if !ok {
+            p.push(
+                k("payment"),
+                format!(
+                    "\"{pay}\" does not match offer {} of class {}",
+                    offer.id,
+                    offer.class.name()
+                ),
+            );
+        }
+    }
+    if offer.class == OfferClass::Serverless {
+        if o.usd_per_hour.is_some() {
+            p.push(k("usd_per_hour"), "does not apply to a serverless offer");
+        }
+        return Some(Payment::Serverless {
+            offer: offer.id.clone(),
+            usd_per_second: offer.usd_per_second.unwrap_or_default(),
+            increment_seconds: offer.billing_increment_seconds.unwrap_or(1),
+            cold_start_seconds: offer.cold_start_seconds.unwrap_or(0.0),
+            idle_timeout_seconds: offer.idle_timeout_seconds.unwrap_or(0.0),
+        });
+    }
+    if offer.class == OfferClass::Reserved && !matches!(fleet, Some(FleetPolicy::Fixed { .. })) {
+        p.push(
+            k("fleet.policy"),
+            "reserved gpus are paid whether used or not; expected policy = \"fixed\"",
+        );
+    }
+    let rate = o.usd_per_hour.or(offer.usd_per_hour).unwrap_or_default();
+    if rate <= Usd::ZERO {
+        p.push(
+            k("usd_per_hour"),
+            format!("{rate} is not a positive hourly price"),
+        );
+    }
+    let lost = o.interruption_lost_seconds.unwrap_or(600.0);
+    finite_in(
+        lost,
+        0.0,
+        86_400.0,
+        &k("interruption_lost_seconds"),
+        "seconds",
+        p,
+    );
+    Some(Payment::Hourly {
+        offer: offer.id.clone(),
+        usd_per_hour: rate,
+        class: offer.class,
+        interruptions_per_hour: offer.interruptions_per_hour.unwrap_or(0.0),
+        interruption_lost_seconds: lost,
+    })
+}

@@ -1,0 +1,313 @@
+//! Streaming statistics over sample paths: mean with its standard error, and quantiles.
+//!
+//! Quantiles are exact (sorted values, linear interpolation between order statistics) up to
+//! a cap on the number of values kept; past it the values move into a histogram with
+//! logarithmic bins 0.1% wide, so memory stays flat however many paths run and a quantile is
+//! off by at most 0.05% of its value. Everything is merged in path order, so results do not
+//! depend on the number of threads.
+
+use serde::Serialize;
+
+/// Values kept exactly before switching to the histogram.
+pub const DEFAULT_EXACT_CAP: usize = 200_000;
+
+/// Relative width of a histogram bin.
+const BIN_WIDTH: f64 = 1e-3;
+/// Smallest magnitude the histogram tells apart from zero.
+const MIN_MAGNITUDE: f64 = 1e-9;
+
+/// Mean and variance by Welford's method, plus quantiles.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    n: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    exact: Vec<f64>,
+    cap: usize,
+    hist: Option<LogHistogram>,
+}
+
+/// Summary of a quantity over sample paths.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// Mean.
+    pub mean: f64,
+    /// Monte Carlo standard error of the mean.
+    pub std_error: f64,
+    /// 5th percentile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// Paths counted.
+    pub n: u64,
+}
+
+impl Default for Stream {
+    fn default() -> Self {
+        Stream::with_cap(DEFAULT_EXACT_CAP)
+    }
+}
+
+impl Stream {
+    /// A stream that keeps up to `cap` values exactly.
+    pub fn with_cap(cap: usize) -> Stream {
+        Stream {
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            exact: Vec::new(),
+            cap,
+            hist: None,
+        }
+    }
+
+    /// Add one value. Non-finite values are a bug upstream and are refused.
+    pub fn push(&mut self, x: f64) -> Result<(), String> {
+        if !x.is_finite() {
+            return Err(format!("a sample was {x}"));
+        }
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        match &mut self.hist {
+            Some(h) => h.add(x),
+            None => {
+                self.exact.push(x);
+                if self.exact.len() > self.cap {
+                    let mut h = LogHistogram::default();
+                    for v in self.exact.drain(..) {
+                        h.add(v);
+                    }
+                    self.exact = Vec::new();
+                    self.hist = Some(h);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Values seen.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+    /// Mean (0 when empty).
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+    /// Sample variance.
+    pub fn variance(&self) -> f64 {
+        if self.n > 1 {
+            self.m2 / (self.n - 1) as f64
+        } else {
+            0.0
+        }
+    }
+    /// Standard error of the mean.
+    pub fn std_error(&self) -> f64 {
+        if self.n > 1 {
+            (self.variance() / self.n as f64).sqrt()
+        } else {
+            0.0
+        }
+    }
+    /// True when quantiles are exact.
+    pub fn is_exact(&self) -> bool {
+        self.hist.is_none()
+    }
+
+    /// The `q` quantile, `q` in [0, 1].
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        match &self.hist {
+            None => {
+                let mut v = self.exact.clone();
+                v.sort_by(f64::total_cmp);
+                quantile_sorted(&v, q)
+            }
+            Some(h) => h.quantile(q, self.n).clamp(self.min, self.max),
+        }
+    }
+
+    /// Several quantiles at once, sorting only once.
+    pub fn quantiles(&self, qs: &[f64]) -> Vec<f64> {
+        if self.n == 0 {
+            return vec![f64::NAN; qs.len()];
+        }
+        match &self.hist {
+            None => {
+                let mut v = self.exact.clone();
+                v.sort_by(f64::total_cmp);
+                qs.iter().map(|q| quantile_sorted(&v, *q)).collect()
+            }
+            Some(h) => qs
+                .iter()
+                .map(|q| h.quantile(*q, self.n).clamp(self.min, self.max))
+                .collect(),
+        }
+    }
+
+    /// Mean, standard error and the 5/50/95 percentiles.
+    pub fn summary(&self) -> Summary {
+        let q = self.quantiles(&[0.05, 0.5, 0.95]);
+        Summary {
+            mean: self.mean,
+            std_error: self.std_error(),
+            p5: q[0],
+            p50: q[1],
+            p95: q[2],
+            n: self.n,
+        }
+    }
+
+    /// Exactly kept values in arrival order (empty once the histogram took over).
+    pub fn exact_values(&self) -> &[f64] {
+        &self.exact
+    }
+}
+
+/// The `q` quantile of sorted values, interpolating linearly between order statistics
+/// (Hyndman & Fan type 7, as numpy's default).
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+/// Counts in logarithmic bins, for both signs and zero.
+#[derive(Debug, Clone, Default)]
+struct LogHistogram {
+    pos: Vec<u64>,
+    neg: Vec<u64>,
+    zero: u64,
+}
+
+impl LogHistogram {
+    fn bin(x: f64) -> usize {
+        ((x / MIN_MAGNITUDE).ln() / BIN_WIDTH.ln_1p()) as usize
+    }
+    fn value(bin: usize) -> f64 {
+        // Geometric middle of the bin.
+        MIN_MAGNITUDE * (BIN_WIDTH.ln_1p() * (bin as f64 + 0.5)).exp()
+    }
+    fn add(&mut self, x: f64) {
+        let a = x.abs();
+        if a < MIN_MAGNITUDE {
+            self.zero += 1;
+            return;
+        }
+        let b = Self::bin(a);
+        let v = if x > 0.0 {
+            &mut self.pos
+        } else {
+            &mut self.neg
+        };
+        if v.len() <= b {
+            v.resize(b + 1, 0);
+        }
+        v[b] += 1;
+    }
+    fn quantile(&self, q: f64, n: u64) -> f64 {
+        let target = (q.clamp(0.0, 1.0) * (n.saturating_sub(1)) as f64).round() as u64;
+        let mut seen = 0u64;
+        for (b, c) in self.neg.iter().enumerate().rev() {
+            seen += c;
+            if seen > target {
+                return -Self::value(b);
+            }
+        }
+        seen += self.zero;
+        if seen > target {
+            return 0.0;
+        }
+        for (b, c) in self.pos.iter().enumerate() {
+            seen += c;
+            if seen > target {
+                return Self::value(b);
+            }
+        }
+        f64::NAN
+    }
+}
+
+/// A share of paths on which something held, with its standard error.
+pub fn proportion(hits: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let p = hits as f64 / n as f64;
+    (p, (p * (1.0 - p) / n as f64).sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_standard_error_match_the_textbook() {
+        let mut s = Stream::default();
+        for x in [1.0, 2.0, 3.0, 4.0] {
+            s.push(x).unwrap();
+        }
+        assert_eq!(s.mean(), 2.5);
+        assert!((s.variance() - 5.0 / 3.0).abs() < 1e-12);
+        assert!((s.std_error() - (5.0f64 / 3.0 / 4.0).sqrt()).abs() < 1e-12);
+        assert_eq!(s.quantile(0.5), 2.5);
+        assert_eq!(s.quantile(0.0), 1.0);
+        assert_eq!(s.quantile(1.0), 4.0);
+    }
+
+    #[test]
+    fn non_finite_samples_are_refused() {
+        let mut s = Stream::default();
+        assert!(s.push(f64::NAN).is_err());
+        assert!(s.push(f64::INFINITY).is_err());
+        assert_eq!(s.count(), 0);
+    }
+
+    #[test]
+    fn histogram_quantiles_are_within_a_bin_of_exact() {
+        let mut exact = Stream::with_cap(usize::MAX);
+        let mut sketch = Stream::with_cap(1000);
+        // A deterministic spread over six orders of magnitude and both signs.
+        for i in 0..50_000u64 {
+            let x = ((i * 7919) % 50_000) as f64;
+            let v = if i % 10 == 0 { -x } else { 0.01 * x * x };
+            exact.push(v).unwrap();
+            sketch.push(v).unwrap();
+        }
+        assert!(!sketch.is_exact());
+        for q in [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] {
+            let (a, b) = (exact.quantile(q), sketch.quantile(q));
+            assert!(
+                (a - b).abs() <= 2e-3 * a.abs().max(1.0),
+                "q={q}: exact {a} sketch {b}"
+            );
+        }
+        assert_eq!(exact.mean(), sketch.mean());
+    }
+
+    #[test]
+    fn constant_samples_have_exact_quantiles_even_in_the_histogram() {
+        let mut s = Stream::with_cap(10);
+        for _ in 0..100 {
+            s.push(1963.7).unwrap();
+        }
+        assert_eq!(s.quantile(0.05), 1963.7);
+        assert_eq!(s.quantile(0.95), 1963.7);
+    }
+}
