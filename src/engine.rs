@@ -22,7 +22,7 @@ use crate::fleet::{compile, streams, Compiled, FleetState, ItemKind, Stream};
 use crate::money::{self, Usd};
 use crate::scenario::{Arrivals, FleetPolicy, Scenario, HOURS_PER_MONTH};
 use crate::stats;
-use rand::{Rng, RngExt, SeedableRng};
+use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Gamma, Poisson, StandardNormal};
 use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 use rayon::prelude::*;
@@ -167,8 +167,14 @@ pub struct Engine {
     pub options: Vec<Compiled>,
     shares: Vec<Vec<f64>>,
     month_share_total: Vec<f64>,
+    /// Σ share² of each month's hours.
+    month_share_sq: Vec<f64>,
     /// Streams some fleet serves; only these are sampled hour by hour.
     sampled_streams: Vec<usize>,
+    /// Every stream (the reference sampler samples them all).
+    all_streams: Vec<usize>,
+    /// Fleet options.
+    fleet_options: Vec<usize>,
 }
 
 impl Engine {
@@ -182,6 +188,17 @@ impl Engine {
             scenario.demand.normalise,
         );
         let month_share_total = shares.iter().map(|s| s.iter().sum()).collect();
+        let month_share_sq = shares
+            .iter()
+            .map(|s| s.iter().map(|x| x * x).sum())
+            .collect();
+        let all_streams = (0..streams.len()).collect();
+        let fleet_options = options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.fleet.is_some())
+            .map(|(i, _)| i)
+            .collect();
         let mut sampled_streams: Vec<usize> = options
             .iter()
             .filter_map(|o| o.fleet.as_ref())
@@ -195,7 +212,10 @@ impl Engine {
             options,
             shares,
             month_share_total,
+            month_share_sq,
             sampled_streams,
+            all_streams,
+            fleet_options,
         })
     }
 
@@ -227,17 +247,14 @@ impl Engine {
     }
 
     /// Sample one path's inputs: correlated through the copula where the scenario says so.
+    /// Exactly one `u64` is drawn per input whether or not it is pinned or correlated, so
+    /// pinning one input leaves every other input's draw unchanged.
     fn sample_inputs<R: Rng + ?Sized>(&self, rng: &mut R, pins: &[Option<f64>]) -> Vec<f64> {
         let n = self.scenario.inputs.len();
         let mut u = vec![0.0; n];
         match &self.scenario.copula {
             Some(c) => c.uniforms(rng, &mut u),
-            None => {
-                for x in u.iter_mut() {
-                    // (0, 1): never exactly 0, so quantiles stay finite.
-                    *x = (rng.random::<f64>() * (1.0 - f64::EPSILON)).max(f64::MIN_POSITIVE);
-                }
-            }
+            None => u.iter_mut().for_each(|x| *x = crate::dist::open_unit(rng)),
         }
         self.scenario
             .inputs
@@ -275,350 +292,81 @@ impl Engine {
         } else {
             None
         };
-
         let n_opt = self.options.len();
         let n_streams = self.streams.len();
-        let mut states: Vec<FleetState> = self
-            .options
-            .iter()
-            .map(|o| match o.fleet.as_ref().map(|f| &f.policy) {
-                Some(FleetPolicy::Autoscaled { min, .. }) => FleetState {
-                    active: *min,
-                    ..Default::default()
-                },
-                _ => FleetState::default(),
-            })
-            .collect();
-        // Per option: work per asset k1 [GPU-s], its second moment k2, speed multiplier.
-        let speed: Vec<f64> = self
-            .options
-            .iter()
-            .map(|o| o.fleet.as_ref().map(|f| x[f.speed_factor]).unwrap_or(1.0))
-            .collect();
-        let k1: Vec<f64> = self
-            .options
-            .iter()
-            .zip(&speed)
-            .map(|(o, sp)| {
-                o.fleet
-                    .as_ref()
-                    .map(|f| {
-                        f.fleet_streams
-                            .iter()
-                            .map(|&i| self.streams[i].per_asset * f.stream_seconds[i] * sp)
-                            .sum()
-                    })
-                    .unwrap_or(0.0)
-            })
-            .collect();
-        let k2: Vec<f64> = self
-            .options
-            .iter()
-            .zip(&speed)
-            .map(|(o, sp)| {
-                o.fleet
-                    .as_ref()
-                    .map(|f| {
-                        f.fleet_streams
-                            .iter()
-                            .map(|&i| {
-                                self.streams[i].per_asset * (f.stream_seconds[i] * sp).powi(2)
-                            })
-                            .sum()
-                    })
-                    .unwrap_or(0.0)
-            })
-            .collect();
-
-        let mut outs: Vec<OptionPath> = (0..n_opt)
-            .map(|_| OptionPath {
-                total_usd: 0.0,
-                monthly_usd: Vec::with_capacity(s.horizon_months as usize),
-                assets: 0.0,
-                fleet_images: 0.0,
-                overflow_images: 0.0,
-                utilisation: 0.0,
-                p95_wait_s: 0.0,
-                licence_overage_images: 0.0,
-                breakdown: Vec::new(),
-            })
-            .collect();
-        let mut totals: Vec<Usd> = vec![Decimal::ZERO; n_opt];
-        let mut breakdown: Vec<Vec<(ItemKind, Usd)>> = vec![Vec::new(); n_opt];
-        let mut busy_all = vec![0.0; n_opt];
-        let mut cap_all = vec![0.0; n_opt];
-        let mut waits: Vec<[f64; WAIT_BINS]> = vec![[0.0; WAIT_BINS]; n_opt];
-        let mut trace: Option<Vec<(Vec<f64>, Vec<f64>, Vec<f64>)>> = traced.then(|| {
-            (0..n_opt)
-                .map(|_| (vec![0.0; 168], vec![0.0; 168], vec![0.0; 168]))
-                .collect()
-        });
+        let mut p = PathScratch::new(self, &x);
+        let sampled: &[usize] = if pooled {
+            &self.sampled_streams
+        } else {
+            &self.all_streams
+        };
         let mut counts = vec![0.0; n_streams];
 
         for m in 0..s.horizon_months as usize {
-            let season = s.seasonality_at(m);
-            let vm = v0 * (1.0 + g).powi(m as i32) * season;
+            let vm = v0 * (1.0 + g).powi(m as i32) * s.seasonality_at(m);
             if !vm.is_finite() || vm > crate::scenario::MAX_MONTHLY_IMAGES * 1e3 {
                 return Err(Error::Invariant(format!("demand in month {m} reached {vm} assets; the growth input is too large for the horizon")));
             }
-            let shares = &self.shares[m];
-            // Hour-share cut-off under which each fleet stays linear while at rest.
-            let cutoff: Vec<f64> = (0..n_opt)
-                .map(|o| self.linear_cutoff(o, &states[o], vm, k1[o], k2[o], cv))
+            p.start_month();
+            // Hour shares at or under this are pooled: every fleet is at rest and stays linear.
+            let cutoffs: Vec<f64> = (0..n_opt)
+                .map(|o| self.linear_cutoff(o, vm, p.k1[o], p.k2[o], cv))
                 .collect();
-            let mut qty: Vec<Vec<f64>> = self
-                .options
-                .iter()
-                .map(|o| vec![0.0; o.items.len()])
-                .collect();
-            let mut served = vec![0.0; n_opt];
-            let mut overflowed = vec![0.0; n_opt];
-            let mut busy = vec![0.0; n_opt];
-            let mut cap = vec![0.0; n_opt];
-            let mut billed_hours = vec![0.0; n_opt];
-            let mut billed_seconds = vec![0.0; n_opt];
-            let mut rest_hours = vec![0u32; n_opt];
-            let mut pooled_share = 0.0;
-            let mut pooled_share_sq = 0.0;
-            let mut at_rest: Vec<bool> = (0..n_opt).map(|o| self.at_rest(o, &states[o])).collect();
-
-            for (t, &share) in shares.iter().enumerate() {
-                let linear = pooled
-                    && (0..n_opt).all(|o| {
-                        self.options[o].fleet.is_none() || (at_rest[o] && share <= cutoff[o])
-                    });
-                if linear {
+            let mut cutoff = if pooled {
+                p.common_cutoff(self, &cutoffs)
+            } else {
+                -1.0
+            };
+            let (mut pooled_share, mut pooled_share_sq, mut pooled_hours) = (0.0, 0.0, 0.0);
+            for (t, &share) in self.shares[m].iter().enumerate() {
+                if share <= cutoff {
                     pooled_share += share;
                     pooled_share_sq += share * share;
-                    for o in 0..n_opt {
-                        rest_hours[o] += self.options[o].fleet.is_some() as u32;
-                    }
+                    pooled_hours += 1.0;
                     continue;
                 }
-                let lam = vm * share;
                 let gmul = match &burst {
                     Some(b) => b.sample(rng),
                     None => 1.0,
                 };
-                let all_streams: Vec<usize>;
-                let which: &[usize] = if pooled {
-                    &self.sampled_streams
-                } else {
-                    all_streams = (0..n_streams).collect();
-                    &all_streams
-                };
-                for &i in which {
-                    let mean = lam * self.streams[i].per_asset * gmul;
+                let lam = vm * share * gmul;
+                for &i in sampled {
+                    let mean = lam * self.streams[i].per_asset;
                     counts[i] = if fluid {
                         mean
                     } else {
                         draw_count(rng, mean, pooled)?
                     };
                 }
-                let how = crate::demand::hour_of_week(m, t);
-                for (o, opt) in self.options.iter().enumerate() {
-                    // API-served streams among the sampled ones.
-                    for &i in which {
-                        if let Some(item) = opt.stream_api_item[i] {
-                            qty[o][item] += counts[i];
-                        }
-                    }
-                    let Some(f) = &opt.fleet else { continue };
-                    let mut work = 0.0;
-                    let mut requests = 0.0;
-                    for &i in &f.fleet_streams {
-                        work += counts[i] * f.stream_seconds[i] * speed[o];
-                        requests += counts[i];
-                    }
-                    let out = f.step(&mut states[o], work, requests);
-                    at_rest[o] = self.at_rest(o, &states[o]);
-                    for &i in &f.fleet_streams {
-                        let over = counts[i] * out.overflow_share;
-                        if let Some(item) = f.overflow_item[i] {
-                            qty[o][item] += over;
-                        }
-                        overflowed[o] += over;
-                        served[o] += counts[i] - over;
-                    }
-                    busy[o] += out.busy_seconds;
-                    cap[o] += out.capacity_seconds;
-                    billed_hours[o] += out.billed_gpu_hours;
-                    billed_seconds[o] += out.billed_gpu_seconds;
-                    let fleet_imgs = requests * (1.0 - out.overflow_share);
-                    add_wait(
-                        &mut waits[o],
-                        out.wait_seconds,
-                        fleet_imgs * (1.0 - out.cold_share),
-                    );
-                    if out.cold_share > 0.0 {
-                        let cold = f
-                            .serverless
-                            .as_ref()
-                            .map(|sl| sl.cold_start_seconds)
-                            .unwrap_or(0.0);
-                        add_wait(
-                            &mut waits[o],
-                            out.wait_seconds + cold,
-                            fleet_imgs * out.cold_share,
-                        );
-                    }
-                    if let Some(tr) = trace.as_mut() {
-                        let (u, ov, n) = &mut tr[o];
-                        u[how] += if out.capacity_seconds > 0.0 {
-                            out.busy_seconds / out.capacity_seconds
-                        } else {
-                            0.0
-                        };
-                        ov[how] += out.overflow_share;
-                        n[how] += 1.0;
-                    }
+                let how = traced.then(|| crate::demand::hour_of_week(m, t));
+                p.step_hour(self, sampled, &counts, how);
+                if pooled {
+                    cutoff = p.common_cutoff(self, &cutoffs);
                 }
             }
-
-            // Pooled hours and pooled streams: one count per stream for the month.
+            // Pooled hours, and streams no fleet serves: one count per stream for the month.
             for i in 0..n_streams {
-                let share = if pooled && self.sampled_streams.binary_search(&i).is_ok() {
-                    pooled_share
-                } else if pooled {
-                    self.month_share_total[m]
+                let is_sampled = sampled.binary_search(&i).is_ok();
+                let (share, share_sq) = if is_sampled {
+                    (pooled_share, pooled_share_sq)
                 } else {
+                    (self.month_share_total[m], self.month_share_sq[m])
+                };
+                if share <= 0.0 {
                     continue;
-                };
-                let share_sq = if self.sampled_streams.binary_search(&i).is_ok() {
-                    pooled_share_sq
-                } else {
-                    shares.iter().map(|x| x * x).sum()
-                };
+                }
                 let mean = vm * share * self.streams[i].per_asset;
-                let var_extra = cv * cv * (vm * self.streams[i].per_asset).powi(2) * share_sq;
-                let n = if fluid {
+                let var_extra = (cv * vm * self.streams[i].per_asset).powi(2) * share_sq;
+                counts[i] = if fluid {
                     mean
                 } else {
                     draw_pooled(rng, mean, var_extra)?
                 };
-                for (o, opt) in self.options.iter().enumerate() {
-                    if let Some(item) = opt.stream_api_item[i] {
-                        qty[o][item] += n;
-                    } else if let Some(f) = &opt.fleet {
-                        served[o] += n;
-                        busy[o] += n * f.stream_seconds[i] * speed[o];
-                        add_wait(&mut waits[o], 0.0, n);
-                    }
-                }
             }
-
-            // Price the month.
-            let assets_m = vm * self.month_share_total[m];
-            for (o, opt) in self.options.iter().enumerate() {
-                outs[o].assets += assets_m;
-                if let Some(pf) = opt.api_price_factor {
-                    for q in qty[o].iter_mut() {
-                        *q *= x[pf];
-                    }
-                }
-                if let Some(f) = &opt.fleet {
-                    let rest = rest_hours[o] as f64;
-                    let (rest_gpus, rest_cap) = match f.policy {
-                        FleetPolicy::Fixed { gpus } => {
-                            (gpus as f64, gpus as f64 * f.usable_seconds_per_gpu_hour)
-                        }
-                        FleetPolicy::Autoscaled { min, .. } => {
-                            (min as f64, min as f64 * f.usable_seconds_per_gpu_hour)
-                        }
-                        FleetPolicy::Serverless { .. } => (0.0, 0.0),
-                    };
-                    billed_hours[o] += rest * rest_gpus;
-                    cap[o] += rest * rest_cap;
-                    let gpu_factor = x[f.gpu_price_factor];
-                    if let Some(item) = f.gpu_item {
-                        qty[o][item] += if f.serverless.is_some() {
-                            billed_seconds[o]
-                        } else {
-                            billed_hours[o]
-                        } * gpu_factor;
-                    }
-                    if let Some(ow) = &f.owned {
-                        let gpus = f.fixed_gpus().unwrap_or(1) as f64;
-                        if (m as u32) < ow.amortise_months {
-                            qty[o][ow.amortisation] += gpus;
-                        }
-                        qty[o][ow.hosting] += gpus;
-                        let gpu_hours = gpus * HOURS_PER_MONTH as f64;
-                        let busy_h = (busy[o] / 3600.0).min(gpu_hours);
-                        qty[o][ow.power] += f.power_watts / 1000.0
-                            * ow.pue
-                            * (busy_h + ow.idle_power_share * (gpu_hours - busy_h));
-                    }
-                    qty[o][f.ops_item] += x[f.ops_hours];
-                    qty[o][f.licence_fee_item] += 1.0;
-                    if let Some((item, included)) = f.licence_overage {
-                        let over = (served[o] - included).max(0.0);
-                        qty[o][item] += over;
-                        outs[o].licence_overage_images += over;
-                    }
-                    outs[o].fleet_images += served[o];
-                    outs[o].overflow_images += overflowed[o];
-                    busy_all[o] += busy[o];
-                    cap_all[o] += cap[o];
-                }
-                let mut month = Decimal::ZERO;
-                for (item, q) in opt.items.iter().zip(&qty[o]) {
-                    if *q == 0.0 {
-                        continue;
-                    }
-                    let c = money::cost(*q, item.unit_usd).ok_or_else(|| {
-                        Error::Invariant(format!(
-                            "option {}: {} × {} does not fit a dollar amount",
-                            opt.id, q, item.label
-                        ))
-                    })?;
-                    month += c;
-                    match breakdown[o].iter_mut().find(|(k, _)| *k == item.kind) {
-                        Some((_, v)) => *v += c,
-                        None => breakdown[o].push((item.kind, c)),
-                    }
-                }
-                totals[o] += month;
-                outs[o].monthly_usd.push(money::to_f64(month));
-            }
+            p.add_pooled(self, &counts, sampled, pooled_hours);
+            p.close_month(self, &x, m, vm * self.month_share_total[m])?;
         }
-        for o in 0..n_opt {
-            outs[o].total_usd = money::to_f64(totals[o]);
-            outs[o].utilisation = if cap_all[o] > 0.0 {
-                busy_all[o] / cap_all[o]
-            } else {
-                0.0
-            };
-            outs[o].p95_wait_s = wait_quantile(&waits[o], 0.95);
-            outs[o].breakdown = breakdown[o]
-                .iter()
-                .map(|(k, v)| (*k, money::to_f64(*v)))
-                .collect();
-            check_option_path(&self.options[o].id, &outs[o])?;
-        }
-        let trace = trace.map(|tr| {
-            tr.into_iter()
-                .map(|(u, ov, n)| {
-                    let mut w = WeekTrace {
-                        utilisation: [0.0; 168],
-                        overflow: [0.0; 168],
-                    };
-                    for h in 0..168 {
-                        if n[h] > 0.0 {
-                            w.utilisation[h] = u[h] / n[h];
-                            w.overflow[h] = ov[h] / n[h];
-                        }
-                    }
-                    w
-                })
-                .collect()
-        });
-        Ok(PathResult {
-            path,
-            inputs: x,
-            options: outs,
-            trace,
-        })
+        p.finish(self, path, x)
     }
 
     fn at_rest(&self, o: usize, state: &FleetState) -> bool {
@@ -629,15 +377,7 @@ impl Engine {
     }
 
     /// Largest hour share at which fleet `o`, at rest, stays linear with near certainty.
-    fn linear_cutoff(
-        &self,
-        o: usize,
-        state: &FleetState,
-        vm: f64,
-        k1: f64,
-        k2: f64,
-        cv: f64,
-    ) -> f64 {
+    fn linear_cutoff(&self, o: usize, vm: f64, k1: f64, k2: f64, cv: f64) -> f64 {
         let Some(f) = &self.options[o].fleet else {
             return f64::INFINITY;
         };
@@ -650,7 +390,6 @@ impl Engine {
             } if min > 0 => Some(min as f64 * f.usable_seconds_per_gpu_hour * target_utilisation),
             _ => None,
         };
-        let _ = state;
         let Some(thr) = rest else { return -1.0 };
         if k1 <= 0.0 || vm <= 0.0 {
             return f64::INFINITY;
@@ -673,6 +412,350 @@ impl Engine {
             }
         }
         lo
+    }
+}
+
+/// One path's running state and accumulators, reused month to month.
+struct PathScratch {
+    speed: Vec<f64>,
+    k1: Vec<f64>,
+    k2: Vec<f64>,
+    states: Vec<FleetState>,
+    qty: Vec<Vec<f64>>,
+    served: Vec<f64>,
+    overflowed: Vec<f64>,
+    busy: Vec<f64>,
+    cap: Vec<f64>,
+    billed_hours: Vec<f64>,
+    billed_seconds: Vec<f64>,
+    totals: Vec<Usd>,
+    breakdown: Vec<Vec<(ItemKind, Usd)>>,
+    busy_all: Vec<f64>,
+    cap_all: Vec<f64>,
+    waits: Vec<[f64; WAIT_BINS]>,
+    outs: Vec<OptionPath>,
+    trace: Option<Vec<[[f64; 168]; 3]>>,
+    /// This month's count of each stream, all hours so far.
+    month_counts: Vec<f64>,
+    /// This month's pooled count of each stream.
+    pooled_counts: Vec<f64>,
+    /// This month's overflowed images by option and stream.
+    overflow_counts: Vec<Vec<f64>>,
+}
+
+impl PathScratch {
+    fn new(e: &Engine, x: &[f64]) -> PathScratch {
+        let n = e.options.len();
+        let speed: Vec<f64> = e
+            .options
+            .iter()
+            .map(|o| o.fleet.as_ref().map(|f| x[f.speed_factor]).unwrap_or(1.0))
+            .collect();
+        // Work per asset [GPU-s] and its second moment, for the linear test.
+        let moment = |power: i32| -> Vec<f64> {
+            e.options
+                .iter()
+                .zip(&speed)
+                .map(|(o, sp)| {
+                    o.fleet
+                        .as_ref()
+                        .map(|f| {
+                            f.fleet_streams
+                                .iter()
+                                .map(|&i| {
+                                    e.streams[i].per_asset * (f.stream_seconds[i] * sp).powi(power)
+                                })
+                                .sum()
+                        })
+                        .unwrap_or(0.0)
+                })
+                .collect()
+        };
+        let states = e
+            .options
+            .iter()
+            .map(|o| match o.fleet.as_ref().map(|f| &f.policy) {
+                Some(FleetPolicy::Autoscaled { min, .. }) => FleetState {
+                    active: *min,
+                    ..Default::default()
+                },
+                _ => FleetState::default(),
+            })
+            .collect();
+        PathScratch {
+            k1: moment(1),
+            k2: moment(2),
+            speed,
+            states,
+            qty: e.options.iter().map(|o| vec![0.0; o.items.len()]).collect(),
+            served: vec![0.0; n],
+            overflowed: vec![0.0; n],
+            busy: vec![0.0; n],
+            cap: vec![0.0; n],
+            billed_hours: vec![0.0; n],
+            billed_seconds: vec![0.0; n],
+            totals: vec![Decimal::ZERO; n],
+            breakdown: vec![Vec::new(); n],
+            busy_all: vec![0.0; n],
+            cap_all: vec![0.0; n],
+            waits: vec![[0.0; WAIT_BINS]; n],
+            outs: (0..n)
+                .map(|_| OptionPath {
+                    total_usd: 0.0,
+                    monthly_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
+                    assets: 0.0,
+                    fleet_images: 0.0,
+                    overflow_images: 0.0,
+                    utilisation: 0.0,
+                    p95_wait_s: 0.0,
+                    licence_overage_images: 0.0,
+                    breakdown: Vec::new(),
+                })
+                .collect(),
+            trace: None,
+            month_counts: vec![0.0; e.streams.len()],
+            pooled_counts: vec![0.0; e.streams.len()],
+            overflow_counts: vec![vec![0.0; e.streams.len()]; n],
+        }
+    }
+
+    fn start_month(&mut self) {
+        for q in self.qty.iter_mut().chain(self.overflow_counts.iter_mut()) {
+            q.fill(0.0);
+        }
+        self.month_counts.fill(0.0);
+        for v in [
+            &mut self.served,
+            &mut self.overflowed,
+            &mut self.busy,
+            &mut self.cap,
+            &mut self.billed_hours,
+            &mut self.billed_seconds,
+        ] {
+            v.fill(0.0);
+        }
+    }
+
+    /// The hour share at or under which every fleet is at rest and stays linear.
+    fn common_cutoff(&self, e: &Engine, cutoffs: &[f64]) -> f64 {
+        e.fleet_options
+            .iter()
+            .map(|&o| {
+                if e.at_rest(o, &self.states[o]) {
+                    cutoffs[o]
+                } else {
+                    -1.0
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Step every fleet through one sampled hour. API-served streams only need the month's
+    /// count, so the hour's counts are summed once for all options.
+    fn step_hour(&mut self, e: &Engine, sampled: &[usize], counts: &[f64], how: Option<usize>) {
+        for &i in sampled {
+            self.month_counts[i] += counts[i];
+        }
+        for &o in &e.fleet_options {
+            let Some(f) = &e.options[o].fleet else {
+                continue;
+            };
+            let (mut work, mut requests) = (0.0, 0.0);
+            for &i in &f.fleet_streams {
+                work += counts[i] * f.stream_seconds[i];
+                requests += counts[i];
+            }
+            let out = f.step(&mut self.states[o], work * self.speed[o], requests);
+            if out.overflow_share > 0.0 {
+                let over = &mut self.overflow_counts[o];
+                for &i in &f.fleet_streams {
+                    over[i] += counts[i] * out.overflow_share;
+                }
+            }
+            let fleet_imgs = requests * (1.0 - out.overflow_share);
+            self.served[o] += fleet_imgs;
+            self.busy[o] += out.busy_seconds;
+            self.cap[o] += out.capacity_seconds;
+            self.billed_hours[o] += out.billed_gpu_hours;
+            self.billed_seconds[o] += out.billed_gpu_seconds;
+            add_wait(
+                &mut self.waits[o],
+                out.wait_seconds,
+                fleet_imgs * (1.0 - out.cold_share),
+            );
+            if out.cold_share > 0.0 {
+                let cold = f
+                    .serverless
+                    .as_ref()
+                    .map(|sl| sl.cold_start_seconds)
+                    .unwrap_or(0.0);
+                add_wait(
+                    &mut self.waits[o],
+                    out.wait_seconds + cold,
+                    fleet_imgs * out.cold_share,
+                );
+            }
+            if let Some(h) = how {
+                let tr = self
+                    .trace
+                    .get_or_insert_with(|| vec![[[0.0; 168]; 3]; e.options.len()]);
+                tr[o][0][h] += if out.capacity_seconds > 0.0 {
+                    out.busy_seconds / out.capacity_seconds
+                } else {
+                    0.0
+                };
+                tr[o][1][h] += out.overflow_share;
+                tr[o][2][h] += 1.0;
+            }
+        }
+    }
+
+    /// Add the month's pooled counts (fleets at rest serve them whole), then route every
+    /// count of the month to the items that bill it.
+    fn add_pooled(&mut self, e: &Engine, counts: &[f64], sampled: &[usize], pooled_hours: f64) {
+        for (i, n) in counts.iter().enumerate() {
+            if pooled_hours > 0.0 || sampled.binary_search(&i).is_err() {
+                self.month_counts[i] += n;
+                self.pooled_counts[i] = *n;
+            } else {
+                self.pooled_counts[i] = 0.0;
+            }
+        }
+        for (o, opt) in e.options.iter().enumerate() {
+            for (i, item) in opt.stream_api_item.iter().enumerate() {
+                if let Some(item) = item {
+                    self.qty[o][*item] += self.month_counts[i];
+                }
+            }
+            let Some(f) = &opt.fleet else { continue };
+            for &i in &f.fleet_streams {
+                let n = self.pooled_counts[i];
+                self.served[o] += n;
+                self.busy[o] += n * f.stream_seconds[i] * self.speed[o];
+                add_wait(&mut self.waits[o], 0.0, n);
+                if let Some(item) = f.overflow_item[i] {
+                    self.qty[o][item] += self.overflow_counts[o][i];
+                }
+                self.overflowed[o] += self.overflow_counts[o][i];
+            }
+            let (gpus, cap) = match f.policy {
+                FleetPolicy::Fixed { gpus } => {
+                    (gpus as f64, gpus as f64 * f.usable_seconds_per_gpu_hour)
+                }
+                FleetPolicy::Autoscaled { min, .. } => {
+                    (min as f64, min as f64 * f.usable_seconds_per_gpu_hour)
+                }
+                FleetPolicy::Serverless { .. } => (0.0, 0.0),
+            };
+            self.billed_hours[o] += pooled_hours * gpus;
+            self.cap[o] += pooled_hours * cap;
+        }
+    }
+
+    /// Price month `m` and add it to the path's totals.
+    fn close_month(&mut self, e: &Engine, x: &[f64], m: usize, assets: f64) -> Result<()> {
+        for (o, opt) in e.options.iter().enumerate() {
+            let out = &mut self.outs[o];
+            out.assets += assets;
+            let qty = &mut self.qty[o];
+            if let Some(pf) = opt.api_price_factor {
+                qty.iter_mut().for_each(|q| *q *= x[pf]);
+            }
+            if let Some(f) = &opt.fleet {
+                let gpu_factor = x[f.gpu_price_factor];
+                if let Some(item) = f.gpu_item {
+                    qty[item] += if f.serverless.is_some() {
+                        self.billed_seconds[o]
+                    } else {
+                        self.billed_hours[o]
+                    } * gpu_factor;
+                }
+                if let Some(ow) = &f.owned {
+                    let gpus = f.fixed_gpus().unwrap_or(1) as f64;
+                    if (m as u32) < ow.amortise_months {
+                        qty[ow.amortisation] += gpus;
+                    }
+                    qty[ow.hosting] += gpus;
+                    let gpu_hours = gpus * HOURS_PER_MONTH as f64;
+                    let busy_h = (self.busy[o] / 3600.0).min(gpu_hours);
+                    qty[ow.power] += f.power_watts / 1000.0
+                        * ow.pue
+                        * (busy_h + ow.idle_power_share * (gpu_hours - busy_h));
+                }
+                qty[f.ops_item] += x[f.ops_hours];
+                qty[f.licence_fee_item] += 1.0;
+                if let Some((item, included)) = f.licence_overage {
+                    let over = (self.served[o] - included).max(0.0);
+                    qty[item] += over;
+                    out.licence_overage_images += over;
+                }
+                out.fleet_images += self.served[o];
+                out.overflow_images += self.overflowed[o];
+                self.busy_all[o] += self.busy[o];
+                self.cap_all[o] += self.cap[o];
+            }
+            let mut month = Decimal::ZERO;
+            for (item, q) in opt.items.iter().zip(qty.iter()) {
+                if *q == 0.0 {
+                    continue;
+                }
+                let c = money::cost(*q, item.unit_usd).ok_or_else(|| {
+                    Error::Invariant(format!(
+                        "option {}: {} × {} does not fit a dollar amount",
+                        opt.id, q, item.label
+                    ))
+                })?;
+                month += c;
+                match self.breakdown[o].iter_mut().find(|(k, _)| *k == item.kind) {
+                    Some((_, v)) => *v += c,
+                    None => self.breakdown[o].push((item.kind, c)),
+                }
+            }
+            self.totals[o] += month;
+            out.monthly_usd.push(money::to_f64(month));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, e: &Engine, path: u64, x: Vec<f64>) -> Result<PathResult> {
+        for o in 0..e.options.len() {
+            let out = &mut self.outs[o];
+            out.total_usd = money::to_f64(self.totals[o]);
+            out.utilisation = if self.cap_all[o] > 0.0 {
+                self.busy_all[o] / self.cap_all[o]
+            } else {
+                0.0
+            };
+            out.p95_wait_s = wait_quantile(&self.waits[o], 0.95);
+            out.breakdown = self.breakdown[o]
+                .iter()
+                .map(|(k, v)| (*k, money::to_f64(*v)))
+                .collect();
+            check_option_path(&e.options[o].id, out)?;
+        }
+        let trace = self.trace.map(|tr| {
+            tr.into_iter()
+                .map(|[u, ov, n]| {
+                    let mut w = WeekTrace {
+                        utilisation: [0.0; 168],
+                        overflow: [0.0; 168],
+                    };
+                    for h in 0..168 {
+                        if n[h] > 0.0 {
+                            w.utilisation[h] = u[h] / n[h];
+                            w.overflow[h] = ov[h] / n[h];
+                        }
+                    }
+                    w
+                })
+                .collect()
+        });
+        Ok(PathResult {
+            path,
+            inputs: x,
+            options: self.outs,
+            trace,
+        })
     }
 }
 

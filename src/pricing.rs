@@ -101,7 +101,8 @@ impl Request {
     }
 }
 
-/// What a request costs, and why.
+/// What a request costs, and why. Decimals are exact and written without trailing zeros
+/// (`0.008`, not `0.00800`), so JSON readers see the price as published.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Quote {
     /// Offering id.
@@ -147,12 +148,25 @@ fn billed_mp(mp: Decimal, rounding: MpRounding) -> Decimal {
 pub fn format_usd_exact(usd: Usd) -> String {
     const SHOWN_DP: u32 = 6;
     let n = usd.normalize();
-    let (approx, n) = if n.scale() > SHOWN_DP { ("≈", n.round_dp(SHOWN_DP).normalize()) } else { ("", n) };
+    let (approx, n) = if n.scale() > SHOWN_DP {
+        ("≈", n.round_dp(SHOWN_DP).normalize())
+    } else {
+        ("", n)
+    };
     let s = n.abs().to_string();
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
-    let sign = if n.is_sign_negative() && !n.is_zero() { "-" } else { "" };
+    let (int, frac) = s
+        .split_once('.')
+        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
+    let sign = if n.is_sign_negative() && !n.is_zero() {
+        "-"
+    } else {
+        ""
+    };
     let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
-    format!("{approx}{sign}${}{frac}", crate::money::group_thousands(int))
+    format!(
+        "{approx}{sign}${}{frac}",
+        crate::money::group_thousands(int)
+    )
 }
 
 /// True when `size` is over `max_mp` megapixels, compared exactly: `max_mp` is written in the
@@ -165,29 +179,61 @@ fn over_mp_limit(size: Size, max_mp: f64) -> bool {
 }
 
 /// Check a request against the offering's published limits; every violation is reported.
-pub fn check_limits(api: &ApiOffering, price: &DatedPrice, req: &Request) -> std::result::Result<(), Problems> {
+pub fn check_limits(
+    api: &ApiOffering,
+    price: &DatedPrice,
+    req: &Request,
+) -> std::result::Result<(), Problems> {
     let mut p = Problems::default();
     if req.count == 0 {
         p.push("count", "is 0; expected at least 1 image");
     }
     if let Some(max) = api.max_mp {
         if over_mp_limit(req.size, max) {
-            p.push("size", format!("{} is {} MP, over {}'s limit of {max} MP", req.size, req.size.mp().round_dp(3).normalize(), api.id));
+            p.push(
+                "size",
+                format!(
+                    "{} is {} MP, over {}'s limit of {max} MP",
+                    req.size,
+                    req.size.mp().round_dp(3).normalize(),
+                    api.id
+                ),
+            );
         }
     }
     if let Some(m) = api.size_multiple_px {
         if req.size.width % m != 0 || req.size.height % m != 0 {
-            p.push("size", format!("{} has a side that is not a multiple of {m} px, as {} requires", req.size, api.id));
+            p.push(
+                "size",
+                format!(
+                    "{} has a side that is not a multiple of {m} px, as {} requires",
+                    req.size, api.id
+                ),
+            );
         }
     }
     if let Some(min) = api.min_side_px {
         if req.size.width < min || req.size.height < min {
-            p.push("size", format!("{} has a side under {}'s minimum of {min} px", req.size, api.id));
+            p.push(
+                "size",
+                format!(
+                    "{} has a side under {}'s minimum of {min} px",
+                    req.size, api.id
+                ),
+            );
         }
     }
     let max_inputs = api.max_input_images.unwrap_or(u32::MAX);
     if req.inputs.len() as u64 > max_inputs as u64 {
-        p.push("input", format!("{} input images; {} takes at most {max_inputs}", req.inputs.len(), api.id));
+        p.push(
+            "input",
+            format!(
+                "{} input image{}; {} takes at most {max_inputs}",
+                req.inputs.len(),
+                if req.inputs.len() == 1 { "" } else { "s" },
+                api.id
+            ),
+        );
     }
     if let Some(max) = api.max_mp {
         // Providers resize larger inputs down, so billing an input far over the output limit
@@ -195,13 +241,32 @@ pub fn check_limits(api: &ApiOffering, price: &DatedPrice, req: &Request) -> std
         let limit = max.max(4.0) * 4.0;
         for (i, s) in req.inputs.iter().enumerate() {
             if over_mp_limit(*s, limit) {
-                p.push(format!("input[{i}]"), format!("{s} is implausibly large for {}; expected at most {limit} MP", api.id));
+                p.push(
+                    format!("input[{i}]"),
+                    format!(
+                        "{s} is implausibly large for {}; expected at most {limit} MP",
+                        api.id
+                    ),
+                );
             }
         }
     }
     match (&price.rule, req.steps) {
-        (PriceRule::PerGpuSecond { min_steps, max_steps, .. }, Some(s)) if s < *min_steps || s > *max_steps => {
-            p.push("steps", format!("{s} is outside {}'s range of {min_steps} to {max_steps} steps", api.id));
+        (
+            PriceRule::PerGpuSecond {
+                min_steps,
+                max_steps,
+                ..
+            },
+            Some(s),
+        ) if s < *min_steps || s > *max_steps => {
+            p.push(
+                "steps",
+                format!(
+                    "{s} is outside {}'s range of {min_steps} to {max_steps} steps",
+                    api.id
+                ),
+            );
         }
         (_, Some(0)) => p.push("steps", "is 0; expected at least 1 step"),
         _ => {}
@@ -211,48 +276,118 @@ pub fn check_limits(api: &ApiOffering, price: &DatedPrice, req: &Request) -> std
 
 /// What `req` costs on `api` under the price in force on `as_of` (the newest when `None`).
 /// `catalogue` supplies the resolution scaling of per-GPU-second rules.
-pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Option<NaiveDate>) -> Result<Quote> {
+pub fn quote(
+    catalogue: &Catalogue,
+    api: &ApiOffering,
+    req: &Request,
+    as_of: Option<NaiveDate>,
+) -> Result<Quote> {
     let price = api.price_on(as_of).ok_or_else(|| {
-        let first = api.prices.first().map(|p| p.provenance.as_of.to_string()).unwrap_or_default();
-        Error::input("<command line>", "as-of", format!("{} is before {}'s first price ({first}); expected a date on or after it", as_of.map(|d| d.to_string()).unwrap_or_default(), api.id))
+        let first = api
+            .prices
+            .first()
+            .map(|p| p.provenance.as_of.to_string())
+            .unwrap_or_default();
+        Error::input(
+            "<command line>",
+            "as-of",
+            format!(
+                "{} is before {}'s first price ({first}); expected a date on or after it",
+                as_of.map(|d| d.to_string()).unwrap_or_default(),
+                api.id
+            ),
+        )
     })?;
     check_limits(api, price, req).map_err(|p| Error::Input(p.in_file("<command line>")))?;
     let out_mp = req.size.mp();
     let mut lines = Vec::new();
     let f = format_usd_exact;
     let (unit, billed_out, billed_in, steps, seconds) = match &price.rule {
-        PriceRule::PerMpFirstExtra { first_mp_usd, extra_mp_usd, input_mp_usd, mp_rounding } => {
+        PriceRule::PerMpFirstExtra {
+            first_mp_usd,
+            extra_mp_usd,
+            input_mp_usd,
+            mp_rounding,
+        } => {
             // The first megapixel is charged whole, however small the image.
             let out = billed_mp(out_mp, *mp_rounding).max(Decimal::ONE);
             let extra = out - Decimal::ONE;
-            let inp: Decimal = req.inputs.iter().map(|s| billed_mp(s.mp(), *mp_rounding)).sum();
+            let inp: Decimal = req
+                .inputs
+                .iter()
+                .map(|s| billed_mp(s.mp(), *mp_rounding))
+                .sum();
             let unit = first_mp_usd + extra * extra_mp_usd + inp * input_mp_usd;
-            lines.push(format!("output {} = {} MP, billed {} MP: first MP {} + {} extra MP × {}", req.size, out_mp.normalize(), out, f(*first_mp_usd), extra, f(*extra_mp_usd)));
+            lines.push(format!(
+                "output {} = {} MP, billed {} MP: first MP {} + {} extra MP × {}",
+                req.size,
+                out_mp.normalize(),
+                out,
+                f(*first_mp_usd),
+                extra,
+                f(*extra_mp_usd)
+            ));
             if !req.inputs.is_empty() {
                 lines.push(input_line(req, inp, *input_mp_usd));
             }
             (unit, out, inp, None, None)
         }
-        PriceRule::PerMp { mp_usd, input_mp_usd, mp_rounding } => {
+        PriceRule::PerMp {
+            mp_usd,
+            input_mp_usd,
+            mp_rounding,
+        } => {
             let out = billed_mp(out_mp, *mp_rounding);
-            let inp: Decimal = req.inputs.iter().map(|s| billed_mp(s.mp(), *mp_rounding)).sum();
+            let inp: Decimal = req
+                .inputs
+                .iter()
+                .map(|s| billed_mp(s.mp(), *mp_rounding))
+                .sum();
             let unit = out * mp_usd + inp * input_mp_usd;
-            lines.push(format!("output {} = {} MP, billed {} MP × {}", req.size, out_mp.normalize(), out, f(*mp_usd)));
+            lines.push(format!(
+                "output {} = {} MP, billed {} MP × {}",
+                req.size,
+                out_mp.normalize(),
+                out,
+                f(*mp_usd)
+            ));
             if !req.inputs.is_empty() {
                 lines.push(input_line(req, inp, *input_mp_usd));
             }
             (unit, out, inp, None, None)
         }
-        PriceRule::PerImage { image_usd, input_image_usd } => {
+        PriceRule::PerImage {
+            image_usd,
+            input_image_usd,
+        } => {
             let n_in = Decimal::from(req.inputs.len() as u64);
             let unit = image_usd + n_in * input_image_usd;
-            let inputs = if req.inputs.is_empty() || input_image_usd.is_zero() { String::new() } else { format!(" + {} input(s) × {}", n_in, f(*input_image_usd)) };
-            lines.push(format!("flat {} per image{inputs}, whatever the size", f(*image_usd)));
+            let inputs = if req.inputs.is_empty() || input_image_usd.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    " + {n_in} input{} × {}",
+                    if n_in == Decimal::ONE { "" } else { "s" },
+                    f(*input_image_usd)
+                )
+            };
+            lines.push(format!(
+                "flat {} per image{inputs}, whatever the size",
+                f(*image_usd)
+            ));
             (unit, Decimal::ZERO, Decimal::ZERO, None, None)
         }
-        PriceRule::PerGpuSecond { gpu_second_usd, reference_image_usd, default_steps, fixed_share, .. } => {
+        PriceRule::PerGpuSecond {
+            gpu_second_usd,
+            reference_image_usd,
+            default_steps,
+            fixed_share,
+            ..
+        } => {
             let steps = req.steps.unwrap_or(*default_steps);
-            let step_factor = fixed_share + (Decimal::ONE - fixed_share) * Decimal::from(steps) / Decimal::from(*default_steps);
+            let step_factor = fixed_share
+                + (Decimal::ONE - fixed_share) * Decimal::from(steps)
+                    / Decimal::from(*default_steps);
             let res = resolution_factor(catalogue, api, out_mp);
             let unit = reference_image_usd * step_factor * res;
             // A zero rate would make GPU time meaningless, not the price wrong.
@@ -271,20 +406,48 @@ pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Opt
                 out_mp.round_dp(4).normalize()
             ));
             if let Some(s) = seconds {
-                lines.push(format!("= {} GPU-s × {}/s", s.round_dp(4).normalize(), f(*gpu_second_usd)));
+                lines.push(format!(
+                    "= {} GPU-s × {}/s",
+                    s.round_dp(4).normalize(),
+                    f(*gpu_second_usd)
+                ));
             }
-            (unit, out_mp, Decimal::ZERO, Some(steps), seconds.map(|s| s.normalize()))
+            (
+                unit,
+                out_mp,
+                Decimal::ZERO,
+                Some(steps),
+                seconds.map(|s| s.normalize()),
+            )
         }
     };
     if let (Some(s), None) = (req.steps, steps) {
-        lines.push(format!("{s} steps asked for; {} does not price by steps", price.rule.name()));
+        lines.push(format!(
+            "{s} steps asked for; {} does not price by steps",
+            price.rule.name()
+        ));
     }
     let unit = unit.normalize();
     let total = unit
         .checked_mul(Decimal::from(req.count))
-        .ok_or_else(|| Error::input("<command line>", "count", format!("{} images at {} overflows a dollar amount; expected a smaller count", req.count, f(unit))))?
+        .ok_or_else(|| {
+            Error::input(
+                "<command line>",
+                "count",
+                format!(
+                    "{} images at {} overflows a dollar amount; expected a smaller count",
+                    req.count,
+                    f(unit)
+                ),
+            )
+        })?
         .normalize();
-    lines.push(format!("{} image(s) × {} = {}", req.count, f(unit), f(total)));
+    lines.push(format!(
+        "{} × {} = {}",
+        images(req.count),
+        f(unit),
+        f(total)
+    ));
     Ok(Quote {
         model: api.id.clone(),
         as_of: price.provenance.as_of,
@@ -303,16 +466,30 @@ pub fn quote(catalogue: &Catalogue, api: &ApiOffering, req: &Request, as_of: Opt
     })
 }
 
-/// `inputs: 2 image(s), billed 3 MP × $0.015`.
+/// `inputs: 2 images, billed 3 MP × $0.015`.
 fn input_line(req: &Request, billed: Decimal, rate: Usd) -> String {
-    format!("inputs: {} image(s), billed {} MP × {}", req.inputs.len(), billed.normalize(), format_usd_exact(rate))
+    format!(
+        "inputs: {}, billed {} MP × {}",
+        images(req.inputs.len() as u64),
+        billed.normalize(),
+        format_usd_exact(rate)
+    )
+}
+
+/// `1 image`, `4 images`.
+pub fn images(n: u64) -> String {
+    format!("{n} image{}", if n == 1 { "" } else { "s" })
 }
 
 /// Time at `mp` relative to 1 MP, from the offering's open model's stated scaling rule; exact
 /// decimal arithmetic on the coefficients as written in the catalogue. An offering without an
 /// open model is billed as if time were proportional to megapixels.
 fn resolution_factor(catalogue: &Catalogue, api: &ApiOffering, mp: Decimal) -> Decimal {
-    let Some(profile) = api.open_model.as_ref().and_then(|m| catalogue.selfhost.get(m)) else {
+    let Some(profile) = api
+        .open_model
+        .as_ref()
+        .and_then(|m| catalogue.selfhost.get(m))
+    else {
         return mp;
     };
     let s = &profile.resolution_scaling;
@@ -322,7 +499,62 @@ fn resolution_factor(catalogue: &Catalogue, api: &ApiOffering, mp: Decimal) -> D
 
 /// The price of one image of `size` with the given input images on `api` [USD]: the engine's
 /// entry point.
-pub fn unit_price(catalogue: &Catalogue, api: &ApiOffering, size: Size, inputs: &[Size], steps: Option<u32>, as_of: Option<NaiveDate>) -> Result<Usd> {
-    let req = Request { size, inputs: inputs.to_vec(), steps, count: 1 };
+pub fn unit_price(
+    catalogue: &Catalogue,
+    api: &ApiOffering,
+    size: Size,
+    inputs: &[Size],
+    steps: Option<u32>,
+    as_of: Option<NaiveDate>,
+) -> Result<Usd> {
+    let req = Request {
+        size,
+        inputs: inputs.to_vec(),
+        steps,
+        count: 1,
+    };
     Ok(quote(catalogue, api, &req, as_of)?.unit_price_usd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn exact_dollars_keep_the_catalogue_spelling() {
+        assert_eq!(format_usd_exact(dec!(0.014)), "$0.014");
+        assert_eq!(format_usd_exact(dec!(0.0150)), "$0.015");
+        assert_eq!(format_usd_exact(dec!(15000.000)), "$15,000");
+        assert_eq!(format_usd_exact(dec!(1234.5)), "$1,234.5");
+        assert_eq!(format_usd_exact(dec!(0)), "$0");
+        assert_eq!(format_usd_exact(dec!(-0.5)), "-$0.5");
+        assert_eq!(format_usd_exact(dec!(0.0162713671875)), "≈$0.016271");
+    }
+
+    #[test]
+    fn megapixel_limits_compare_exactly() {
+        assert!(!over_mp_limit(Size::new(2048, 2048), 4.0));
+        assert!(over_mp_limit(Size::new(2048, 2064), 4.0));
+        assert!(!over_mp_limit(Size::new(1024, 1024), 1.0));
+        assert!(over_mp_limit(Size::new(1024, 1025), 1.0));
+        assert!(over_mp_limit(Size::new(16, 16), f64::NAN));
+    }
+
+    #[test]
+    fn sizes_parse_and_print() {
+        assert_eq!("1920x1080".parse(), Ok(Size::new(1920, 1080)));
+        assert_eq!(" 512 × 768 ".parse(), Ok(Size::new(512, 768)));
+        assert_eq!(Size::new(1024, 2048).mp(), dec!(2));
+        assert_eq!(Size::new(1920, 1080).to_string(), "1920x1080");
+        for bad in ["1024", "x", "10x-2", "0x5", "70000x16", "1.5x2"] {
+            assert!(bad.parse::<Size>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn image_counts_read_naturally() {
+        assert_eq!(images(1), "1 image");
+        assert_eq!(images(4), "4 images");
+    }
 }

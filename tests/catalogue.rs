@@ -97,3 +97,57 @@ fn the_issue_examples_hold_exactly() {
     edit.inputs.push(Size::new(1024, 1024));
     assert_eq!(price(&c, "bfl/flux-2-pro", edit), dec!(0.045));
 }
+
+#[test]
+fn every_shipped_offering_prices_a_1_mp_image() {
+    let c = cat();
+    for (id, api) in &c.apis {
+        let q = quote(&c, api, &Request::image(Size::new(1024, 1024)), None)
+            .unwrap_or_else(|e| panic!("{id} refuses a 1024x1024 image: {e}"));
+        assert!(
+            q.total_usd > dec!(0),
+            "{id} prices a 1 MP image at {}",
+            q.total_usd
+        );
+        assert!(
+            q.total_usd < dec!(1),
+            "{id} prices a 1 MP image at {}",
+            q.total_usd
+        );
+        assert!(!q.source.is_empty(), "{id} has no source");
+    }
+}
+
+#[test]
+fn bad_price_files_are_refused_with_file_key_and_problem() {
+    let file = |rel: &str, text: &str| breakeven::catalogue::CatalogueFile {
+        rel_path: rel.into(),
+        display: format!("fixtures/{rel}"),
+        text: text.into(),
+    };
+    let bad = r#"
+name = "bad"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_mp"
+mp_usd = "-0.01"
+image_usd = "0.04"
+"#;
+    let typo = "name = \"typo\"\nprovider = \"test\"\nmax_mpx = 4.0\n";
+    let err = Catalogue::from_files(
+        "fixtures",
+        vec![file("api/t/bad.toml", bad), file("api/t/typo.toml", typo)],
+    )
+    .unwrap_err()
+    .to_string();
+    for line in [
+        "fixtures/api/t/bad.toml: price[0].image_usd: does not belong to rule per_mp",
+        "fixtures/api/t/bad.toml: price[0].mp_usd: -0.01 is negative; expected a price of 0 or more",
+        "fixtures/api/t/typo.toml: ",
+    ] {
+        assert!(err.lines().any(|l| l.starts_with(line)), "no line starting {line:?} in:\n{err}");
+    }
+    assert!(err.contains("max_mpx"), "{err}");
+}

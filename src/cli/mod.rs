@@ -1,5 +1,6 @@
 //! Subcommands, one file each. Each turns its flags into library calls and prints the result.
 
+mod bench;
 mod common;
 mod models;
 mod price;
@@ -28,6 +29,8 @@ pub enum Command {
     Price(price::Args),
     /// Simulate a scenario: every option's cost distribution and which wins how often.
     Run(run::Args),
+    /// Time the simulation on the reference workload W1 (or a scenario).
+    Bench(bench::Args),
 }
 
 /// Run the chosen subcommand.
@@ -37,6 +40,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Models(a) => models::run(&catalogue, a),
         Command::Price(a) => price::run(&catalogue, a),
         Command::Run(a) => run::run(&catalogue, a),
+        Command::Bench(a) => bench::run(&catalogue, a),
     }
 }
 
