@@ -2,6 +2,7 @@
 //! Files are written atomically: to a temporary file in the same folder, renamed into place
 //! only when complete, so an interrupted run leaves the previous results or none.
 
+pub mod charts;
 pub mod files;
 pub mod summary;
 pub mod table;
