@@ -1,9 +1,10 @@
 //! The Monte Carlo engine: sample a path's inputs, step through its horizon hour by hour, price
 //! what each option did, and fold the paths into statistics.
 //!
-//! Reproducibility: paths run in fixed batches of [`BATCH`]; batch `b` draws from its own
-//! `Xoshiro256PlusPlus` seeded from `(seed, b)` through SplitMix64, and results are folded in
-//! batch order, so the output is the same bytes at any thread count.
+//! Reproducibility: paths run in fixed batches of [`BATCH`]; batch `b` has its own
+//! `Xoshiro256PlusPlus` seeded from `(seed, b)` through SplitMix64, which hands each of its
+//! paths a seed for a generator of the path's own. Results are folded in path order, so the
+//! output is the same bytes at any thread count.
 //!
 //! Two samplers give the same distribution:
 //! - [`Sampler::Reference`] draws a Poisson count for every stream in every hour: plain and slow.
@@ -105,6 +106,8 @@ pub struct OptionPath {
     pub p95_wait_s: f64,
     /// Images above the licence's included volume.
     pub licence_overage_images: f64,
+    /// Images still queued at the end of the horizon: the fleet could not keep up.
+    pub backlog_images: f64,
     /// Cost by item kind [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
 }
@@ -122,6 +125,12 @@ impl OptionPath {
             0.0
         }
     }
+    /// True when the fleet left more than 1% of its images queued at the end: it cannot
+    /// carry this demand, whatever it costs.
+    pub fn over_capacity(&self) -> bool {
+        self.backlog_images > 0.01 * (self.fleet_images + self.overflow_images).max(1.0)
+    }
+
     /// Share of fleet-bound images overflowed.
     pub fn overflow_share(&self) -> f64 {
         let all = self.fleet_images + self.overflow_images;
@@ -187,7 +196,15 @@ impl Engine {
             scenario.horizon_months,
             scenario.demand.normalise,
         );
-        let month_share_total = shares.iter().map(|s| s.iter().sum()).collect();
+        // Month-normalised shares sum to 1 by construction; say so exactly rather than trust
+        // a floating-point sum, so fixed volumes price exactly.
+        let month_share_total = shares
+            .iter()
+            .map(|s| match scenario.demand.normalise {
+                crate::scenario::Normalise::Month => 1.0,
+                crate::scenario::Normalise::Week => s.iter().sum(),
+            })
+            .collect();
         let month_share_sq = shares
             .iter()
             .map(|s| s.iter().map(|x| x * x).sum())
@@ -236,13 +253,34 @@ impl Engine {
         Xoshiro256PlusPlus::from_seed(s)
     }
 
-    /// Run the paths of batch `batch`.
-    pub fn run_batch(&self, cfg: &RunConfig, batch: u64) -> Result<Vec<PathResult>> {
+    /// Seeds of the paths of batch `batch`: the batch's generator hands each path a seed of
+    /// its own, so a path's draws do not depend on how many the paths before it used, and a
+    /// path can be replayed (at another volume, with an input pinned) from its seed alone.
+    pub fn path_seeds(cfg: &RunConfig, batch: u64) -> Vec<(u64, [u8; 32])> {
         let first = batch * BATCH;
         let n = BATCH.min(cfg.samples.saturating_sub(first));
         let mut rng = Engine::batch_rng(cfg.seed, batch);
         (first..first + n)
-            .map(|path| self.simulate_path(path, &mut rng, cfg, path < cfg.trace_paths))
+            .map(|path| {
+                let mut s = [0u8; 32];
+                rng.fill_bytes(&mut s);
+                (path, s)
+            })
+            .collect()
+    }
+
+    /// Run the paths of batch `batch`.
+    pub fn run_batch(&self, cfg: &RunConfig, batch: u64) -> Result<Vec<PathResult>> {
+        Engine::path_seeds(cfg, batch)
+            .into_iter()
+            .map(|(path, seed)| {
+                self.simulate_path(
+                    path,
+                    &mut Xoshiro256PlusPlus::from_seed(seed),
+                    cfg,
+                    path < cfg.trace_paths,
+                )
+            })
             .collect()
     }
 
@@ -345,7 +383,7 @@ impl Engine {
                 }
             }
             // Pooled hours, and streams no fleet serves: one count per stream for the month.
-            for i in 0..n_streams {
+            for (i, count) in counts.iter_mut().enumerate() {
                 let is_sampled = sampled.binary_search(&i).is_ok();
                 let (share, share_sq) = if is_sampled {
                     (pooled_share, pooled_share_sq)
@@ -357,7 +395,7 @@ impl Engine {
                 }
                 let mean = vm * share * self.streams[i].per_asset;
                 let var_extra = (cv * vm * self.streams[i].per_asset).powi(2) * share_sq;
-                counts[i] = if fluid {
+                *count = if fluid {
                     mean
                 } else {
                     draw_pooled(rng, mean, var_extra)?
@@ -509,6 +547,7 @@ impl PathScratch {
                     utilisation: 0.0,
                     p95_wait_s: 0.0,
                     licence_overage_images: 0.0,
+                    backlog_images: 0.0,
                     breakdown: Vec::new(),
                 })
                 .collect(),
@@ -727,6 +766,19 @@ impl PathScratch {
                 0.0
             };
             out.p95_wait_s = wait_quantile(&self.waits[o], 0.95);
+            if let Some(f) = &e.options[o].fleet {
+                // Backlog [GPU-s] in images, at the fleet's mean seconds per image.
+                let secs_per_image = if self.k1[o] > 0.0 {
+                    self.k1[o]
+                        / f.fleet_streams
+                            .iter()
+                            .map(|&i| e.streams[i].per_asset)
+                            .sum::<f64>()
+                } else {
+                    1.0
+                };
+                out.backlog_images = self.states[o].backlog / secs_per_image.max(1e-9);
+            }
             out.breakdown = self.breakdown[o]
                 .iter()
                 .map(|(k, v)| (*k, money::to_f64(*v)))
@@ -877,6 +929,8 @@ pub struct OptionStats {
     pub licence_overage: stats::Stream,
     /// Paths on which this option was the cheapest.
     pub cheapest: u64,
+    /// Paths on which the fleet could not keep up with demand.
+    pub over_capacity: u64,
     /// Cost in each month [USD].
     pub by_month: Vec<stats::Stream>,
     /// Cumulative cost at the end of each month [USD].
@@ -986,8 +1040,13 @@ impl RunResult {
         for pair in self.pairs.iter_mut() {
             let d = p.options[pair.i].total_usd - p.options[pair.j].total_usd;
             pair.difference.push(d).map_err(inv)?;
-            pair.i_cheaper += (d < 0.0) as u64;
-            pair.j_cheaper += (d > 0.0) as u64;
+            // An option that cannot keep up is never the cheaper one.
+            let (oi, oj) = (
+                p.options[pair.i].over_capacity(),
+                p.options[pair.j].over_capacity(),
+            );
+            pair.i_cheaper += (!oi && (d < 0.0 || oj)) as u64;
+            pair.j_cheaper += (!oj && (d > 0.0 || oi)) as u64;
         }
         if let Some(tr) = &p.trace {
             for (o, w) in tr.iter().enumerate() {

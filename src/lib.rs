@@ -8,6 +8,7 @@
 //! batches, seeds, threads) → [`stats`].
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod catalogue;
 pub mod demand;
 pub mod dist;

@@ -141,46 +141,6 @@ fn trim_suffix(s: String) -> String {
         .replace(".0B", "B")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-
-    #[test]
-    fn quantities_round_to_a_millionth_of_an_image() {
-        assert_eq!(quantity(3000.0 * 0.7), Some(dec!(2100)));
-        assert_eq!(quantity(0.1 + 0.2), Some(dec!(0.3)));
-        assert_eq!(quantity(f64::NAN), None);
-        assert_eq!(quantity(f64::INFINITY), None);
-    }
-
-    #[test]
-    fn cost_is_exact_in_the_price() {
-        assert_eq!(cost(730.0, dec!(2.69)), Some(dec!(1963.70)));
-        assert_eq!(cost(140_000.0, dec!(0.014)), Some(dec!(1960.000)));
-    }
-
-    #[test]
-    fn toml_floats_keep_their_spelling() {
-        assert_eq!(decimal_from_toml_float(0.14), Some(dec!(0.14)));
-        assert_eq!(decimal_from_toml_float(1e-7), Some(dec!(0.0000001)));
-        assert_eq!(decimal_from_toml_float(f64::NAN), None);
-    }
-
-    #[test]
-    fn dollars_read_like_a_bill() {
-        assert_eq!(format_usd(dec!(1963.7)), "$1,963.70");
-        assert_eq!(format_usd(dec!(0.0072)), "$0.00720");
-        assert_eq!(format_usd(dec!(0.014)), "$0.0140");
-        assert_eq!(format_usd(dec!(-1234567.891)), "-$1,234,567.89");
-        assert_eq!(format_usd(dec!(0)), "$0.00");
-        assert_eq!(format_count(140264.28), "140,264");
-        assert_eq!(format_usd_short(2500000.0), "$2.50M");
-        assert_eq!(format_count_short(10000.0), "10k");
-        assert_eq!(format_count_short(1500000.0), "1.5M");
-    }
-}
-
 /// Serde: a dollar amount written as a quoted decimal (`"0.014"`, exact) or a plain number
 /// (taken by its spelling, so `0.014` is still exactly 0.014).
 pub fn de_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Usd, D::Error> {
@@ -220,4 +180,44 @@ pub fn de_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Usd, D::Error> {
 /// Serde: an optional dollar amount (see [`de_usd`]).
 pub fn de_usd_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Usd>, D::Error> {
     de_usd(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn quantities_round_to_a_millionth_of_an_image() {
+        assert_eq!(quantity(3000.0 * 0.7), Some(dec!(2100)));
+        assert_eq!(quantity(0.1 + 0.2), Some(dec!(0.3)));
+        assert_eq!(quantity(f64::NAN), None);
+        assert_eq!(quantity(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn cost_is_exact_in_the_price() {
+        assert_eq!(cost(730.0, dec!(2.69)), Some(dec!(1963.70)));
+        assert_eq!(cost(140_000.0, dec!(0.014)), Some(dec!(1960.000)));
+    }
+
+    #[test]
+    fn toml_floats_keep_their_spelling() {
+        assert_eq!(decimal_from_toml_float(0.14), Some(dec!(0.14)));
+        assert_eq!(decimal_from_toml_float(1e-7), Some(dec!(0.0000001)));
+        assert_eq!(decimal_from_toml_float(f64::NAN), None);
+    }
+
+    #[test]
+    fn dollars_read_like_a_bill() {
+        assert_eq!(format_usd(dec!(1963.7)), "$1,963.70");
+        assert_eq!(format_usd(dec!(0.0072)), "$0.00720");
+        assert_eq!(format_usd(dec!(0.014)), "$0.0140");
+        assert_eq!(format_usd(dec!(-1234567.891)), "-$1,234,567.89");
+        assert_eq!(format_usd(dec!(0)), "$0.00");
+        assert_eq!(format_count(140264.28), "140,264");
+        assert_eq!(format_usd_short(2500000.0), "$2.50M");
+        assert_eq!(format_count_short(10000.0), "10k");
+        assert_eq!(format_count_short(1500000.0), "1.5M");
+    }
 }

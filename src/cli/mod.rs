@@ -5,6 +5,7 @@ mod common;
 mod models;
 mod price;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,10 @@ pub enum Command {
     Run(run::Args),
     /// Time the simulation on the reference workload W1 (or a scenario).
     Bench(bench::Args),
+    /// Cost against monthly volume, and break-even volumes with their spread.
+    Sweep(sweep::Args),
+    /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
+    Merge(sweep::MergeArgs),
 }
 
 /// Run the chosen subcommand.
@@ -41,6 +46,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Price(a) => price::run(&catalogue, a),
         Command::Run(a) => run::run(&catalogue, a),
         Command::Bench(a) => bench::run(&catalogue, a),
+        Command::Sweep(a) => sweep::run(&catalogue, a),
+        Command::Merge(a) => sweep::merge(&catalogue, a),
     }
 }
 

@@ -85,7 +85,9 @@ pub struct OptionSummary {
     pub p95_queue_delay_s: Summary,
     /// Licence overage [images over the horizon].
     pub licence_overage_images: Summary,
-    /// Probability this option is the cheapest.
+    /// Probability the fleet cannot keep up (more than 1% of its images still queued at the end).
+    pub p_over_capacity: f64,
+    /// Probability this option is the cheapest (an option over capacity never is).
     pub p_cheapest: f64,
     /// Standard error of `p_cheapest`.
     pub p_cheapest_std_error: f64,
@@ -196,6 +198,7 @@ fn option_summary(engine: &Engine, r: &RunResult, i: usize, st: &OptionStats) ->
         overflow_share: st.overflow.summary(),
         p95_queue_delay_s: st.p95_wait.summary(),
         licence_overage_images: st.licence_overage.summary(),
+        p_over_capacity: st.over_capacity as f64 / r.samples.max(1) as f64,
         p_cheapest: p,
         p_cheapest_std_error: se,
         breakdown_usd: st.breakdown.clone(),

@@ -93,6 +93,15 @@ pub fn render(s: &RunSummary) -> String {
     for o in &s.options {
         out.push_str(&format!("  {}: {}\n", o.id, o.serves));
     }
+    for o in &s.options {
+        if o.p_over_capacity > 0.0 {
+            out.push_str(&format!(
+                "  warning: {} cannot keep up on {:.0}% of paths (images still queued at the end); its cost there is not comparable\n",
+                o.id,
+                100.0 * o.p_over_capacity
+            ));
+        }
+    }
     if let Some(v) = &s.verdict {
         out.push('\n');
         out.push_str(&format!(

@@ -1,0 +1,1 @@
+//! Payback of owned hardware.

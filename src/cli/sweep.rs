@@ -1,0 +1,328 @@
+//! `breakeven sweep`: monthly cost against volume, and break-even volumes with their spread.
+//! `breakeven merge`: combine the parts of a sharded sweep.
+
+use super::common::{self, RunFlags};
+use super::InputError;
+use breakeven::analysis::sweep::{self, Fold, Part, SweepPath, SweepResult, PART_KIND};
+use breakeven::engine::Engine;
+use breakeven::report::files::{ensure_dir, write_atomic};
+use breakeven::report::summary::Provenance;
+use breakeven::Catalogue;
+use std::path::{Path, PathBuf};
+
+/// Flags of `sweep`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Monthly volumes to sweep, as FROM..TO (default: 1/50 to 50 × the scenario's median).
+    #[arg(long, value_name = "FROM..TO")]
+    pub volumes: Option<String>,
+    /// Grid points.
+    #[arg(long, default_value_t = 25)]
+    pub points: usize,
+    /// Log-spaced grid (the default).
+    #[arg(long, conflicts_with = "linear")]
+    pub log: bool,
+    /// Linearly spaced grid.
+    #[arg(long)]
+    pub linear: bool,
+    /// Compute only part K of N (e.g. 2/8) and write it as a part file for `breakeven merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Part files written by `sweep --shard K/N`, all N of them.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Output folder (default: out/<scenario>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_volumes(s: &str) -> anyhow::Result<(f64, f64)> {
+    let bad = || {
+        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 1000..5000000"))
+    };
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let parse = |x: &str| x.trim().replace('_', "").parse::<f64>().map_err(|_| bad());
+    let (a, b) = (parse(a)?, parse(b)?);
+    if !(a.is_finite()
+        && b.is_finite()
+        && a > 0.0
+        && b > a
+        && b <= breakeven::scenario::MAX_MONTHLY_IMAGES)
+    {
+        return Err(InputError(format!(
+            "--volumes: {a}..{b} is not a range of volumes; expected 0 < FROM < TO <= {:e}",
+            breakeven::scenario::MAX_MONTHLY_IMAGES
+        ))
+        .into());
+    }
+    Ok((a, b))
+}
+
+fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
+    let bad = || {
+        InputError(format!(
+            "--shard: \"{s}\" is not a shard; expected K/N with 0 <= K < N, like 0/4"
+        ))
+    };
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u64, u64) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || k >= n || n > 100_000 {
+        return Err(bad().into());
+    }
+    Ok((k, n))
+}
+
+fn write_result(r: &SweepResult, dir: &Path, json: bool) -> anyhow::Result<()> {
+    ensure_dir(dir)?;
+    let text = serde_json::to_string_pretty(r)? + "\n";
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "volume",
+        "option",
+        "mean_usd",
+        "std_error_usd",
+        "p5_usd",
+        "p50_usd",
+        "p95_usd",
+    ])?;
+    for p in &r.points {
+        for o in &p.options {
+            csv.write_record([
+                p.volume.to_string(),
+                o.id.clone(),
+                o.cost.mean.to_string(),
+                o.cost.std_error.to_string(),
+                o.cost.p5.to_string(),
+                o.cost.p50.to_string(),
+                o.cost.p95.to_string(),
+            ])?;
+        }
+    }
+    let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let a = write_atomic(&dir.join("sweep.json"), text.as_bytes())?;
+    let b = write_atomic(&dir.join("sweep.csv"), &csv)?;
+    if json {
+        print!("{text}");
+    } else {
+        print!("{}", render(r));
+        eprintln!("wrote {} and {}", a.display(), b.display());
+    }
+    Ok(())
+}
+
+/// The sweep as a terminal table: median monthly cost per option at each volume, then the
+/// break-evens.
+pub fn render(r: &SweepResult) -> String {
+    use breakeven::money::{format_count, format_usd_short};
+    let mut out = format!(
+        "{}: sweep of {} paths, seed {}, prices as of {}\n\n",
+        r.provenance.scenario, r.samples, r.provenance.seed, r.provenance.as_of
+    );
+    let ids: Vec<&str> = r
+        .points
+        .first()
+        .map(|p| p.options.iter().map(|o| o.id.as_str()).collect())
+        .unwrap_or_default();
+    let w = ids.iter().map(|s| s.len()).max().unwrap_or(8).max(18);
+    out.push_str(&format!("{:>14}", "images/month"));
+    for id in &ids {
+        out.push_str(&format!("  {:>w$}", id));
+    }
+    out.push('\n');
+    for p in &r.points {
+        out.push_str(&format!("{:>14}", format_count(p.volume)));
+        for o in &p.options {
+            out.push_str(&format!(
+                "  {:>w$}",
+                format!(
+                    "{} ±{}",
+                    format_usd_short(o.cost.p50),
+                    format_usd_short((o.cost.p95 - o.cost.p5) / 2.0)
+                )
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("(median monthly cost ± half its p5–p95 spread)\n\n");
+    for b in &r.breakeven {
+        out.push_str(&format!("{}\n", b.verdict));
+    }
+    out
+}
+
+pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
+    let base = common::load_engine(catalogue, &a.scenario)?;
+    let engine = sweep::sweep_engine(&base.scenario, catalogue)?;
+    if sweep::pairs(&engine).is_empty() {
+        return Err(InputError(format!("{}: a sweep compares self-hosted options with API options; this scenario needs at least one of each", a.scenario.display())).into());
+    }
+    let (from, to) = match &a.volumes {
+        Some(v) => parse_volumes(v)?,
+        None => sweep::default_range(&engine.scenario),
+    };
+    if a.points < 2 || a.points > 1000 {
+        return Err(InputError(format!(
+            "--points: {} is out of range; expected 2 to 1000",
+            a.points
+        ))
+        .into());
+    }
+    let volumes = sweep::grid(from, to, a.points, !a.linear);
+    let cfg = a.run.config(&engine)?;
+    let dir = a.run.out_dir(&engine);
+    let shard = a.shard.as_deref().map(parse_shard).transpose()?;
+    let cancel = common::cancel_flag();
+    let bar = common::progress(cfg.samples / shard.map(|s| s.1).unwrap_or(1));
+    let provenance = Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler);
+    if let Some((k, n)) = shard {
+        let mut paths: Vec<SweepPath> = Vec::new();
+        let finished = sweep::run(
+            &engine,
+            &cfg,
+            &volumes,
+            Some((k, n)),
+            &cancel,
+            &|d| bar.set_position(d),
+            &mut |b| {
+                paths.extend_from_slice(b);
+                Ok(())
+            },
+        )?;
+        bar.finish_and_clear();
+        if !finished {
+            eprintln!("interrupted; no part file written");
+            std::process::exit(130);
+        }
+        let part = Part {
+            kind: PART_KIND.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            scenario: provenance.scenario.clone(),
+            scenario_file: provenance.scenario_file.clone(),
+            catalogue: provenance.catalogue.clone(),
+            seed: cfg.seed,
+            samples: cfg.samples,
+            volumes,
+            shard: k,
+            shards: n,
+            paths,
+        };
+        ensure_dir(&dir)?;
+        let path = dir.join(format!("sweep.part-{k}-of-{n}.json"));
+        write_atomic(&path, serde_json::to_string(&part)?.as_bytes())?;
+        eprintln!("wrote {} ({} paths); combine all {n} parts with `breakeven merge {}/sweep.part-*-of-{n}.json`", path.display(), part.paths.len(), dir.display());
+        return Ok(());
+    }
+    let mut fold = Fold::new(&engine, &volumes);
+    let finished = sweep::run(
+        &engine,
+        &cfg,
+        &volumes,
+        None,
+        &cancel,
+        &|d| bar.set_position(d),
+        &mut |b| b.iter().try_for_each(|p| fold.add(p)),
+    )?;
+    bar.finish_and_clear();
+    if !finished {
+        eprintln!(
+            "interrupted; nothing written, earlier results in {} are unchanged",
+            dir.display()
+        );
+        std::process::exit(130);
+    }
+    let result = fold.finish(&engine, provenance);
+    write_result(&result, &dir, a.json)
+}
+
+pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
+    let mut parts: Vec<(PathBuf, Part)> = Vec::new();
+    for p in &a.parts {
+        let text = std::fs::read_to_string(p).map_err(|e| breakeven::Error::Io {
+            path: p.display().to_string(),
+            source: e,
+        })?;
+        let part: Part = serde_json::from_str(&text)
+            .map_err(|e| InputError(format!("{}: not a sweep part file: {e}", p.display())))?;
+        if part.kind != PART_KIND {
+            return Err(InputError(format!(
+                "{}: kind is \"{}\"; expected \"{PART_KIND}\"",
+                p.display(),
+                part.kind
+            ))
+            .into());
+        }
+        parts.push((p.clone(), part));
+    }
+    let (first_path, first) = &parts[0];
+    for (p, part) in &parts[1..] {
+        let same = part.scenario == first.scenario
+            && part.seed == first.seed
+            && part.samples == first.samples
+            && part.volumes == first.volumes
+            && part.shards == first.shards
+            && part.catalogue == first.catalogue
+            && part.version == first.version;
+        if !same {
+            return Err(InputError(format!("{}: is from another sweep than {} (scenario, seed, samples, grid, shard count, catalogue and version must all match)", p.display(), first_path.display())).into());
+        }
+    }
+    let mut have: Vec<u64> = parts.iter().map(|(_, p)| p.shard).collect();
+    have.sort_unstable();
+    let want: Vec<u64> = (0..first.shards).collect();
+    if have != want {
+        return Err(InputError(format!(
+            "parts cover shards {have:?} of {}; expected each of 0..{} exactly once",
+            first.shards, first.shards
+        ))
+        .into());
+    }
+    // Rebuild the engine from the scenario file named in the parts, to label the options.
+    let base = common::load_engine(catalogue, Path::new(&first.scenario_file))?;
+    let engine: Engine = sweep::sweep_engine(&base.scenario, catalogue)?;
+    let mut paths: Vec<&SweepPath> = parts.iter().flat_map(|(_, p)| p.paths.iter()).collect();
+    paths.sort_by_key(|p| p.path);
+    if paths.len() as u64 != first.samples
+        || paths.iter().enumerate().any(|(i, p)| p.path != i as u64)
+    {
+        return Err(InputError(format!(
+            "the parts hold {} paths; expected paths 0..{} each once",
+            paths.len(),
+            first.samples
+        ))
+        .into());
+    }
+    let mut fold = Fold::new(&engine, &first.volumes);
+    for p in paths {
+        fold.add(p)?;
+    }
+    let provenance = Provenance::new(
+        &engine,
+        &first.catalogue,
+        first.seed,
+        breakeven::engine::Sampler::Fast,
+    );
+    let result = fold.finish(&engine, provenance);
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&engine.scenario.name));
+    write_result(&result, &dir, a.json)
+}

@@ -1,0 +1,439 @@
+//! The engine against answers known in closed form, against its own plain sampler, and against
+//! itself at other thread counts.
+
+use breakeven::engine::{self, Engine, RunConfig, RunResult, Sampler};
+use breakeven::scenario::Scenario;
+use breakeven::Catalogue;
+use std::sync::atomic::AtomicBool;
+
+fn engine(text: &str) -> Engine {
+    let cat = Catalogue::builtin().expect("built-in catalogue");
+    let s = match Scenario::parse(text, "test.toml", "test", &cat) {
+        Ok(s) => s,
+        Err(e) => panic!("scenario does not load:\n{e}"),
+    };
+    Engine::new(s, &cat).expect("scenario compiles")
+}
+
+fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
+    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, &mut |_| Ok(())).expect("run succeeds")
+}
+
+fn totals(e: &Engine, samples: u64) -> Vec<f64> {
+    let r = run(e, &RunConfig::new(samples, 7));
+    r.options.iter().map(|o| o.total.mean()).collect()
+}
+
+/// Every input fixed and arrivals fluid: flat profile, 1 MP images.
+fn fixed(volume: f64, months: u32, options: &str) -> String {
+    format!(
+        r#"
+horizon_months = {months}
+[demand]
+monthly = {volume}
+profile = "flat"
+arrivals = "fluid"
+[[mix]]
+size = "1024x1024"
+share = 1.0
+{options}
+"#
+    )
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1.0)
+}
+
+#[test]
+fn api_cost_is_volume_times_price_exactly() {
+    let e = engine(&fixed(
+        140_000.0,
+        3,
+        "[[option]]\nid = \"api\"\napi = \"bfl/flux-2-klein-4b\"",
+    ));
+    let t = totals(&e, 3);
+    // 3 months × 140,000 × $0.014.
+    assert_eq!(t[0], 5880.0);
+}
+
+#[test]
+fn fixed_on_demand_fleet_costs_its_hours_and_people_exactly() {
+    let opt = r#"
+[[option]]
+id = "h100"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "fixed", gpus = 2 }
+ops_hours_per_month = 10
+ops_usd_per_hour = "100"
+"#;
+    let e = engine(&fixed(500_000.0, 2, opt));
+    let r = run(&e, &RunConfig::new(2, 1));
+    // 2 GPUs × 730 h × $2.69 × 2 months + 10 h × $100 × 2 months.
+    assert_eq!(r.options[0].total.mean(), 2.0 * 730.0 * 2.69 * 2.0 + 2000.0);
+    assert_eq!(r.options[0].total.mean(), 9854.8);
+    // 500,000 images × 0.57 s over 2 GPUs × 730 h × 3600 s.
+    let util = 500_000.0 * 0.57 / (2.0 * 730.0 * 3600.0);
+    assert!(close(r.options[0].utilisation.mean(), util, 1e-12));
+    assert_eq!(r.options[0].overflow.mean(), 0.0);
+}
+
+#[test]
+fn reserved_fleet_costs_its_committed_rate() {
+    let opt = r#"
+[[option]]
+id = "l40s-reserved"
+selfhost = "flux-2-klein-4b"
+gpu = "l40s"
+offer = "aws-reserved-1yr"
+payment = "reserved"
+fleet = { policy = "fixed", gpus = 1 }
+seconds_at_1mp = 1.5
+"#;
+    let e = engine(&fixed(10_000.0, 12, opt));
+    let t = totals(&e, 1);
+    assert!(close(t[0], 12.0 * 730.0 * 1.17, 1e-12), "{}", t[0]);
+}
+
+#[test]
+fn hybrid_overflows_exactly_the_share_over_capacity() {
+    // One GPU: 3,600 s of capacity an hour; each hour brings 2 × that much work, so half of
+    // every hour's images overflow to the API.
+    let seconds = 0.57;
+    let per_hour = 2.0 * 3600.0 / seconds;
+    let volume = per_hour * 730.0;
+    let opt = r#"
+[[option]]
+id = "hybrid"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "fixed", gpus = 1 }
+overflow = "bfl/flux-2-klein-4b"
+"#;
+    let e = engine(&fixed(volume, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let expected = 730.0 * 2.69 + volume / 2.0 * 0.014;
+    assert!(
+        close(r.options[0].total.mean(), expected, 1e-9),
+        "{} vs {expected}",
+        r.options[0].total.mean()
+    );
+    assert!(close(r.options[0].overflow.mean(), 0.5, 1e-12));
+    assert!(close(r.options[0].utilisation.mean(), 1.0, 1e-12));
+}
+
+#[test]
+fn spot_interruptions_reduce_capacity_not_the_bill() {
+    // 0.02 interruptions an hour × 600 s lost = 12 s of every GPU-hour lost.
+    let opt = r#"
+[[option]]
+id = "spot"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "vast-interruptible"
+payment = "spot"
+fleet = { policy = "fixed", gpus = 1 }
+overflow = "bfl/flux-2-klein-4b"
+"#;
+    let per_hour = 4000.0 / 0.57; // 4,000 GPU-seconds of work an hour
+    let volume = per_hour * 730.0;
+    let e = engine(&fixed(volume, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let cat = Catalogue::builtin().unwrap();
+    let rate: f64 = cat
+        .gpu("h100-sxm")
+        .unwrap()
+        .offer("vast-interruptible")
+        .unwrap()
+        .usd_per_hour
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let capacity = 3600.0 - 0.02 * 600.0;
+    let overflow = (4000.0 - capacity) / 4000.0;
+    let expected = 730.0 * rate + volume * overflow * 0.014;
+    assert!(
+        close(r.options[0].total.mean(), expected, 1e-9),
+        "{} vs {expected}",
+        r.options[0].total.mean()
+    );
+    assert!(close(r.options[0].overflow.mean(), overflow, 1e-12));
+}
+
+#[test]
+fn queue_without_overflow_builds_a_backlog_and_waits() {
+    let opt = r#"
+[[option]]
+id = "queue"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "fixed", gpus = 1 }
+"#;
+    // 10% more work than capacity every hour: the backlog grows by 360 s an hour.
+    let volume = 1.1 * 3600.0 / 0.57 * 730.0;
+    let e = engine(&fixed(volume, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    assert!(close(r.options[0].total.mean(), 730.0 * 2.69, 1e-12));
+    assert!(close(r.options[0].utilisation.mean(), 1.0, 1e-12));
+    // By the last hours the backlog is ~262,800 s: waits far beyond a day.
+    assert!(
+        r.options[0].p95_wait.mean() > 86_400.0,
+        "{}",
+        r.options[0].p95_wait.mean()
+    );
+}
+
+#[test]
+fn autoscaled_fleet_bills_the_gpus_it_needs() {
+    // 2.5 GPUs of work at a target of 0.8 → ceil(2.5 / 0.8) = 4 GPUs every hour. The first
+    // hour starts 4 GPUs, which lose their 5-minute start-up, and still cope.
+    let opt = r#"
+[[option]]
+id = "auto"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "autoscaled", min = 0, max = 8, target_utilisation = 0.8, scale_up_delay_minutes = 5, min_billed_hours = 1 }
+overflow = "bfl/flux-2-klein-4b"
+"#;
+    let volume = 2.5 * 3600.0 / 0.57 * 730.0;
+    let e = engine(&fixed(volume, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    assert!(
+        close(r.options[0].total.mean(), 4.0 * 730.0 * 2.69, 1e-12),
+        "{}",
+        r.options[0].total.mean()
+    );
+    assert_eq!(r.options[0].overflow.mean(), 0.0);
+}
+
+#[test]
+fn autoscaled_fleet_is_capped_at_its_maximum() {
+    let opt = r#"
+[[option]]
+id = "auto"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "autoscaled", min = 1, max = 2, target_utilisation = 1.0, scale_up_delay_minutes = 0 }
+overflow = "bfl/flux-2-klein-4b"
+"#;
+    // 3 GPUs of work: 2 run, a third of the images overflow.
+    let volume = 3.0 * 3600.0 / 0.57 * 730.0;
+    let e = engine(&fixed(volume, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let expected = 2.0 * 730.0 * 2.69 + volume / 3.0 * 0.014;
+    assert!(
+        close(r.options[0].total.mean(), expected, 1e-9),
+        "{} vs {expected}",
+        r.options[0].total.mean()
+    );
+}
+
+#[test]
+fn serverless_bills_busy_time_and_cold_starts() {
+    let opt = r#"
+[[option]]
+id = "serverless"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-serverless-flex"
+fleet = { policy = "serverless", max_workers = 4 }
+"#;
+    // 100 images an hour, one every 36 s on average: with a 5 s idle timeout most requests
+    // find no warm worker.
+    let per_hour = 100.0;
+    let volume = per_hour * 730.0;
+    let e = engine(&fixed(volume, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let cold_share = (-(per_hour / 3600.0) * 5.0f64).exp();
+    let busy = per_hour * 0.57;
+    let starts = per_hour * cold_share;
+    let billed = busy + starts * (20.0 + 5.0 + 0.5);
+    let expected = 730.0 * billed * 0.00116;
+    assert!(
+        close(r.options[0].total.mean(), expected, 1e-9),
+        "{} vs {expected}",
+        r.options[0].total.mean()
+    );
+    // 87% of requests wait the 20 s cold start; waits are binned 6 to a decade, so the 95th
+    // percentile reads as the top of the bin holding 20 s.
+    let p95 = r.options[0].p95_wait.mean();
+    assert!((20.0..=21.6).contains(&p95), "{p95}");
+}
+
+#[test]
+fn owned_fleet_costs_amortisation_power_and_hosting() {
+    let opt = r#"
+[[option]]
+id = "owned"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+payment = "owned"
+fleet = { policy = "fixed", gpus = 2 }
+owned = { purchase_usd = "27000", amortise_months = 36, usd_per_kwh = "0.10", pue = 1.5, hosting_usd_per_month = "200", idle_power_share = 0.25 }
+"#;
+    let volume = 1_000_000.0;
+    let e = engine(&fixed(volume, 2, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let busy_h = volume * 0.57 / 3600.0;
+    let gpu_h = 2.0 * 730.0;
+    let kwh = 0.7 * 1.5 * (busy_h + 0.25 * (gpu_h - busy_h));
+    let per_month = 2.0 * 27000.0 / 36.0 + kwh * 0.10 + 2.0 * 200.0;
+    assert!(
+        close(r.options[0].total.mean(), 2.0 * per_month, 1e-9),
+        "{} vs {}",
+        r.options[0].total.mean(),
+        2.0 * per_month
+    );
+}
+
+#[test]
+fn licence_fee_and_overage_are_billed() {
+    let opt = r#"
+[[option]]
+id = "dev"
+selfhost = "flux-1-dev"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "fixed", gpus = 2 }
+"#;
+    // 150,000 images: 50,000 over the self-serve licence's 100,000 at $0.01.
+    let e = engine(&fixed(150_000.0, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let expected = 2.0 * 730.0 * 2.69 + 999.0 + 50_000.0 * 0.01;
+    assert!(
+        close(r.options[0].total.mean(), expected, 1e-12),
+        "{} vs {expected}",
+        r.options[0].total.mean()
+    );
+    assert!(close(r.options[0].licence_overage.mean(), 50_000.0, 1e-12));
+}
+
+#[test]
+fn mean_cost_under_random_demand_matches_its_expectation() {
+    // Gamma demand with mean 200,000 a month, Poisson arrivals, 6 months: the API costs
+    // 6 × 200,000 × $0.014 in expectation.
+    let text = r#"
+horizon_months = 6
+[demand]
+monthly = { dist = "gamma", mean = 200000, sd = 60000 }
+profile = "business-hours"
+[[mix]]
+size = "1024x1024"
+share = 1.0
+[[option]]
+id = "api"
+api = "bfl/flux-2-klein-4b"
+[[option]]
+id = "h100"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "fixed", gpus = 1 }
+"#;
+    let e = engine(text);
+    let r = run(&e, &RunConfig::new(4000, 11));
+    let expected = 6.0 * 200_000.0 * 0.014;
+    let (m, se) = (r.options[0].total.mean(), r.options[0].total.std_error());
+    assert!(
+        (m - expected).abs() < 4.0 * se,
+        "mean {m} ± {se} vs {expected}"
+    );
+    // The fleet never saturates at this volume: its cost is fixed on every path.
+    assert_eq!(
+        r.options[1].total.quantile(0.0),
+        r.options[1].total.quantile(1.0)
+    );
+}
+
+const W1: &str = include_str!("../scenarios/bench-w1.toml");
+
+#[test]
+fn same_seed_same_numbers_at_any_thread_count() {
+    let e = engine(W1);
+    let mut outs = Vec::new();
+    for threads in [1, 2, 8] {
+        let mut cfg = RunConfig::new(600, 3);
+        cfg.threads = threads;
+        let mut rows = Vec::new();
+        let r = engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, &mut |b| {
+            rows.extend(b.iter().map(|p| serde_json::to_string(p).unwrap()));
+            Ok(())
+        })
+        .unwrap();
+        let stats: Vec<String> = r
+            .options
+            .iter()
+            .map(|o| format!("{:?}", o.total.summary()))
+            .collect();
+        outs.push((rows, stats));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+}
+
+/// The fast sampler (pooled hours, normal approximation) against the plain per-hour Poisson
+/// sampler on W1 with demand pinned high, where the fleet saturates often and the Poisson noise
+/// is all the randomness left: a bias in the shortcut would show here first.
+#[test]
+fn fast_sampler_agrees_with_the_reference_on_w1() {
+    let e = engine(W1);
+    let pins = |v0: f64| {
+        let mut p = vec![None; e.scenario.inputs.len()];
+        p[e.scenario.demand.monthly] = Some(v0);
+        p[e.scenario.demand.growth] = Some(0.05);
+        p
+    };
+    for v0 in [2_500_000.0, 3_500_000.0] {
+        let mut results = Vec::new();
+        for sampler in [Sampler::Fast, Sampler::Reference] {
+            let mut cfg = RunConfig::new(120, 5);
+            cfg.sampler = sampler;
+            cfg.pins = pins(v0);
+            results.push(run(&e, &cfg));
+        }
+        for o in 0..2 {
+            let (a, b) = (&results[0].options[o].total, &results[1].options[o].total);
+            let z = (a.mean() - b.mean()) / (a.std_error().powi(2) + b.std_error().powi(2)).sqrt();
+            assert!(
+                z.abs() < 4.0,
+                "v0 {v0} option {o}: fast {} ± {} vs reference {} ± {} (z = {z})",
+                a.mean(),
+                a.std_error(),
+                b.mean(),
+                b.std_error()
+            );
+        }
+        // The hybrid's overflow is where the shortcut could matter: check its spread too.
+        let (a, b) = (&results[0].options[1].total, &results[1].options[1].total);
+        let ratio = a.variance().sqrt() / b.variance().sqrt();
+        assert!((0.6..1.6).contains(&ratio), "v0 {v0}: sd ratio {ratio}");
+    }
+}
+
+/// The same on W1 as specified (uncertain demand), comparing every reported statistic.
+#[test]
+fn fast_and_reference_w1_statistics_agree() {
+    let e = engine(W1);
+    let mut rs = Vec::new();
+    for sampler in [Sampler::Fast, Sampler::Reference] {
+        let mut cfg = RunConfig::new(500, 9);
+        cfg.sampler = sampler;
+        rs.push(run(&e, &cfg));
+    }
+    for o in 0..2 {
+        let (a, b) = (&rs[0].options[o].total, &rs[1].options[o].total);
+        let z = (a.mean() - b.mean()) / (a.std_error().powi(2) + b.std_error().powi(2)).sqrt();
+        assert!(z.abs() < 4.0, "option {o}: z = {z}");
+    }
+    let (pf, pr) = (rs[0].p_cheaper(1, 0), rs[1].p_cheaper(1, 0));
+    assert!(
+        (pf - pr).abs() < 0.05,
+        "P(hybrid cheaper): fast {pf} reference {pr}"
+    );
+}
