@@ -236,6 +236,15 @@ impl Engine {
         })
     }
 
+    /// The same compiled options with a changed scenario (arrivals, demand shape); the
+    /// scenario's options, mix and stages must be the ones the engine was compiled from.
+    pub fn with_scenario(&self, scenario: Scenario) -> Engine {
+        Engine {
+            scenario,
+            ..self.clone()
+        }
+    }
+
     /// Path-hours one path simulates.
     pub fn hours_per_path(&self) -> u64 {
         self.scenario.horizon_months as u64 * HOURS_PER_MONTH as u64

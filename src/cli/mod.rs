@@ -5,6 +5,7 @@ mod common;
 mod models;
 mod price;
 mod run;
+mod sensitivity;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ pub enum Command {
     Bench(bench::Args),
     /// Cost against monthly volume, and break-even volumes with their spread.
     Sweep(sweep::Args),
+    /// Which assumptions move the answer: a tornado and rank correlations.
+    Sensitivity(sensitivity::Args),
     /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
     Merge(sweep::MergeArgs),
 }
@@ -48,6 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(&catalogue, a),
         Command::Sweep(a) => sweep::run(&catalogue, a),
         Command::Merge(a) => sweep::merge(&catalogue, a),
+        Command::Sensitivity(a) => sensitivity::run(&catalogue, a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `breakeven run`: simulate a scenario and report every option's cost.
 
 use super::common::{self, RunFlags};
+use breakeven::analysis::payback::PaybackFold;
 use breakeven::engine::{self, PathResult};
 use breakeven::report::{
     files::AtomicFile,
@@ -37,6 +38,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         .map(|i| i.name.clone())
         .collect();
     let ids: Vec<String> = engine.options.iter().map(|o| o.id.clone()).collect();
+    let mut payback = PaybackFold::new(&engine);
     let result = {
         let mut w = csv::Writer::from_writer(csv_file.writer());
         let mut header = vec![
@@ -59,6 +61,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         w.write_record(&header)?;
         let mut sink = |batch: &[PathResult]| -> breakeven::Result<()> {
             for p in batch {
+                payback.add(&engine, p);
                 for (o, r) in p.options.iter().enumerate() {
                     let mut rec = vec![
                         p.path.to_string(),
@@ -87,11 +90,12 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         r
     };
     bar.finish_and_clear();
-    let summary = RunSummary::new(
+    let mut summary = RunSummary::new(
         &engine,
         &result,
         Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler),
     );
+    summary.payback = payback.finish(&engine);
     if result.interrupted {
         drop(csv_file);
         eprintln!("interrupted after {} of {} paths; nothing written, earlier results in {} are unchanged", result.samples, cfg.samples, dir.display());

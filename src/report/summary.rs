@@ -136,6 +136,8 @@ pub struct RunSummary {
     pub options: Vec<OptionSummary>,
     /// Winner and runner-up (None with one option).
     pub verdict: Option<Verdict>,
+    /// Payback of owned options against each API option.
+    pub payback: Vec<crate::analysis::payback::Payback>,
 }
 
 fn month_points(v: &[crate::stats::Stream]) -> Vec<MonthPoint> {
@@ -236,6 +238,7 @@ impl RunSummary {
             inputs: engine.scenario.inputs.clone(),
             options,
             verdict,
+            payback: Vec::new(),
         }
     }
 }
