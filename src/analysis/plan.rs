@@ -1,1 +1,514 @@
-//! Fleet planning.
+//! What to buy: search GPU × payment × fleet policy × size × overflow threshold over the
+//! catalogue for the plan with the lowest expected (or 90th-percentile) cost that carries the
+//! demand and meets the latency target.
+//!
+//! The search screens every candidate on a few paths, all candidates sharing each path's
+//! demand (common random numbers, so their differences are sharp even when each estimate is
+//! rough), then re-runs the leaders with the full number of paths. Candidates are pruned before
+//! screening: a GPU must hold the model and have a speed for it, and each GPU keeps only its
+//! cheapest offer of each payment class.
+
+use crate::catalogue::{Catalogue, OfferClass};
+use crate::engine::{self, Engine, RunConfig, RunResult};
+use crate::error::{Error, Result};
+use crate::scenario::{
+    FleetPolicy, NamedInput, OptionKind, OptionSpec, Overflow, Payment, Scenario, SelfHost,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+
+/// What the plan minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Expected total cost.
+    Mean,
+    /// 90th percentile of total cost.
+    P90,
+}
+
+/// How to search.
+#[derive(Debug, Clone)]
+pub struct PlanConfig {
+    /// Objective.
+    pub objective: Objective,
+    /// Largest acceptable 95th-percentile queue delay [s] (mean over paths).
+    pub latency_p95_s: Option<f64>,
+    /// Paths per candidate when screening.
+    pub screen_paths: u64,
+    /// Candidates re-run at full size.
+    pub finalists: usize,
+    /// Full run.
+    pub run: RunConfig,
+}
+
+/// One evaluated plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluated {
+    /// Option id.
+    pub id: String,
+    /// In words.
+    pub serves: String,
+    /// Mean total [USD].
+    pub mean_usd: f64,
+    /// Its standard error [USD].
+    pub std_error_usd: f64,
+    /// 90th percentile total [USD].
+    pub p90_usd: f64,
+    /// Mean of the paths' 95th-percentile delay [s].
+    pub p95_delay_s: f64,
+    /// Probability the fleet cannot keep up.
+    pub p_over_capacity: f64,
+    /// Meets the constraints.
+    pub feasible: bool,
+    /// The objective's value [USD].
+    pub objective_usd: f64,
+    /// Dated prices and speeds it rests on.
+    pub prices: Vec<String>,
+}
+
+/// The recommendation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanResult {
+    /// Reproduction data.
+    #[serde(flatten)]
+    pub provenance: crate::report::summary::Provenance,
+    /// Objective.
+    pub objective: Objective,
+    /// Latency target [s].
+    pub latency_p95_s: Option<f64>,
+    /// Candidates screened.
+    pub screened: usize,
+    /// Paths per candidate in screening.
+    pub screen_paths: u64,
+    /// Paths in the final comparison.
+    pub samples: u64,
+    /// The best plan (self-hosted or not).
+    pub recommended: Evaluated,
+    /// The next best.
+    pub runner_up: Option<Evaluated>,
+    /// The best of the scenario's API options.
+    pub best_api: Option<Evaluated>,
+    /// What the recommendation saves against the best API option [USD over the horizon].
+    pub saving_vs_best_api_usd: Option<f64>,
+    /// Every finalist, best first.
+    pub finalists: Vec<Evaluated>,
+}
+
+/// Candidate self-hosted options for a scenario.
+pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -> Vec<OptionSpec> {
+    let mut profiles: Vec<String> = Vec::new();
+    let mut api_for: BTreeMap<String, String> = BTreeMap::new();
+    let mut template: Option<&SelfHost> = None;
+    for o in &s.options {
+        match &o.kind {
+            OptionKind::SelfHost(h) => {
+                if !profiles.contains(&h.profile) {
+                    profiles.push(h.profile.clone());
+                }
+                template.get_or_insert(h);
+            }
+            OptionKind::Api { api, .. } => {
+                if let Some(m) = cat.apis.get(api).and_then(|a| a.open_model.clone()) {
+                    if !profiles.contains(&m) {
+                        profiles.push(m.clone());
+                    }
+                    api_for.entry(m).or_insert_with(|| api.clone());
+                }
+            }
+        }
+    }
+    let first_api = s.options.iter().find_map(|o| match &o.kind {
+        OptionKind::Api { api, .. } => Some(api.clone()),
+        _ => None,
+    });
+    // People, speed and GPU-price uncertainty come from the scenario's own self-hosted option.
+    let mut fixed_input = |name: &str, v: f64, unit: &'static str| {
+        inputs.push(NamedInput {
+            name: name.into(),
+            dist: crate::dist::Dist::Fixed(v),
+            unit,
+        });
+        inputs.len() - 1
+    };
+    let (ops_hours, ops_rate, speed_factor, gpu_price_factor) = match template {
+        Some(h) => (
+            h.ops_hours,
+            h.ops_usd_per_hour,
+            h.speed_factor,
+            h.gpu_price_factor,
+        ),
+        None => (
+            fixed_input("plan.ops_hours_per_month", 0.0, "hours/month"),
+            Default::default(),
+            fixed_input("plan.speed_factor", 1.0, "× seconds"),
+            fixed_input("plan.gpu_price_factor", 1.0, "× GPU price"),
+        ),
+    };
+    // Peak work per GPU-hour decides how many GPUs are worth trying.
+    let median_v = s.inputs[s.demand.monthly].dist.median();
+    let growth = s.inputs[s.demand.growth].dist.median();
+    let last = median_v * (1.0 + growth).powi(s.horizon_months as i32 - 1).max(1.0);
+    let peak_share = s.demand.profile.weights.iter().cloned().fold(0.0, f64::max)
+        / crate::scenario::HOURS_PER_MONTH as f64;
+    let images_per_asset: f64 = s.stages.iter().map(|x| x.per_asset).sum();
+    let mut out = Vec::new();
+    for profile_id in &profiles {
+        let Some(profile) = cat.selfhost.get(profile_id) else {
+            continue;
+        };
+        let overflow_api = api_for
+            .get(profile_id)
+            .cloned()
+            .or_else(|| first_api.clone());
+        let Some(licence) = cat.licences_for(profile_id).first().map(|l| l.id.clone()) else {
+            continue;
+        };
+        for speed in &profile.speeds {
+            let Some(gpu) = cat.gpus.get(&speed.gpu) else {
+                continue;
+            };
+            if profile.memory_on(&gpu.id) > gpu.memory_gb {
+                continue;
+            }
+            let peak_gpus = last * peak_share * images_per_asset * speed.seconds_at_1mp / 3600.0;
+            let n_max = (peak_gpus.ceil() as u32 + 1).clamp(1, 16);
+            // Cheapest offer of each class.
+            let mut best: BTreeMap<&'static str, &crate::catalogue::Offer> = BTreeMap::new();
+            for o in &gpu.offers {
+                let class = match o.class {
+                    OfferClass::OnDemand | OfferClass::Secure | OfferClass::Community => {
+                        "on-demand"
+                    }
+                    OfferClass::Spot => "spot",
+                    OfferClass::Reserved => "reserved",
+                    OfferClass::Serverless => "serverless",
+                };
+                let price = o.usd_per_hour.or(o.usd_per_second).unwrap_or_default();
+                if best
+                    .get(class)
+                    .is_none_or(|b| price < b.usd_per_hour.or(b.usd_per_second).unwrap_or_default())
+                {
+                    best.insert(class, o);
+                }
+            }
+            let base = |id: String,
+                        payment: Payment,
+                        fleet: FleetPolicy,
+                        overflow: Option<Overflow>| OptionSpec {
+                id,
+                kind: OptionKind::SelfHost(Box::new(SelfHost {
+                    profile: profile_id.clone(),
+                    gpu: gpu.id.clone(),
+                    payment,
+                    fleet,
+                    overflow,
+                    licence: licence.clone(),
+                    licence_fee_usd: None,
+                    ops_hours,
+                    ops_usd_per_hour: ops_rate,
+                    speed_factor,
+                    bucket_seconds: None,
+                    seconds_at_1mp: None,
+                    gpu_price_factor,
+                })),
+                stage_apis: s
+                    .options
+                    .iter()
+                    .find_map(|o| (!o.stage_apis.is_empty()).then(|| o.stage_apis.clone()))
+                    .unwrap_or_default(),
+            };
+            let hybrid = |q: f64| {
+                overflow_api.as_ref().map(|api| Overflow {
+                    api: api.clone(),
+                    max_queue_seconds: q,
+                })
+            };
+            for (class, o) in &best {
+                if *class == "serverless" {
+                    let pay = Payment::Serverless {
+                        offer: o.id.clone(),
+                        usd_per_second: o.usd_per_second.unwrap_or_default(),
+                        increment_seconds: o.billing_increment_seconds.unwrap_or(1),
+                        cold_start_seconds: o.cold_start_seconds.unwrap_or(0.0),
+                        idle_timeout_seconds: o.idle_timeout_seconds.unwrap_or(0.0),
+                    };
+                    out.push(base(
+                        format!("{profile_id}/{}/{}/serverless", gpu.id, o.id),
+                        pay,
+                        FleetPolicy::Serverless { max_workers: n_max },
+                        None,
+                    ));
+                    continue;
+                }
+                let pay = Payment::Hourly {
+                    offer: o.id.clone(),
+                    usd_per_hour: o.usd_per_hour.unwrap_or_default(),
+                    class: o.class,
+                    interruptions_per_hour: o.interruptions_per_hour.unwrap_or(0.0),
+                    interruption_lost_seconds: 600.0,
+                };
+                for n in 1..=n_max {
+                    let fixed = FleetPolicy::Fixed { gpus: n };
+                    out.push(base(
+                        format!("{profile_id}/{}/{}/fixed-{n}", gpu.id, o.id),
+                        pay.clone(),
+                        fixed.clone(),
+                        None,
+                    ));
+                    if overflow_api.is_some() {
+                        out.push(base(
+                            format!("{profile_id}/{}/{}/fixed-{n}+api", gpu.id, o.id),
+                            pay.clone(),
+                            fixed.clone(),
+                            hybrid(0.0),
+                        ));
+                        out.push(base(
+                            format!("{profile_id}/{}/{}/fixed-{n}+api-after-60s", gpu.id, o.id),
+                            pay.clone(),
+                            fixed,
+                            hybrid(60.0),
+                        ));
+                    }
+                }
+                if *class == "on-demand" {
+                    for min in [0, 1] {
+                        let auto = FleetPolicy::Autoscaled {
+                            min,
+                            max: n_max.max(2),
+                            target_utilisation: 0.8,
+                            scale_up_delay_minutes: 5.0,
+                            min_billed_hours: 1,
+                        };
+                        out.push(base(
+                            format!(
+                                "{profile_id}/{}/{}/autoscaled-{min}-{}+api",
+                                gpu.id,
+                                o.id,
+                                n_max.max(2)
+                            ),
+                            pay.clone(),
+                            auto,
+                            hybrid(60.0),
+                        ));
+                    }
+                }
+            }
+            if let Some(purchase) = &gpu.purchase {
+                for n in 1..=n_max.min(4) {
+                    let pay = Payment::Owned {
+                        purchase_usd: purchase.usd,
+                        amortise_months: 36,
+                        usd_per_kwh: crate::scenario::DEFAULT_USD_PER_KWH
+                            .parse()
+                            .unwrap_or_default(),
+                        pue: 1.3,
+                        hosting_usd_per_month: Default::default(),
+                        idle_power_share: 0.3,
+                    };
+                    out.push(base(
+                        format!("{profile_id}/{}/owned-{n}+api", gpu.id),
+                        pay,
+                        FleetPolicy::Fixed { gpus: n },
+                        hybrid(60.0),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalogue) -> Evaluated {
+    let st = &r.options[i];
+    let p95_delay = st.p95_wait.mean();
+    let p_over = st.over_capacity as f64 / r.samples.max(1) as f64;
+    let feasible = p_over <= 0.05
+        && cfg
+            .latency_p95_s
+            .is_none_or(|t| e.options[i].is_api() || p95_delay <= t);
+    let p90 = st.total.quantile(0.9);
+    let objective_usd = match cfg.objective {
+        Objective::Mean => st.total.mean(),
+        Objective::P90 => p90,
+    };
+    Evaluated {
+        id: e.options[i].id.clone(),
+        serves: crate::report::summary::describe(e, i).1,
+        mean_usd: st.total.mean(),
+        std_error_usd: st.total.std_error(),
+        p90_usd: p90,
+        p95_delay_s: p95_delay,
+        p_over_capacity: p_over,
+        feasible,
+        objective_usd,
+        prices: price_dates(e, i, cat),
+    }
+}
+
+/// The dated figures an option rests on, for the reader to check.
+fn price_dates(e: &Engine, i: usize, cat: &Catalogue) -> Vec<String> {
+    let mut v = Vec::new();
+    let s = &e.scenario;
+    match &s.options[i].kind {
+        OptionKind::Api { api, .. } => {
+            if let Some(p) = cat.apis.get(api).and_then(|a| a.price_on(s.as_of)) {
+                v.push(format!(
+                    "{api}: {} as of {} ({})",
+                    p.rule.headline(),
+                    p.provenance.as_of,
+                    p.provenance.source
+                ));
+            }
+        }
+        OptionKind::SelfHost(h) => {
+            if let Some(g) = cat.gpus.get(&h.gpu) {
+                match &h.payment {
+                    Payment::Hourly { offer, .. } | Payment::Serverless { offer, .. } => {
+                        if let Some(o) = g.offer(offer) {
+                            let price = o
+                                .usd_per_hour
+                                .map(|p| format!("${p}/hour"))
+                                .or(o.usd_per_second.map(|p| format!("${p}/s")))
+                                .unwrap_or_default();
+                            v.push(format!(
+                                "{} {offer}: {price} as of {} ({})",
+                                g.id, o.provenance.as_of, o.provenance.source
+                            ));
+                        }
+                    }
+                    Payment::Owned { purchase_usd, .. } => {
+                        let when = g
+                            .purchase
+                            .as_ref()
+                            .map(|p| {
+                                format!("as of {} ({})", p.provenance.as_of, p.provenance.source)
+                            })
+                            .unwrap_or_default();
+                        v.push(format!("{} purchase ${purchase_usd} {when}", g.id));
+                    }
+                }
+            }
+            if let Some(sp) = cat
+                .selfhost
+                .get(&h.profile)
+                .and_then(|p| p.speed_on(&h.gpu))
+            {
+                v.push(format!(
+                    "{} on {}: {} s per 1 MP image as of {} ({})",
+                    h.profile, h.gpu, sp.seconds_at_1mp, sp.provenance.as_of, sp.provenance.source
+                ));
+            }
+            if let Some(o) = &h.overflow {
+                if let Some(p) = cat.apis.get(&o.api).and_then(|a| a.price_on(s.as_of)) {
+                    v.push(format!(
+                        "overflow {}: {} as of {}",
+                        o.api,
+                        p.rule.headline(),
+                        p.provenance.as_of
+                    ));
+                }
+            }
+        }
+    }
+    v
+}
+
+fn rank(v: &mut [Evaluated]) {
+    v.sort_by(|a, b| {
+        b.feasible
+            .cmp(&a.feasible)
+            .then(a.objective_usd.total_cmp(&b.objective_usd))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// Search for the best plan.
+pub fn plan(
+    s: &Scenario,
+    cat: &Catalogue,
+    cfg: &PlanConfig,
+    cancel: &AtomicBool,
+) -> Result<PlanResult> {
+    let mut scen = s.clone();
+    let mut inputs = scen.inputs.clone();
+    let cands = candidates(s, cat, &mut inputs);
+    if cands.is_empty() {
+        return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
+    }
+    scen.inputs = inputs;
+    let apis: Vec<OptionSpec> = s
+        .options
+        .iter()
+        .filter(|o| matches!(o.kind, OptionKind::Api { .. }))
+        .cloned()
+        .collect();
+    // Screening: every candidate on a few paths sharing the same demand.
+    scen.options = apis.iter().cloned().chain(cands.iter().cloned()).collect();
+    let screen_engine = Engine::new(scen.clone(), cat)?;
+    let mut screen_cfg = cfg.run.clone();
+    screen_cfg.samples = cfg.screen_paths;
+    screen_cfg.precision = None;
+    screen_cfg.pins.resize(scen.inputs.len(), None);
+    let screened = engine::run(
+        &screen_engine,
+        &screen_cfg,
+        cancel,
+        &|_| {},
+        &mut |_| Ok(()),
+    )?;
+    let mut ranked: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
+        .map(|i| evaluate(&screen_engine, &screened, i, cfg, cat))
+        .collect();
+    rank(&mut ranked);
+    let keep: Vec<String> = ranked
+        .iter()
+        .take(cfg.finalists)
+        .map(|e| e.id.clone())
+        .collect();
+    // Refinement: the leaders and the API options at full size.
+    scen.options = apis
+        .iter()
+        .cloned()
+        .chain(cands.into_iter().filter(|c| keep.contains(&c.id)))
+        .collect();
+    let final_engine = Engine::new(scen, cat)?;
+    let mut final_cfg = cfg.run.clone();
+    final_cfg
+        .pins
+        .resize(final_engine.scenario.inputs.len(), None);
+    let full = engine::run(&final_engine, &final_cfg, cancel, &|_| {}, &mut |_| Ok(()))?;
+    let mut all: Vec<Evaluated> = (0..final_engine.options.len())
+        .map(|i| evaluate(&final_engine, &full, i, cfg, cat))
+        .collect();
+    rank(&mut all);
+    let api_ids: Vec<String> = apis.iter().map(|a| a.id.clone()).collect();
+    let best_api = all.iter().find(|e| api_ids.contains(&e.id)).cloned();
+    let recommended = all
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Invariant("no plan evaluated".into()))?;
+    let runner_up = all.get(1).cloned();
+    let saving = best_api
+        .as_ref()
+        .map(|b| b.objective_usd - recommended.objective_usd);
+    Ok(PlanResult {
+        provenance: crate::report::summary::Provenance::new(
+            &final_engine,
+            &cat.origin,
+            cfg.run.seed,
+            cfg.run.sampler,
+        ),
+        objective: cfg.objective,
+        latency_p95_s: cfg.latency_p95_s,
+        screened: ranked.len(),
+        screen_paths: cfg.screen_paths,
+        samples: full.samples,
+        recommended,
+        runner_up,
+        best_api,
+        saving_vs_best_api_usd: saving,
+        finalists: all,
+    })
+}

@@ -3,6 +3,7 @@
 mod bench;
 mod common;
 mod models;
+mod plan;
 mod price;
 mod run;
 mod sensitivity;
@@ -37,6 +38,8 @@ pub enum Command {
     Sweep(sweep::Args),
     /// Which assumptions move the answer: a tornado and rank correlations.
     Sensitivity(sensitivity::Args),
+    /// What to buy: the cheapest plan over GPUs, payment, fleet policy and overflow.
+    Plan(plan::Args),
     /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
     Merge(sweep::MergeArgs),
 }
@@ -52,6 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sweep(a) => sweep::run(&catalogue, a),
         Command::Merge(a) => sweep::merge(&catalogue, a),
         Command::Sensitivity(a) => sensitivity::run(&catalogue, a),
+        Command::Plan(a) => plan::run(&catalogue, a),
     }
 }
 

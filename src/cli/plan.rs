@@ -1,0 +1,129 @@
+//! `breakeven plan`: what to buy.
+
+use super::common::{self, RunFlags};
+use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult};
+use breakeven::money::format_usd_short;
+use breakeven::report::files::{ensure_dir, write_atomic};
+use breakeven::Catalogue;
+use std::path::PathBuf;
+
+/// Flags of `plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Minimise the expected total cost, or its 90th percentile.
+    #[arg(long, value_enum, default_value = "mean")]
+    pub objective: Objective,
+    /// Largest acceptable 95th-percentile queue delay of self-hosted images [s]. Without a
+    /// target a fleet that queues for weeks would look cheapest, so the default is an hour.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600.0)]
+    pub latency_p95: f64,
+    /// Paths per candidate when screening.
+    #[arg(long, default_value_t = 100)]
+    pub screen_paths: u64,
+    /// Candidates re-run with all paths.
+    #[arg(long, default_value_t = 6)]
+    pub finalists: usize,
+    #[command(flatten)]
+    pub run: RunFlags,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn line(e: &Evaluated) -> String {
+    format!(
+        "{}\n    {}\n    mean {} ± {}, p90 {}, p95 delay {:.1} s{}",
+        e.id,
+        e.serves,
+        format_usd_short(e.mean_usd),
+        format_usd_short(e.std_error_usd),
+        format_usd_short(e.p90_usd),
+        e.p95_delay_s,
+        if e.feasible {
+            String::new()
+        } else {
+            format!(
+                " (fails the constraints: over capacity on {:.0}% of paths or too slow)",
+                100.0 * e.p_over_capacity
+            )
+        }
+    )
+}
+
+/// The plan as text.
+pub fn render(r: &PlanResult) -> String {
+    let mut out = format!(
+        "{}: {} candidates screened on {} paths each, {} finalists on {} paths; objective {:?}{}\n\n",
+        r.provenance.scenario,
+        r.screened,
+        r.screen_paths,
+        r.finalists.len(),
+        r.samples,
+        r.objective,
+        r.latency_p95_s.map(|t| format!(", p95 delay at most {t} s")).unwrap_or_default()
+    );
+    out.push_str(&format!("recommended: {}\n", line(&r.recommended)));
+    for p in &r.recommended.prices {
+        out.push_str(&format!("      {p}\n"));
+    }
+    if let Some(u) = &r.runner_up {
+        out.push_str(&format!("runner-up:   {}\n", line(u)));
+    }
+    if let Some(b) = &r.best_api {
+        out.push_str(&format!("best API:    {}\n", line(b)));
+        for p in &b.prices {
+            out.push_str(&format!("      {p}\n"));
+        }
+    }
+    if let (Some(s), Some(b)) = (r.saving_vs_best_api_usd, &r.best_api) {
+        if r.recommended.id == b.id {
+            out.push_str("\nno self-hosted plan beats the best API option here.\n");
+        } else {
+            out.push_str(&format!(
+                "\nthe recommendation saves {} over the horizon against {} ({:?} cost).\n",
+                format_usd_short(s),
+                b.id,
+                r.objective
+            ));
+        }
+    }
+    out
+}
+
+pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
+    let engine = common::load_engine(catalogue, &a.scenario)?;
+    let run = a.run.config(&engine)?;
+    let t = a.latency_p95;
+    if !(t.is_finite() && t >= 0.0) {
+        return Err(super::InputError(format!(
+            "--latency-p95: {t} is not a delay; expected seconds >= 0"
+        ))
+        .into());
+    }
+    if a.screen_paths == 0 || a.finalists == 0 {
+        return Err(
+            super::InputError("--screen-paths and --finalists must be at least 1".into()).into(),
+        );
+    }
+    let cfg = PlanConfig {
+        objective: a.objective,
+        latency_p95_s: Some(a.latency_p95),
+        screen_paths: a.screen_paths,
+        finalists: a.finalists,
+        run,
+    };
+    let dir = a.run.out_dir(&engine);
+    ensure_dir(&dir)?;
+    let r = plan(&engine.scenario, catalogue, &cfg, &common::cancel_flag())?;
+    let text = serde_json::to_string_pretty(&r)? + "\n";
+    let path = write_atomic(&dir.join("plan.json"), text.as_bytes())?;
+    if a.json {
+        print!("{text}");
+    } else {
+        print!("{}", render(&r));
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
