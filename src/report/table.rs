@@ -104,6 +104,21 @@ pub fn render(s: &RunSummary) -> String {
     }
     if let Some(v) = &s.verdict {
         out.push('\n');
+        // The lowest mean and the most frequent winner can differ when costs are skewed.
+        if let Some(most) = s
+            .options
+            .iter()
+            .max_by(|a, b| a.p_cheapest.total_cmp(&b.p_cheapest))
+        {
+            if most.id != v.winner {
+                out.push_str(&format!(
+                    "{} has the lowest mean cost, but {} is the cheapest on more paths ({:.0}%): the answer depends on where demand lands.\n",
+                    v.winner,
+                    most.id,
+                    100.0 * most.p_cheapest
+                ));
+            }
+        }
         out.push_str(&format!(
             "{} is cheapest on {:.0}% of paths and beats {} on {:.0}%, saving {}/month on average (± {}; {} over {} months).\n",
             v.winner,
