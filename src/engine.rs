@@ -32,7 +32,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Paths per batch; each batch has its own generator.
-pub const BATCH: u64 = 250;
+pub const BATCH: u64 = 100;
 /// Batches run between checks of `--precision`, progress and Ctrl-C; fixed so the stopping
 /// point does not depend on the thread count.
 pub const ROUND: u64 = 16;

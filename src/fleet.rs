@@ -289,20 +289,24 @@ fn compile_option(
                 fleet_streams.push(i);
                 let b = &s.mix[st.bucket];
                 let steps = b.steps.unwrap_or(profile.default_steps);
+                // Input images' tokens go through every step with the output's (FLUX.2 and
+                // Kontext edit by attending to them), so an edit takes as long as an image of
+                // output plus input megapixels.
+                let work_mp =
+                    |size: Size| size.mp_f64() + b.inputs.iter().map(|i| i.mp_f64()).sum::<f64>();
                 let secs = match (&h.bucket_seconds, h.seconds_at_1mp) {
                     (Some(bs), _) => {
-                        // Measured per bucket at default steps; steps still scale it.
+                        // Measured per bucket at default steps; steps still scale it, and a
+                        // stage at another size scales it by the profile's resolution rule.
                         let step_factor = 1.0 - profile.step_share
                             + profile.step_share * steps as f64 / profile.default_steps as f64;
-                        bs[st.bucket]
-                            * step_factor
-                            * (st.size.mp_f64() / b.size.mp_f64())
-                                .max(0.0)
-                                .powf(if st.size == b.size { 0.0 } else { 1.0 })
+                        let rule = &profile.resolution_scaling;
+                        bs[st.bucket] * step_factor * rule.factor(work_mp(st.size))
+                            / rule.factor(work_mp(b.size))
                     }
-                    (None, Some(t)) => profile.seconds_from(t, st.size.mp_f64(), steps),
+                    (None, Some(t)) => profile.seconds_from(t, work_mp(st.size), steps),
                     (None, None) => profile
-                        .seconds(&gpu.id, st.size.mp_f64(), steps)
+                        .seconds(&gpu.id, work_mp(st.size), steps)
                         .ok_or_else(|| {
                             Error::input(
                                 &s.file,
@@ -586,7 +590,12 @@ impl Fleet {
                 max_workers as f64 * 3600.0
             }
         };
-        out.capacity_seconds = capacity;
+        // Serverless pays for worker time, not for the cap: utilisation is busy over billed.
+        out.capacity_seconds = if self.serverless.is_some() {
+            0.0
+        } else {
+            capacity
+        };
         let mut excess = start_backlog + work - capacity;
         if excess > 0.0 && self.max_queue_seconds.is_finite() {
             // Hybrid: keep up to max_queue_seconds of waiting work, send the rest away.
@@ -600,6 +609,7 @@ impl Fleet {
             (start_backlog + work * (1.0 - out.overflow_share) - state.backlog).max(0.0);
         if let FleetPolicy::Serverless { .. } = self.policy {
             out.billed_gpu_seconds += out.busy_seconds;
+            out.capacity_seconds = out.billed_gpu_seconds;
         }
         // Fluid FIFO: an image of this hour waits for the backlog ahead of it.
         if capacity > 0.0 {

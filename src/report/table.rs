@@ -18,13 +18,21 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", 100.0 * x)
 }
 
+fn months(n: u32) -> String {
+    if n == 1 {
+        "1 month".into()
+    } else {
+        format!("{n} months")
+    }
+}
+
 /// The table: one row per option, then the verdict.
 pub fn render(s: &RunSummary) -> String {
     let header = [
         "option",
         "monthly cost p50 [p5–p95]",
         "mean ± s.e.",
-        "per image",
+        "per asset",
         "util.",
         "overflow",
         "P(cheapest)",
@@ -120,7 +128,7 @@ pub fn render(s: &RunSummary) -> String {
             }
         }
         out.push_str(&format!(
-            "{} is cheapest on {:.0}% of paths and beats {} on {:.0}%, saving {}/month on average (± {}; {} over {} months).\n",
+            "{} is cheapest on {:.0}% of paths and beats {} on {:.0}%, saving {}/month on average (± {}; {} over {}).\n",
             v.winner,
             100.0 * v.p_winner_cheapest,
             v.runner_up,
@@ -128,7 +136,7 @@ pub fn render(s: &RunSummary) -> String {
             format_usd_short(v.mean_saving_per_month_usd),
             format_usd_short(v.mean_saving_std_error / s.horizon_months as f64),
             format_usd_short(v.mean_saving_usd),
-            s.horizon_months
+            months(s.horizon_months)
         ));
     }
     for p in &s.payback {
