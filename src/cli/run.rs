@@ -25,7 +25,9 @@ pub struct Args {
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let engine = common::load_engine(catalogue, &a.scenario)?;
-    let cfg = a.run.config(&engine)?;
+    let mut cfg = a.run.config(&engine)?;
+    // Trace the first paths hour by hour for the fleet charts.
+    cfg.trace_paths = cfg.samples.min(100);
     let dir = a.run.out_dir(&engine);
     breakeven::report::files::ensure_dir(&dir)?;
     let cancel = common::cancel_flag();
@@ -106,14 +108,20 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let csv_path = csv_file.commit()?;
     let summary_path =
         breakeven::report::files::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    let charts = breakeven::report::views::write_all(
+        &breakeven::report::views::run_charts(&engine, &result, cfg.seed),
+        &dir,
+    )?;
     if a.json {
         print!("{json}");
     } else {
         print!("{}", table::render(&summary));
         eprintln!(
-            "wrote {} and {}",
+            "wrote {}, {} and {} charts (PNG and SVG) in {}",
             summary_path.display(),
-            csv_path.display()
+            csv_path.display(),
+            charts.len() / 2,
+            dir.display()
         );
     }
     Ok(())

@@ -76,11 +76,21 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let r = analyse(&engine, &catalogue.origin, &cfg, &cancel)?;
     let text = serde_json::to_string_pretty(&r)? + "\n";
     let path = write_atomic(&dir.join("sensitivity.json"), text.as_bytes())?;
+    let chart = breakeven::report::charts::write_chart(
+        &breakeven::report::views::tornado_chart(&r, engine.scenario.horizon_months),
+        &dir,
+        "tornado",
+    )?;
     if a.json {
         print!("{text}");
     } else {
         print!("{}", render(&r));
-        eprintln!("wrote {}", path.display());
+        eprintln!(
+            "wrote {}, {} and {}",
+            path.display(),
+            chart.0.display(),
+            chart.1.display()
+        );
     }
     Ok(())
 }

@@ -90,7 +90,7 @@ fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
     Ok((k, n))
 }
 
-fn write_result(r: &SweepResult, dir: &Path, json: bool) -> anyhow::Result<()> {
+fn write_result(r: &SweepResult, dir: &Path, json: bool, months: u32) -> anyhow::Result<()> {
     ensure_dir(dir)?;
     let text = serde_json::to_string_pretty(r)? + "\n";
     let mut csv = csv::Writer::from_writer(Vec::new());
@@ -119,11 +119,21 @@ fn write_result(r: &SweepResult, dir: &Path, json: bool) -> anyhow::Result<()> {
     let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     let a = write_atomic(&dir.join("sweep.json"), text.as_bytes())?;
     let b = write_atomic(&dir.join("sweep.csv"), &csv)?;
+    let charts = breakeven::report::views::write_all(
+        &breakeven::report::views::sweep_charts(r, months),
+        dir,
+    )?;
     if json {
         print!("{text}");
     } else {
         print!("{}", render(r));
-        eprintln!("wrote {} and {}", a.display(), b.display());
+        eprintln!(
+            "wrote {}, {} and {} charts (PNG and SVG) in {}",
+            a.display(),
+            b.display(),
+            charts.len() / 2,
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -249,7 +259,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         std::process::exit(130);
     }
     let result = fold.finish(&engine, provenance);
-    write_result(&result, &dir, a.json)
+    write_result(&result, &dir, a.json, engine.scenario.horizon_months)
 }
 
 pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
@@ -324,5 +334,5 @@ pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&engine.scenario.name));
-    write_result(&result, &dir, a.json)
+    write_result(&result, &dir, a.json, engine.scenario.horizon_months)
 }

@@ -6,3 +6,4 @@ pub mod charts;
 pub mod files;
 pub mod summary;
 pub mod table;
+pub mod views;

@@ -1,0 +1,263 @@
+//! Results as charts: which chart each command draws, from which numbers.
+
+use super::charts::*;
+use crate::analysis::sensitivity::SensitivityResult;
+use crate::analysis::sweep::SweepResult;
+use crate::engine::{Engine, RunResult};
+use crate::stats;
+
+fn subtitle(scenario: &str, months: u32, samples: u64, seed: u64) -> String {
+    format!(
+        "scenario: {scenario} · {months} month{} · {} paths · seed {seed}",
+        if months == 1 { "" } else { "s" },
+        crate::money::format_count(samples as f64)
+    )
+}
+
+/// A sample of a stream for a CDF: its exact values, or 199 quantiles once it is a histogram.
+fn sample_of(s: &stats::Stream) -> Vec<f64> {
+    if s.is_exact() {
+        s.exact_values().to_vec()
+    } else {
+        s.quantiles(&(1..200).map(|i| i as f64 / 200.0).collect::<Vec<_>>())
+    }
+}
+
+/// The charts of a run: cost distributions, each fleet's week, and (over several months) the
+/// cumulative cost with the month self-hosting overtakes the cheapest API.
+pub fn run_charts(e: &Engine, r: &RunResult, seed: u64) -> Vec<(String, Chart)> {
+    let s = &e.scenario;
+    let sub = subtitle(&s.name, s.horizon_months, r.samples, seed);
+    let mut out = Vec::new();
+    let dist = DistributionChart {
+        title: format!(
+            "Average monthly cost over {} months: distribution across paths",
+            s.horizon_months
+        ),
+        subtitle: sub.clone(),
+        x_label: "average monthly cost ($/month)".into(),
+        options: e
+            .options
+            .iter()
+            .zip(&r.options)
+            .map(|(o, st)| CostSample {
+                label: o.id.clone(),
+                sample: sample_of(&st.monthly),
+            })
+            .collect(),
+    };
+    out.push(("cost-distribution".to_string(), Chart::from(dist)));
+    for (o, traces) in e.options.iter().zip(&r.traces) {
+        if o.fleet.is_none() || traces.is_empty() {
+            continue;
+        }
+        let util: Vec<[f64; HOURS_PER_WEEK]> = traces.iter().map(|t| t.utilisation).collect();
+        let over: Vec<[f64; HOURS_PER_WEEK]> = traces.iter().map(|t| t.overflow).collect();
+        let has_overflow = o
+            .fleet
+            .as_ref()
+            .is_some_and(|f| f.max_queue_seconds.is_finite());
+        let chart = FleetChart {
+            title: format!("{}: the fleet hour by hour", o.id),
+            subtitle: format!(
+                "{} · median and p95 over {} traced paths",
+                sub,
+                traces.len()
+            ),
+            utilisation: HourBand::across(&util),
+            overflow: if has_overflow {
+                HourBand::across(&over)
+            } else {
+                Vec::new()
+            },
+        };
+        out.push((format!("fleet-{}", file_stem(&o.id)), Chart::from(chart)));
+    }
+    if s.horizon_months > 1 {
+        let curves: Vec<CumulativeCurve> = e
+            .options
+            .iter()
+            .zip(&r.options)
+            .map(|(o, st)| CumulativeCurve {
+                label: o.id.clone(),
+                points: std::iter::once(MonthBand {
+                    month: 0,
+                    p5: 0.0,
+                    p50: 0.0,
+                    p95: 0.0,
+                })
+                .chain(st.cumulative.iter().enumerate().map(|(m, c)| {
+                    let q = c.quantiles(&[0.05, 0.5, 0.95]);
+                    MonthBand {
+                        month: m as u32 + 1,
+                        p5: q[0],
+                        p50: q[1],
+                        p95: q[2],
+                    }
+                }))
+                .collect(),
+            })
+            .collect();
+        // Each self-hosted option against the API option with the lowest mean.
+        let best_api = (0..e.options.len())
+            .filter(|&i| e.options[i].is_api())
+            .min_by(|a, b| {
+                r.options[*a]
+                    .total
+                    .mean()
+                    .total_cmp(&r.options[*b].total.mean())
+            });
+        let overtakes = match best_api {
+            Some(a) => (0..e.options.len())
+                .filter(|&i| !e.options[i].is_api())
+                .map(|i| Overtake {
+                    label: format!("{} overtakes {}", e.options[i].id, e.options[a].id),
+                    month: overtake_month(&curves[i].points, &curves[a].points),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let chart = CumulativeChart {
+            title: "Cumulative cost over the horizon".into(),
+            subtitle: sub,
+            options: curves,
+            overtakes,
+        };
+        out.push(("cumulative-cost".to_string(), Chart::from(chart)));
+    }
+    out
+}
+
+/// The charts of a sweep: cost against volume with the break-evens, and the probability that
+/// self-hosting is cheaper.
+pub fn sweep_charts(r: &SweepResult, months: u32) -> Vec<(String, Chart)> {
+    let sub = format!(
+        "{} · one month at a steady volume per point",
+        subtitle(
+            &r.provenance.scenario,
+            months.min(1),
+            r.samples,
+            r.provenance.seed
+        )
+    );
+    let n_opt = r.points.first().map(|p| p.options.len()).unwrap_or(0);
+    let options = (0..n_opt)
+        .map(|o| CostCurve {
+            label: r.points[0].options[o].id.clone(),
+            points: r
+                .points
+                .iter()
+                .map(|p| VolumePoint {
+                    volume: p.volume,
+                    p5: p.options[o].cost.p5,
+                    p50: p.options[o].cost.p50,
+                    p95: p.options[o].cost.p95,
+                    mean: p.options[o].cost.mean,
+                })
+                .collect(),
+        })
+        .collect();
+    let breakevens = r
+        .breakeven
+        .iter()
+        .map(|b| BreakEvenMark {
+            label: format!("{} vs {}", b.selfhost, b.api),
+            p5: b.volume.as_ref().and_then(|v| v.p5),
+            p50: b.volume.as_ref().and_then(|v| v.p50),
+            p95: b.volume.as_ref().and_then(|v| v.p95),
+        })
+        .collect();
+    let be = BreakEvenChart {
+        title: "Monthly cost by monthly volume".into(),
+        subtitle: sub.clone(),
+        options,
+        breakevens,
+    };
+    let n_pairs = r.points.first().map(|p| p.pairs.len()).unwrap_or(0);
+    let pairs = (0..n_pairs)
+        .map(|j| ProbabilityCurve {
+            label: format!(
+                "{} cheaper than {}",
+                r.points[0].pairs[j].selfhost, r.points[0].pairs[j].api
+            ),
+            points: r
+                .points
+                .iter()
+                .map(|p| ProbabilityPoint {
+                    volume: p.volume,
+                    p: p.pairs[j].p_selfhost_cheaper,
+                })
+                .collect(),
+        })
+        .collect();
+    let pc = ProbabilityChart {
+        title: "Probability that self-hosting is cheaper, by monthly volume".into(),
+        subtitle: sub,
+        pairs,
+    };
+    vec![
+        ("breakeven".into(), Chart::from(be)),
+        ("p-selfhost-cheaper".into(), Chart::from(pc)),
+    ]
+}
+
+/// The tornado of a sensitivity analysis (the twelve largest swings).
+pub fn tornado_chart(r: &SensitivityResult, months: u32) -> Chart {
+    let fmt = |x: f64| {
+        if x.abs() >= 1000.0 {
+            crate::money::format_count_short(x)
+        } else {
+            format!("{x:.3}")
+        }
+    };
+    Chart::from(TornadoChart {
+        title: "What moves the answer: each input from p10 to p90".into(),
+        subtitle: format!(
+            "{} · others at their medians",
+            subtitle(&r.provenance.scenario, months, r.samples, r.provenance.seed)
+        ),
+        headline: r.headline.trim_end_matches(" [USD]").to_string(),
+        unit: "$".into(),
+        format: TickFormat::Usd,
+        baseline: r.baseline_usd,
+        bars: r
+            .tornado
+            .iter()
+            .take(12)
+            .map(|b| TornadoBar {
+                input: b.input.clone(),
+                low_label: fmt(b.low_value),
+                high_label: fmt(b.high_value),
+                at_low: b.headline_at_low,
+                at_high: b.headline_at_high,
+            })
+            .collect(),
+    })
+}
+
+/// An option id as a file name part.
+pub fn file_stem(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Write charts into `dir`, returning the paths written.
+pub fn write_all(
+    charts: &[(String, Chart)],
+    dir: &std::path::Path,
+) -> crate::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for (stem, c) in charts {
+        let (svg, png) = write_chart(c, dir, stem)?;
+        out.push(png);
+        out.push(svg);
+    }
+    Ok(out)
+}
