@@ -5,6 +5,7 @@ mod common;
 mod models;
 mod plan;
 mod price;
+mod report;
 mod run;
 mod sensitivity;
 mod sweep;
@@ -40,6 +41,8 @@ pub enum Command {
     Sensitivity(sensitivity::Args),
     /// What to buy: the cheapest plan over GPUs, payment, fleet policy and overflow.
     Plan(plan::Args),
+    /// Run everything on a scenario and write out/<scenario>/report.html, one self-contained page.
+    Report(report::Args),
     /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
     Merge(sweep::MergeArgs),
 }
@@ -56,6 +59,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Merge(a) => sweep::merge(&catalogue, a),
         Command::Sensitivity(a) => sensitivity::run(&catalogue, a),
         Command::Plan(a) => plan::run(&catalogue, a),
+        Command::Report(a) => report::run(&catalogue, a),
     }
 }
 

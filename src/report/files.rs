@@ -63,11 +63,25 @@ impl AtomicFile {
             .as_file()
             .sync_all()
             .map_err(|e| io(&self.path, e))?;
+        readable_by_all(self.tmp.path()).map_err(|e| io(&self.path, e))?;
         self.tmp
             .persist(&self.path)
             .map_err(|e| io(&self.path, e.error))?;
         Ok(self.path)
     }
+}
+
+/// Temporary files are created private (0600); results are for everyone who can read the
+/// folder, like any file a command writes.
+pub fn readable_by_all(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Write a whole file atomically.

@@ -4,6 +4,7 @@
 
 pub mod charts;
 pub mod files;
+pub mod html;
 pub mod summary;
 pub mod table;
 pub mod views;

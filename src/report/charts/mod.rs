@@ -185,6 +185,7 @@ pub fn render_png(chart: &Chart, path: &Path) -> Result<PathBuf> {
         .map_err(io)?;
     draw_png_file(chart, tmp.path())?;
     tmp.as_file().sync_all().map_err(io)?;
+    crate::report::files::readable_by_all(tmp.path()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(path.to_path_buf())
 }
