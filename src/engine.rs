@@ -184,6 +184,16 @@ pub struct Engine {
     all_streams: Vec<usize>,
     /// Fleet options.
     fleet_options: Vec<usize>,
+    /// True when no fleet can ever hold a backlog (fixed fleets that overflow at once).
+    never_queues: bool,
+    /// Each month's hours, largest share first.
+    sorted_hours: Vec<Vec<u16>>,
+    /// Each hour's position in `sorted_hours`.
+    hour_rank: Vec<Vec<u16>>,
+    /// Σ share over `sorted_hours[m][k..]`, for k = 0..=730.
+    suffix_share: Vec<Vec<f64>>,
+    /// Σ share² likewise.
+    suffix_share_sq: Vec<Vec<f64>>,
 }
 
 impl Engine {
@@ -216,6 +226,43 @@ impl Engine {
             .filter(|(_, o)| o.fleet.is_some())
             .map(|(i, _)| i)
             .collect();
+        let never_queues = options
+            .iter()
+            .filter_map(|o| o.fleet.as_ref())
+            .all(|f| matches!(f.policy, FleetPolicy::Fixed { .. }) && f.max_queue_seconds == 0.0);
+        let sorted_hours: Vec<Vec<u16>> = shares
+            .iter()
+            .map(|s| {
+                let mut idx: Vec<u16> = (0..s.len() as u16).collect();
+                idx.sort_by(|a, b| s[*b as usize].total_cmp(&s[*a as usize]).then(a.cmp(b)));
+                idx
+            })
+            .collect();
+        let hour_rank: Vec<Vec<u16>> = sorted_hours
+            .iter()
+            .map(|order| {
+                let mut rank = vec![0u16; order.len()];
+                for (r, &t) in order.iter().enumerate() {
+                    rank[t as usize] = r as u16;
+                }
+                rank
+            })
+            .collect();
+        let suffix = |f: fn(f64) -> f64| -> Vec<Vec<f64>> {
+            shares
+                .iter()
+                .zip(&sorted_hours)
+                .map(|(s, order)| {
+                    let mut out = vec![0.0; order.len() + 1];
+                    for k in (0..order.len()).rev() {
+                        out[k] = out[k + 1] + f(s[order[k] as usize]);
+                    }
+                    out
+                })
+                .collect()
+        };
+        let suffix_share = suffix(|x| x);
+        let suffix_share_sq = suffix(|x| x * x);
         let mut sampled_streams: Vec<usize> = options
             .iter()
             .filter_map(|o| o.fleet.as_ref())
@@ -233,6 +280,11 @@ impl Engine {
             sampled_streams,
             all_streams,
             fleet_options,
+            never_queues,
+            hour_rank,
+            sorted_hours,
+            suffix_share,
+            suffix_share_sq,
         })
     }
 
@@ -365,30 +417,52 @@ impl Engine {
                 -1.0
             };
             let (mut pooled_share, mut pooled_share_sq, mut pooled_hours) = (0.0, 0.0, 0.0);
-            for (t, &share) in self.shares[m].iter().enumerate() {
-                if share <= cutoff {
-                    pooled_share += share;
-                    pooled_share_sq += share * share;
-                    pooled_hours += 1.0;
-                    continue;
-                }
-                let gmul = match &burst {
-                    Some(b) => b.sample(rng),
-                    None => 1.0,
-                };
-                let lam = vm * share * gmul;
-                for &i in sampled {
-                    let mean = lam * self.streams[i].per_asset;
-                    counts[i] = if fluid {
-                        mean
-                    } else {
-                        draw_count(rng, mean, pooled)?
+            let mut sample_hour =
+                |t: usize, share: f64, p: &mut PathScratch, rng: &mut R| -> Result<()> {
+                    let gmul = match &burst {
+                        Some(b) => b.sample(rng),
+                        None => 1.0,
                     };
+                    let lam = vm * share * gmul;
+                    for &i in sampled {
+                        let mean = lam * self.streams[i].per_asset;
+                        counts[i] = if fluid {
+                            mean
+                        } else {
+                            draw_count(rng, mean, pooled)?
+                        };
+                    }
+                    let how = traced.then(|| crate::demand::hour_of_week(m, t));
+                    p.step_hour(self, sampled, &counts, how);
+                    Ok(())
+                };
+            if pooled && self.never_queues {
+                // No fleet can hold a backlog, so the linear hours are exactly those under the
+                // cut-off: find the others by binary search among the month's hours sorted by
+                // share, and take the pooled sums from suffix sums.
+                let order = &self.sorted_hours[m];
+                let k = order.partition_point(|&t| self.shares[m][t as usize] > cutoff);
+                pooled_share = self.suffix_share[m][k];
+                pooled_share_sq = self.suffix_share_sq[m][k];
+                pooled_hours = (order.len() - k) as f64;
+                // Visit them in time order: an hour is hot when its rank is under k.
+                for (t, &r) in self.hour_rank[m].iter().enumerate() {
+                    if (r as usize) < k {
+                        sample_hour(t, self.shares[m][t], &mut p, rng)?;
+                    }
                 }
-                let how = traced.then(|| crate::demand::hour_of_week(m, t));
-                p.step_hour(self, sampled, &counts, how);
-                if pooled {
-                    cutoff = p.common_cutoff(self, &cutoffs);
+            } else {
+                for (t, &share) in self.shares[m].iter().enumerate() {
+                    if share <= cutoff {
+                        pooled_share += share;
+                        pooled_share_sq += share * share;
+                        pooled_hours += 1.0;
+                        continue;
+                    }
+                    sample_hour(t, share, &mut p, rng)?;
+                    if pooled {
+                        cutoff = p.common_cutoff(self, &cutoffs);
+                    }
                 }
             }
             // Pooled hours, and streams no fleet serves: one count per stream for the month.
