@@ -40,10 +40,16 @@ pub fn grid(a: f64, b: f64, n: usize, log: bool) -> Vec<f64> {
         .collect()
 }
 
-/// The default grid: fifty times below and above the scenario's median month-0 volume.
+/// The default grid: from a fiftieth of the scenario's median month-0 volume up to fifty times
+/// it, or five times the median last month's volume if growth takes demand further.
 pub fn default_range(s: &Scenario) -> (f64, f64) {
     let median = s.inputs[s.demand.monthly].dist.median().max(1.0);
-    ((median / 50.0).max(100.0), median * 50.0)
+    let growth = s.inputs[s.demand.growth].dist.median();
+    let last = median * (1.0 + growth).max(0.0).powi(s.horizon_months as i32 - 1);
+    let hi = (median * 50.0)
+        .max(last * 5.0)
+        .min(crate::scenario::MAX_MONTHLY_IMAGES);
+    ((median / 50.0).max(100.0), hi)
 }
 
 /// The scenario as a sweep sees it: one month, no growth, no seasonality.

@@ -49,7 +49,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         None
     } else {
         eprintln!("sweeping volumes…");
-        let (from, to) = sweep::default_range(&sweep_engine.scenario);
+        let (from, to) = sweep::default_range(&engine.scenario);
         let volumes = sweep::grid(from, to, 25, true);
         let mut scfg = cfg.clone();
         scfg.samples = cfg.samples.min(500);

@@ -186,7 +186,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     }
     let (from, to) = match &a.volumes {
         Some(v) => parse_volumes(v)?,
-        None => sweep::default_range(&engine.scenario),
+        None => sweep::default_range(&base.scenario),
     };
     if a.points < 2 || a.points > 1000 {
         return Err(InputError(format!(
