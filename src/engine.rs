@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub const BATCH: u64 = 100;
 /// Batches run between checks of `--precision`, progress and Ctrl-C; fixed so the stopping
 /// point does not depend on the thread count.
-pub const ROUND: u64 = 16;
+pub const ROUND: u64 = 64;
 /// A count whose mean is at least this is drawn from a normal approximation by the fast sampler.
 pub const NORMAL_APPROX_MIN_MEAN: f64 = 500.0;
 /// Standard deviations of headroom before an hour is treated as possibly non-linear.
