@@ -30,7 +30,9 @@ fn pricing(c: &mut Criterion) {
     req.inputs.push(Size::new(1024, 1024));
     let mut g = c.benchmark_group("pricing");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("quote FLUX.2 [pro] 2 MP with one input", |b| b.iter(|| quote(&cat, black_box(&api), black_box(&req), None).expect("prices")));
+    g.bench_function("quote FLUX.2 [pro] 2 MP with one input", |b| {
+        b.iter(|| quote(&cat, black_box(&api), black_box(&req), None).expect("prices"))
+    });
     g.finish();
 }
 
@@ -43,9 +45,19 @@ fn path_month(c: &mut Criterion) {
     cfg.pins[e.scenario.demand.monthly] = Some(3_000_000.0);
     let mut g = c.benchmark_group("path-month");
     g.throughput(Throughput::Elements(730));
-    g.bench_function("W1 one path-month at p90 demand (elements = path-hours)", |b| {
-        b.iter_batched(|| Xoshiro256PlusPlus::seed_from_u64(7), |mut rng| e.simulate_path(0, &mut rng, &cfg, false).expect("simulates"), BatchSize::SmallInput)
-    });
+    g.bench_function(
+        "W1 one path-month at p90 demand (elements = path-hours)",
+        |b| {
+            b.iter_batched(
+                || Xoshiro256PlusPlus::seed_from_u64(7),
+                |mut rng| {
+                    e.simulate_path(0, &mut rng, &cfg, false)
+                        .expect("simulates")
+                },
+                BatchSize::SmallInput,
+            )
+        },
+    );
     g.finish();
 }
 
@@ -59,9 +71,15 @@ fn reduced_w1(c: &mut Criterion) {
     for threads in [1, 2] {
         let mut cfg = RunConfig::new(paths, 1);
         cfg.threads = threads;
-        g.bench_function(format!("W1 200 paths, {threads} thread(s) (elements = path-hours)"), |b| {
-            b.iter(|| engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, &mut |_| Ok(())).expect("runs"))
-        });
+        g.bench_function(
+            format!("W1 200 paths, {threads} thread(s) (elements = path-hours)"),
+            |b| {
+                b.iter(|| {
+                    engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, &mut |_| Ok(()))
+                        .expect("runs")
+                })
+            },
+        );
     }
     g.finish();
 }
@@ -75,7 +93,9 @@ fn sweep_point(c: &mut Criterion) {
     let volumes = [2_000_000.0];
     let mut g = c.benchmark_group("sweep");
     g.throughput(Throughput::Elements(250));
-    g.bench_function("one sweep point, 250 paths (elements = paths)", |b| b.iter(|| sweep::run_batch(&e, &cfg, black_box(&volumes), 0).expect("sweeps")));
+    g.bench_function("one sweep point, 250 paths (elements = paths)", |b| {
+        b.iter(|| sweep::run_batch(&e, &cfg, black_box(&volumes), 0).expect("sweeps"))
+    });
     g.finish();
 }
 
