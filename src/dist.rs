@@ -816,9 +816,15 @@ fn and_list(items: &[&str]) -> String {
 
 /// The candidate closest to a misspelt `word`, if any is close.
 fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Jaro-Winkler favours shared prefixes; one edit (a swap counts as one: `p09` for `p90`)
+    // is close whatever the prefix.
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .map(|c| {
+            let jw = strsim::jaro_winkler(word, c);
+            let edits = strsim::damerau_levenshtein(word, c);
+            (if edits <= 1 { jw.max(0.9) } else { jw }, c)
+        })
         .filter(|&(score, _)| score >= 0.75)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -1203,7 +1209,10 @@ impl Copula {
         let Some(chol) = cholesky(&pearson, n) else {
             probs.push(
                 "",
-                "correlations do not form a valid correlation matrix (not positive definite)",
+                "correlations do not form a valid correlation matrix (not positive definite: \
+                 together they are impossible, like a~b and a~c strongly positive but b~c \
+                 strongly negative); expected correlations that can hold together, so weaken \
+                 the strongest ones",
             );
             return Err(probs);
         };
@@ -1795,13 +1804,13 @@ mod tests {
     fn copula_rejects_bad_correlations() {
         let err = Copula::new(3, &[(0, 1, 0.9), (1, 2, 0.9), (0, 2, -0.9)]).unwrap_err();
         assert_eq!(err.0.len(), 1);
-        assert_eq!(
-            (err.0[0].key.as_str(), err.0[0].message.as_str()),
-            (
-                "",
-                "correlations do not form a valid correlation matrix (not positive definite)"
-            )
-        );
+        assert_eq!(err.0[0].key, "");
+        assert!(err.0[0].message.starts_with(
+            "correlations do not form a valid correlation matrix (not positive definite"
+        ));
+        assert!(err.0[0]
+            .message
+            .contains("expected correlations that can hold together"));
         let err = Copula::new(
             3,
             &[

@@ -27,12 +27,37 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.file.is_empty(), self.key.is_empty()) {
-            (false, false) => write!(f, "{}: {}: {}", self.file, self.key, self.message),
-            (false, true) => write!(f, "{}: {}", self.file, self.message),
-            (true, false) => write!(f, "{}: {}", self.key, self.message),
-            (true, true) => write!(f, "{}", self.message),
+        // One problem, one line: a value echoed from the input may hold a newline.
+        let (file, key, message) = (
+            one_line(&self.file),
+            one_line(&self.key),
+            one_line(&self.message),
+        );
+        match (file.is_empty(), key.is_empty()) {
+            (false, false) => write!(f, "{file}: {key}: {message}"),
+            (false, true) => write!(f, "{file}: {message}"),
+            (true, false) => write!(f, "{key}: {message}"),
+            (true, true) => write!(f, "{message}"),
         }
+    }
+}
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`), so it prints on one line and cannot
+/// move the terminal's cursor.
+fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
     }
 }
 
@@ -145,3 +170,16 @@ impl Error {
 
 /// Result with the library's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_prints_on_one_line() {
+        let mut p = Problems::default();
+        p.push("a\nb", "unknown input \"x\ny\u{1b}[31m\"");
+        let text = p.in_file("f.toml").to_string();
+        assert_eq!(text, "f.toml: a\\nb: unknown input \"x\\ny\\u{1b}[31m\"");
+    }
+}

@@ -325,7 +325,10 @@ struct RawDemand {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a weekly profile name such as \"business-hours\", or a table { hour_of_day = [24 numbers], day_of_week = [7 numbers] }"
+)]
 enum RawProfile {
     Named(String),
     Custom {
@@ -423,10 +426,19 @@ impl Scenario {
     /// Read and validate a scenario file.
     pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
         let display = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| Error::Io {
-            path: display.clone(),
-            source: e,
-        })?;
+        // A path that cannot be read is bad input (exit code 2), not a failure while running.
+        let unreadable = |e: std::io::Error| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "does not exist".to_string(),
+                _ => format!("cannot be read ({e})"),
+            };
+            Error::input(
+                &display,
+                "",
+                format!("{what}; expected a scenario .toml file"),
+            )
+        };
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
         if meta.is_dir() {
             return Err(Error::input(
                 &display,
@@ -434,10 +446,9 @@ impl Scenario {
                 "is a folder; expected a scenario .toml file",
             ));
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: display.clone(),
-            source: e,
-        })?;
+        let bytes = crate::catalogue::read_capped(path)
+            .map_err(unreadable)?
+            .ok_or_else(|| Error::input(&display, "", crate::catalogue::too_big("a scenario")))?;
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::input(
                 &display,
@@ -467,10 +478,12 @@ impl Scenario {
                 "is empty; expected a scenario with horizon_months, [demand] and [[option]]s",
             ));
         }
-        let raw: RawScenario = toml::from_str(text)
-            .map_err(|e| Error::input(file, "", crate::catalogue::toml_message(&e)))?;
+        let (raw, parsed) = crate::catalogue::parse_toml::<RawScenario>(text)
+            .map_err(|p| Error::Input(p.in_file(file)))?;
         let mut p = Problems::default();
-        match validate(raw, default_name, catalogue, &mut p) {
+        let scenario = validate(raw, default_name, catalogue, &mut p);
+        let p = crate::catalogue::after_parse(parsed, p);
+        match scenario {
             Some(mut s) if p.is_empty() => {
                 s.file = file.to_string();
                 Ok(s)
@@ -493,9 +506,13 @@ impl Scenario {
 struct Inputs(Vec<NamedInput>);
 
 impl Inputs {
+    /// Register input `name`; problems with its value are reported at `key`, where it is in
+    /// the file (`option[1].speed_factor` for the input `option.self-h100.speed_factor`).
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         name: String,
+        key: &str,
         raw: Option<&RawDist>,
         default: f64,
         unit: &'static str,
@@ -507,12 +524,12 @@ impl Inputs {
             Some(r) => match r.validate() {
                 Ok(d) => {
                     if let Err(sub) = d.check_bounds(bounds.0, bounds.1) {
-                        p.extend_under(&name, sub);
+                        p.extend_under(key, sub);
                     }
                     d
                 }
                 Err(sub) => {
-                    p.extend_under(&name, sub);
+                    p.extend_under(key, sub);
                     Dist::Fixed(default)
                 }
             },
@@ -575,6 +592,7 @@ fn validate(
     let d = &raw.demand;
     let monthly = inputs.add(
         "demand.monthly".into(),
+        "demand.monthly",
         Some(&d.monthly),
         0.0,
         "assets/month",
@@ -583,6 +601,7 @@ fn validate(
     );
     let growth = inputs.add(
         "demand.growth".into(),
+        "demand.growth",
         d.growth.as_ref(),
         0.0,
         "per month",
@@ -638,6 +657,14 @@ fn validate(
             }
         },
     };
+    check_peak_demand(
+        &inputs.0[monthly].dist,
+        &inputs.0[growth].dist,
+        &seasonality,
+        raw.horizon_months.min(MAX_HORIZON_MONTHS),
+        start_month,
+        p,
+    );
     let burstiness = d.burstiness.unwrap_or(0.0);
     finite_in(
         burstiness,
@@ -783,6 +810,8 @@ fn validate(
 
     // Correlations.
     let mut correlations = Vec::new();
+    // Where each accepted pair is in the file, to point back at it.
+    let mut pair_index: Vec<usize> = Vec::new();
     for (i, (a, b, rho)) in raw.correlations.iter().enumerate() {
         let key = format!("correlations[{i}]");
         let find = |n: &str, p: &mut Problems| {
@@ -800,13 +829,22 @@ fn validate(
                 format!("{rho} is not a correlation; expected -1 to 1"),
             );
         } else if let (Some(ia), Some(ib)) = (ia, ib) {
+            let first = correlations
+                .iter()
+                .position(|&(x, y, _)| (x, y) == (ia, ib) || (x, y) == (ib, ia));
             if ia == ib {
                 p.push(
                     &key,
                     format!("correlates {a} with itself; expected two different inputs"),
                 );
+            } else if let Some(first) = first {
+                p.push(
+                    &key,
+                    format!("correlates {a} and {b} again (first in correlations[{}]); expected one correlation per pair", pair_index[first]),
+                );
             } else {
                 correlations.push((ia, ib, *rho));
+                pair_index.push(i);
             }
         }
     }
@@ -845,6 +883,59 @@ fn validate(
         correlations,
         copula,
     })
+}
+
+/// Most assets in one month that a simulation takes (the engine stops past it).
+const MAX_PEAK_MONTHLY: f64 = MAX_MONTHLY_IMAGES * 1e3;
+
+/// Growth compounds: a volume and a growth rate that are each within bounds can still reach an
+/// absurd volume by the end of the horizon. Checked at the same tails as the inputs' bounds.
+fn check_peak_demand(
+    monthly: &Dist,
+    growth: &Dist,
+    seasonality: &[f64; 12],
+    horizon: u32,
+    start_month: u32,
+    p: &mut Problems,
+) {
+    let high = |d: &Dist| match d {
+        Dist::Fixed(_)
+        | Dist::Uniform { .. }
+        | Dist::Triangular { .. }
+        | Dist::Pert { .. }
+        | Dist::Empirical(_) => d.max_value(),
+        _ => d.quantile(0.999),
+    };
+    let (v, g) = (high(monthly), high(growth));
+    if !(v.is_finite() && g.is_finite() && (1..=12).contains(&start_month)) {
+        return; // reported by the inputs' own checks
+    }
+    let peak = (0..horizon)
+        .map(|m| {
+            let season = seasonality[(start_month as usize - 1 + m as usize) % 12];
+            (m, v * (1.0 + g).powi(m as i32) * season)
+        })
+        .find(|(_, x)| !x.is_finite() || *x > MAX_PEAK_MONTHLY);
+    if let Some((m, x)) = peak {
+        p.push(
+            "demand.growth",
+            format!(
+                "growth up to {} a month on a volume up to {} reaches {x:.3e} assets in month {} of {horizon}; expected demand under {MAX_PEAK_MONTHLY:.0e} a month over the whole horizon (lower the growth, the volume or horizon_months)",
+                sig(g),
+                sig(v),
+                m + 1
+            ),
+        );
+    }
+}
+
+/// A number for a message: `0.05`, `1.2e12`.
+fn sig(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-3) {
+        format!("{x:.3e}")
+    } else {
+        format!("{}", (x * 1e4).round() / 1e4)
+    }
 }
 
 fn check_api(cat: &Catalogue, id: &str, key: &str, p: &mut Problems) -> bool {
@@ -910,6 +1001,7 @@ fn validate_option(
             let price_factor = o.price_factor.as_ref().map(|r| {
                 inputs.add(
                     format!("{base}.price_factor"),
+                    &k("price_factor"),
                     Some(r),
                     1.0,
                     "× price",
@@ -1092,6 +1184,7 @@ fn validate_option(
             }
             let ops_hours = inputs.add(
                 format!("{base}.ops_hours_per_month"),
+                &k("ops_hours_per_month"),
                 o.ops_hours_per_month.as_ref(),
                 0.0,
                 "hours/month",
@@ -1100,6 +1193,7 @@ fn validate_option(
             );
             let speed_factor = inputs.add(
                 format!("{base}.speed_factor"),
+                &k("speed_factor"),
                 o.speed_factor.as_ref(),
                 1.0,
                 "× seconds",
@@ -1108,6 +1202,7 @@ fn validate_option(
             );
             let gpu_price_factor = inputs.add(
                 format!("{base}.gpu_price_factor"),
+                &k("gpu_price_factor"),
                 o.gpu_price_factor.as_ref(),
                 1.0,
                 "× GPU price",

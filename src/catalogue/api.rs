@@ -1,6 +1,6 @@
 //! Hosted API offerings and their pricing rules, as published.
 
-use super::{check_provenance, parse_toml, Provenance};
+use super::{after_parse, check_provenance, parse_toml, Provenance};
 use crate::error::Problems;
 use crate::money::{de_usd_opt, Usd};
 use chrono::NaiveDate;
@@ -215,7 +215,7 @@ const RULES: [&str; 4] = [
 ];
 
 pub(super) fn parse(id: &str, text: &str) -> Result<ApiOffering, Problems> {
-    let raw: RawApi = parse_toml(text)?;
+    let (raw, parsed) = parse_toml::<RawApi>(text)?;
     let mut problems = Problems::default();
     if raw.price.is_empty() {
         problems.push(
@@ -269,6 +269,7 @@ pub(super) fn parse(id: &str, text: &str) -> Result<ApiOffering, Problems> {
             );
         }
     }
+    let problems = after_parse(parsed, problems);
     problems.finish(ApiOffering {
         id: id.to_string(),
         name: raw.name,

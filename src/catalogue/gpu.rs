@@ -1,6 +1,6 @@
 //! GPUs: what they hold, what they draw, what they cost to buy, and where to rent them.
 
-use super::{check_provenance, parse_toml, Provenance};
+use super::{after_parse, check_provenance, parse_toml, Provenance};
 use crate::error::Problems;
 use crate::money::{de_usd, de_usd_opt, Usd};
 use serde::{Deserialize, Serialize};
@@ -168,7 +168,7 @@ fn non_negative(x: Option<f64>, key: &str, unit: &str, problems: &mut Problems) 
 }
 
 pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
-    let raw: RawGpu = parse_toml(text)?;
+    let (raw, parsed) = parse_toml::<RawGpu>(text)?;
     let _ = raw.note;
     let mut problems = Problems::default();
     positive(raw.memory_gb, "memory_gb", "GB", &mut problems);
@@ -300,6 +300,7 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
             provenance,
         });
     }
+    let problems = after_parse(parsed, problems);
     problems.finish(Gpu {
         id: id.to_string(),
         name: raw.name,

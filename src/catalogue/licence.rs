@@ -1,6 +1,6 @@
 //! Licences for self-hosting: who may run which weights commercially, for what fee and volume.
 
-use super::{check_provenance, parse_toml, Provenance};
+use super::{after_parse, check_provenance, parse_toml, Provenance};
 use crate::error::Problems;
 use crate::money::{de_usd, de_usd_opt, Usd};
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ struct RawLicence {
 }
 
 pub(super) fn parse(id: &str, text: &str) -> Result<Licence, Problems> {
-    let r: RawLicence = parse_toml(text)?;
+    let (r, parsed) = parse_toml::<RawLicence>(text)?;
     let mut problems = Problems::default();
     if r.monthly_fee_usd.is_sign_negative() {
         problems.push(
@@ -96,6 +96,7 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Licence, Problems> {
         note: r.note,
     };
     check_provenance(&provenance, "", &mut problems);
+    let problems = after_parse(parsed, problems);
     problems.finish(Licence {
         id: id.to_string(),
         name: r.name,

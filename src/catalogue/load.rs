@@ -64,7 +64,18 @@ pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
         path: path.display().to_string(),
         source,
     };
-    let meta = std::fs::metadata(dir).map_err(|e| io(dir, e))?;
+    // A folder that cannot be read is bad input (exit code 2), not a failure while running.
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::NotFound => "does not exist".to_string(),
+            _ => format!("cannot be read ({e})"),
+        };
+        Error::input(
+            &dir.display().to_string(),
+            "",
+            format!("{what}; expected a catalogue folder with api/, gpu/, selfhost/ and licence/"),
+        )
+    })?;
     if !meta.is_dir() {
         return Err(Error::input(
             &dir.display().to_string(),
@@ -74,14 +85,28 @@ pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
     }
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
+    // Folders already read, so a symbolic link back up the tree cannot loop forever.
+    let mut seen = std::collections::HashSet::new();
     while let Some(d) = stack.pop() {
+        if !seen.insert(std::fs::canonicalize(&d).map_err(|e| io(&d, e))?) {
+            continue;
+        }
         for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
             let entry = entry.map_err(|e| io(&d, e))?;
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "toml") {
-                let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+                let display = path.display().to_string();
+                let bytes = read_capped(&path)
+                    .map_err(|e| {
+                        Error::input(
+                            &display,
+                            "",
+                            format!("cannot be read ({e}); expected a readable TOML file"),
+                        )
+                    })?
+                    .ok_or_else(|| Error::input(&display, "", too_big("a catalogue")))?;
                 let text = String::from_utf8(bytes).map_err(|_| {
                     Error::input(
                         &path.display().to_string(),
@@ -104,4 +129,26 @@ pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
     }
     out.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     Ok(out)
+}
+
+/// Largest input file read [bytes]; real ones are a few kilobytes.
+pub const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// The bytes of `path`, or `None` when there are more than [`MAX_INPUT_BYTES`]: a huge file, or
+/// a device like `/dev/zero` that never ends, must not fill the memory.
+pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_INPUT_BYTES).then_some(bytes))
+}
+
+/// The message for a file over [`MAX_INPUT_BYTES`].
+pub(crate) fn too_big(what: &str) -> String {
+    format!(
+        "is larger than {} MB; expected {what} file of a few kilobytes",
+        MAX_INPUT_BYTES >> 20
+    )
 }

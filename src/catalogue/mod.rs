@@ -6,12 +6,14 @@ mod api;
 mod gpu;
 mod licence;
 mod load;
+mod read;
 mod selfhost;
 
 pub use api::{ApiOffering, DatedPrice, MpRounding, PriceRule};
 pub use gpu::{Gpu, Offer, OfferClass, Purchase};
 pub use licence::Licence;
-pub use load::{builtin_files, files_in_dir, CatalogueFile};
+pub use load::{builtin_files, files_in_dir, CatalogueFile, MAX_INPUT_BYTES};
+pub(crate) use load::{read_capped, too_big};
 pub use selfhost::{ResolutionScaling, SpeedPoint, SpeedProfile};
 
 use crate::error::{Error, Problems, Result};
@@ -94,6 +96,9 @@ impl Catalogue {
             ..Default::default()
         };
         let mut problems = Problems::default();
+        // Entities with problems of their own: they exist, so references to them are not
+        // reported as unknown as well.
+        let mut failed: Vec<(Kind, String)> = Vec::new();
         for f in &files {
             let Some((kind, id)) = f.kind_and_id() else {
                 if f.rel_path.ends_with(".toml") {
@@ -122,18 +127,38 @@ impl Catalogue {
             };
             if let Err(p) = parsed {
                 problems.0.extend(p.in_file(&f.display).0);
+                failed.push((kind, id));
             }
         }
         if cat.apis.is_empty() && cat.gpus.is_empty() && problems.is_empty() {
             problems.push("", format!("no catalogue files found in {origin}; expected api/, gpu/, selfhost/ and licence/ folders of .toml files"));
         }
-        cat.cross_check(&files, &mut problems);
+        cat.cross_check(&files, &failed, &mut problems);
         problems.into_result(cat)
     }
 
     /// References between entities must resolve: speeds name GPUs, profiles name licences,
     /// offerings name profiles.
-    fn cross_check(&self, files: &[CatalogueFile], problems: &mut Problems) {
+    fn cross_check(
+        &self,
+        files: &[CatalogueFile],
+        failed: &[(Kind, String)],
+        problems: &mut Problems,
+    ) {
+        // Ids of a kind: those read, and those whose file has problems (reported already).
+        let ids = |kind: Kind, read: Vec<&String>| -> Vec<String> {
+            let mut v: Vec<String> = read.into_iter().cloned().collect();
+            v.extend(
+                failed
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, i)| i.clone()),
+            );
+            v
+        };
+        let gpus = ids(Kind::Gpu, self.gpus.keys().collect());
+        let profiles = ids(Kind::Selfhost, self.selfhost.keys().collect());
+        let licences = ids(Kind::Licence, self.licences.keys().collect());
         let file_of = |kind: Kind, id: &str| {
             files
                 .iter()
@@ -145,28 +170,25 @@ impl Catalogue {
         for (id, p) in &self.selfhost {
             let mut here = Problems::default();
             for (i, s) in p.speeds.iter().enumerate() {
-                if !self.gpus.contains_key(&s.gpu) {
+                if !gpus.contains(&s.gpu) {
                     here.push(
                         format!("speed[{i}].gpu"),
-                        unknown("gpu", &s.gpu, self.gpus.keys()),
+                        unknown("gpu", &s.gpu, gpus.iter()),
                     );
                 }
             }
-            if !self.licences.contains_key(&p.licence) {
-                here.push(
-                    "licence",
-                    unknown("licence", &p.licence, self.licences.keys()),
-                );
+            if !licences.contains(&p.licence) {
+                here.push("licence", unknown("licence", &p.licence, licences.iter()));
             }
             found.0.extend(here.in_file(&file_of(Kind::Selfhost, id)).0);
         }
         for (id, a) in &self.apis {
             if let Some(m) = &a.open_model {
-                if !self.selfhost.contains_key(m) {
+                if !profiles.contains(m) {
                     let mut here = Problems::default();
                     here.push(
                         "open_model",
-                        unknown("self-host profile", m, self.selfhost.keys()),
+                        unknown("self-host profile", m, profiles.iter()),
                     );
                     found.0.extend(here.in_file(&file_of(Kind::Api, id)).0);
                 }
@@ -175,10 +197,10 @@ impl Catalogue {
         for (id, l) in &self.licences {
             let mut here = Problems::default();
             for (i, m) in l.covers.iter().enumerate() {
-                if !self.selfhost.contains_key(m) {
+                if !profiles.contains(m) {
                     here.push(
                         format!("covers[{i}]"),
-                        unknown("self-host profile", m, self.selfhost.keys()),
+                        unknown("self-host profile", m, profiles.iter()),
                     );
                 }
             }
@@ -271,16 +293,16 @@ pub fn nearest<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<Str
         .collect()
 }
 
-/// Parse TOML into a raw struct, with the parser's message (line, column, key) kept.
+/// Parse TOML into a raw struct. `Err` when nothing usable could be read; else the value read
+/// and the parser's problems (unknown keys, wrong types), each with its key path, all at once.
+/// Pass those to [`after_parse`] with the semantic checks' problems.
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     text: &str,
-) -> std::result::Result<T, Problems> {
-    toml::from_str::<T>(text).map_err(|e| {
-        let mut p = Problems::default();
-        p.push("", toml_message(&e));
-        p
-    })
+) -> std::result::Result<(T, Problems), Problems> {
+    read::read(text)
 }
+
+pub(crate) use read::after_parse;
 
 /// A TOML error on one line: `line 3, column 5: unknown field ...`.
 pub fn toml_message(e: &toml::de::Error) -> String {

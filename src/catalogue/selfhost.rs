@@ -6,7 +6,7 @@
 //! The quadratic term is attention, whose cost grows with the square of the token count; the
 //! fixed term is text encoding, VAE decoding and launch overhead.
 
-use super::{check_provenance, parse_toml, Provenance};
+use super::{after_parse, check_provenance, parse_toml, Provenance};
 use crate::error::Problems;
 use serde::{Deserialize, Serialize};
 
@@ -153,7 +153,7 @@ struct RawSpeed {
 }
 
 pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
-    let r: RawProfile = parse_toml(text)?;
+    let (r, parsed) = parse_toml::<RawProfile>(text)?;
     let mut problems = Problems::default();
     let min_steps = r.min_steps.unwrap_or(r.default_steps);
     let max_steps = r.max_steps.unwrap_or(r.default_steps);
@@ -248,6 +248,7 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
         note: r.note,
     };
     check_provenance(&provenance, "", &mut problems);
+    let problems = after_parse(parsed, problems);
     problems.finish(SpeedProfile {
         id: id.to_string(),
         name: r.name,

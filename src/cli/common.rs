@@ -1,6 +1,5 @@
 //! Flags and steps shared by the commands that simulate.
 
-use anyhow::Context;
 use breakeven::engine::{Engine, RunConfig, Sampler};
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
@@ -54,8 +53,16 @@ impl RunFlags {
             )
             .into());
         }
+        // Where the number came from, to point at it.
+        let label = match self.samples {
+            Some(_) => "--samples".to_string(),
+            None => format!("{}: samples", engine.scenario.file),
+        };
         if samples > MAX_SAMPLES {
-            return Err(super::InputError(format!("--samples: {samples} is more than {MAX_SAMPLES} paths; a run that size would take hours; use --precision to stop when the answer is precise enough")).into());
+            let estimate = estimate_seconds(engine, samples, self.threads)
+                .map(|s| format!(" (about {} on this machine)", duration(s)))
+                .unwrap_or_default();
+            return Err(super::InputError(format!("{label}: {samples} is more than {MAX_SAMPLES} paths; a run that size would take too long{estimate}; expected at most {MAX_SAMPLES}, or use --precision to stop when the answer is precise enough")).into());
         }
         if let Some(p) = self.precision {
             if !(p.is_finite() && p > 0.0 && p < 1.0) {
@@ -68,6 +75,29 @@ impl RunFlags {
                 self.threads
             ))
             .into());
+        }
+        self.check_out(engine)?;
+        // Say up front how long a big run will take; refuse one that would take more than a day.
+        if samples.saturating_mul(u64::from(engine.scenario.horizon_months)) >= ESTIMATE_FROM {
+            if let Some(secs) = estimate_seconds(engine, samples, self.threads) {
+                if secs > MAX_RUN_SECONDS && self.precision.is_none() {
+                    return Err(super::InputError(format!(
+                        "{label}: {samples} paths of {} months would take about {} on this machine; expected a run under {}: use fewer samples, or --precision to stop when the answer is precise enough",
+                        engine.scenario.horizon_months,
+                        duration(secs),
+                        duration(MAX_RUN_SECONDS)
+                    ))
+                    .into());
+                }
+                if secs > 30.0 {
+                    eprintln!(
+                        "note: one pass of {samples} paths over {} months takes about {}{} here; Ctrl-C stops the run",
+                        engine.scenario.horizon_months,
+                        duration(secs),
+                        if self.precision.is_some() { " at most" } else { "" }
+                    );
+                }
+            }
         }
         let mut cfg = RunConfig::new(
             samples,
@@ -83,6 +113,33 @@ impl RunFlags {
         Ok(cfg)
     }
 
+    /// A `--out` that cannot be a folder is bad input: say so before any work, not after it.
+    fn check_out(&self, engine: &Engine) -> anyhow::Result<()> {
+        let dir = self.out_dir(engine);
+        let mut at = dir.as_path();
+        loop {
+            match std::fs::metadata(at) {
+                Ok(m) if m.is_dir() => return Ok(()),
+                Ok(_) => {
+                    let what = if at == dir {
+                        "exists and is not a folder".to_string()
+                    } else {
+                        format!("{} is a file, not a folder", at.display())
+                    };
+                    return Err(super::InputError(format!(
+                        "--out: {}: {what}; expected a folder that exists or can be made",
+                        dir.display()
+                    ))
+                    .into());
+                }
+                Err(_) => match at.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => at = p,
+                    _ => return Ok(()),
+                },
+            }
+        }
+    }
+
     /// Where files go.
     pub fn out_dir(&self, engine: &Engine) -> PathBuf {
         self.out
@@ -91,11 +148,55 @@ impl RunFlags {
     }
 }
 
+/// Runs of at least this many path-months are timed before they start.
+const ESTIMATE_FROM: u64 = 1_000_000;
+/// Longest run accepted without --precision [s].
+const MAX_RUN_SECONDS: f64 = 24.0 * 3600.0;
+/// Paths timed for an estimate.
+const PILOT_PATHS: u64 = 4;
+
+/// Seconds `samples` paths would take on `threads` threads (0 = all cores), from timing a few.
+pub fn estimate_seconds(engine: &Engine, samples: u64, threads: usize) -> Option<f64> {
+    use rand::SeedableRng;
+    let cfg = RunConfig::new(PILOT_PATHS, DEFAULT_SEED);
+    let start = Instant::now();
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(DEFAULT_SEED);
+    for path in 0..PILOT_PATHS {
+        engine.simulate_path(path, &mut rng, &cfg, false).ok()?;
+    }
+    let per_path = start.elapsed().as_secs_f64() / PILOT_PATHS as f64;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if threads == 0 {
+        cores
+    } else {
+        threads.min(cores)
+    };
+    Some(per_path * samples as f64 / threads as f64)
+}
+
+/// `40 s`, `12 min`, `3.5 h`, `9 days`.
+pub fn duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else if secs < 3.0 * 86400.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else {
+        format!("{:.0} days", secs / 86400.0)
+    }
+}
+
 /// Load and compile a scenario.
 pub fn load_engine(catalogue: &Catalogue, path: &Path) -> anyhow::Result<Engine> {
     let scenario = Scenario::load(path, catalogue)?;
-    Engine::new(scenario, catalogue)
-        .with_context(|| format!("{}: compiling the options", path.display()))
+    // Input problems name the file already; anything else gets the step that failed.
+    Engine::new(scenario, catalogue).map_err(|e| match e {
+        breakeven::Error::Input(_) => anyhow::Error::from(e),
+        other => {
+            anyhow::Error::from(other).context(format!("{}: compiling the options", path.display()))
+        }
+    })
 }
 
 /// A flag set by Ctrl-C; the engine checks it between rounds of paths.
