@@ -1232,9 +1232,21 @@ pub fn run(
         let round: Vec<Result<Vec<PathResult>>> = pool.install(|| {
             (next..end)
                 .into_par_iter()
-                .map(|b| engine.run_batch(cfg, b))
+                // A batch that has not started when Ctrl-C comes does not start, so a stop
+                // takes at most one batch, not a round.
+                .map(|b| {
+                    if cancel.load(Ordering::SeqCst) {
+                        Ok(Vec::new())
+                    } else {
+                        engine.run_batch(cfg, b)
+                    }
+                })
                 .collect()
         });
+        if cancel.load(Ordering::SeqCst) {
+            result.interrupted = true;
+            break;
+        }
         for batch in round {
             let batch = batch?;
             for p in &batch {

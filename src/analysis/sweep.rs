@@ -412,9 +412,18 @@ pub fn run(
         let results: Vec<Result<Vec<SweepPath>>> = pool.install(|| {
             round
                 .par_iter()
-                .map(|&b| run_batch(e, cfg, volumes, b))
+                .map(|&b| {
+                    if cancel.load(Ordering::SeqCst) {
+                        Ok(Vec::new())
+                    } else {
+                        run_batch(e, cfg, volumes, b)
+                    }
+                })
                 .collect()
         });
+        if cancel.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
         for r in results {
             let r = r?;
             done += r.len() as u64;
