@@ -27,7 +27,7 @@ fn ctrl_c_keeps_the_previous_results_and_leaves_no_partial_file() {
     let before = std::fs::read(out.path().join("summary.json")).unwrap();
     let csv_before = std::fs::read(out.path().join("samples.csv")).unwrap();
     // A long run, interrupted after a moment.
-    let mut child = Command::new(&bin)
+    let child = Command::new(&bin)
         .args([
             "run",
             "scenarios/startup-growth.toml",
