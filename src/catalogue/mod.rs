@@ -304,28 +304,6 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
 
 pub(crate) use read::after_parse;
 
-/// A TOML error on one line: `line 3, column 5: unknown field ...`.
-pub fn toml_message(e: &toml::de::Error) -> String {
-    let msg = e.message().trim().replace('\n', " ");
-    match e.span() {
-        Some(span) => {
-            let _ = span;
-            let detail = e.to_string();
-            // toml's Display starts with "TOML parse error at line L, column C"; keep that part.
-            let at = detail
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix("TOML parse error at "))
-                .map(|s| s.to_string());
-            match at {
-                Some(at) => format!("{at}: {msg}"),
-                None => msg,
-            }
-        }
-        None => msg,
-    }
-}
-
 /// Checks shared by entity validators.
 pub(crate) fn check_provenance(p: &Provenance, key: &str, problems: &mut Problems) {
     if p.source.trim().is_empty() {
