@@ -21,6 +21,7 @@ use crate::demand::month_shares;
 use crate::error::{Error, Result};
 use crate::fleet::{compile, streams, Compiled, FleetState, ItemKind, Stream};
 use crate::money::{self, Usd};
+use crate::projection::{FleetStreams, MonthSums, Projection, StatelessTotals};
 use crate::scenario::{Arrivals, FleetPolicy, Scenario, HOURS_PER_MONTH};
 use crate::stats;
 use rand::{Rng, SeedableRng};
@@ -188,12 +189,15 @@ pub struct Engine {
     never_queues: bool,
     /// Each month's hours, largest share first.
     sorted_hours: Vec<Vec<u16>>,
-    /// Each hour's position in `sorted_hours`.
-    hour_rank: Vec<Vec<u16>>,
+    /// Per fleet: capacity [GPU-s] and GPUs billed in an hour, when no fleet queues.
+    stateless: Vec<(f64, f64)>,
     /// Σ share over `sorted_hours[m][k..]`, for k = 0..=730.
     suffix_share: Vec<Vec<f64>>,
     /// Σ share² likewise.
     suffix_share_sq: Vec<Vec<f64>>,
+    /// How the fast sampler draws an hour in which every sampled stream's count is large
+    /// (None: the fleets see every direction, so it would save nothing).
+    projection: Option<Projection>,
 }
 
 impl Engine {
@@ -238,15 +242,10 @@ impl Engine {
                 idx
             })
             .collect();
-        let hour_rank: Vec<Vec<u16>> = sorted_hours
+        let stateless = options
             .iter()
-            .map(|order| {
-                let mut rank = vec![0u16; order.len()];
-                for (r, &t) in order.iter().enumerate() {
-                    rank[t as usize] = r as u16;
-                }
-                rank
-            })
+            .filter_map(|o| o.fleet.as_ref())
+            .filter_map(|f| Some((f.stateless_capacity()?, f.fixed_gpus()? as f64)))
             .collect();
         let suffix = |f: fn(f64) -> f64| -> Vec<Vec<f64>> {
             shares
@@ -270,6 +269,16 @@ impl Engine {
             .collect();
         sampled_streams.sort_unstable();
         sampled_streams.dedup();
+        let per_rate: Vec<f64> = streams.iter().map(|s| s.per_asset).collect();
+        let fleet_rows: Vec<FleetStreams> = options
+            .iter()
+            .filter_map(|o| o.fleet.as_ref())
+            .map(|f| FleetStreams {
+                streams: &f.fleet_streams,
+                seconds: &f.stream_seconds,
+            })
+            .collect();
+        let projection = Projection::new(&sampled_streams, &per_rate, &fleet_rows);
         Ok(Engine {
             scenario,
             streams,
@@ -281,10 +290,11 @@ impl Engine {
             all_streams,
             fleet_options,
             never_queues,
-            hour_rank,
+            stateless,
             sorted_hours,
             suffix_share,
             suffix_share_sq,
+            projection,
         })
     }
 
@@ -400,6 +410,8 @@ impl Engine {
             &self.all_streams
         };
         let mut counts = vec![0.0; n_streams];
+        // Projected hours need large counts and independent Poisson draws to stand for.
+        let projection = self.projection.as_ref().filter(|_| pooled && !fluid);
 
         for m in 0..s.horizon_months as usize {
             let vm = v0 * (1.0 + g).powi(m as i32) * s.seasonality_at(m);
@@ -417,13 +429,27 @@ impl Engine {
                 -1.0
             };
             let (mut pooled_share, mut pooled_share_sq, mut pooled_hours) = (0.0, 0.0, 0.0);
+            // The hour's rate: its share of the month, times the burst multiplier.
+            let rate = |share: f64, rng: &mut R| match &burst {
+                Some(b) => vm * share * b.sample(rng),
+                None => vm * share,
+            };
             let mut sample_hour =
-                |t: usize, share: f64, p: &mut PathScratch, rng: &mut R| -> Result<()> {
-                    let gmul = match &burst {
-                        Some(b) => b.sample(rng),
-                        None => 1.0,
-                    };
-                    let lam = vm * share * gmul;
+                |t: usize, lam: f64, p: &mut PathScratch, rng: &mut R| -> Result<()> {
+                    if let Some(pj) = projection {
+                        if lam * pj.q_min >= NORMAL_APPROX_MIN_MEAN {
+                            let PathScratch {
+                                sums,
+                                fleet_work,
+                                fleet_requests,
+                                ..
+                            } = p;
+                            pj.draw_hour(rng, lam, sums, fleet_work, fleet_requests);
+                            p.step_fleets(self, None);
+                            p.sums.add(lam, &p.fleet_share);
+                            return Ok(());
+                        }
+                    }
                     for &i in sampled {
                         let mean = lam * self.streams[i].per_asset;
                         counts[i] = if fluid {
@@ -445,11 +471,23 @@ impl Engine {
                 pooled_share = self.suffix_share[m][k];
                 pooled_share_sq = self.suffix_share_sq[m][k];
                 pooled_hours = (order.len() - k) as f64;
-                // Visit them in time order: an hour is hot when its rank is under k.
-                for (t, &r) in self.hour_rank[m].iter().enumerate() {
-                    if (r as usize) < k {
-                        sample_hour(t, self.shares[m][t], &mut p, rng)?;
+                // No fleet carries anything from hour to hour, so the hot hours can be taken in
+                // any order, and those with large counts stepped together at the month's end.
+                p.hot_rates.clear();
+                p.hot_normals.clear();
+                for &t in &order[..k] {
+                    let t = t as usize;
+                    let lam = rate(self.shares[m][t], rng);
+                    match projection {
+                        Some(pj) if lam * pj.q_min >= NORMAL_APPROX_MIN_MEAN => {
+                            p.hot_rates.push(lam);
+                            pj.push_normals(rng, &mut p.hot_normals);
+                        }
+                        _ => sample_hour(t, lam, &mut p, rng)?,
                     }
+                }
+                if let Some(pj) = projection {
+                    p.step_stateless(self, pj);
                 }
             } else {
                 for (t, &share) in self.shares[m].iter().enumerate() {
@@ -459,11 +497,20 @@ impl Engine {
                         pooled_hours += 1.0;
                         continue;
                     }
-                    sample_hour(t, share, &mut p, rng)?;
+                    sample_hour(t, rate(share, rng), &mut p, rng)?;
                     if pooled {
                         cutoff = p.common_cutoff(self, &cutoffs);
                     }
                 }
+            }
+            if let Some(pj) = projection {
+                pj.close_month(
+                    rng,
+                    &mut p.sums,
+                    &self.fleet_options,
+                    &mut p.month_counts,
+                    &mut p.overflow_counts,
+                );
             }
             // Pooled hours, and streams no fleet serves: one count per stream for the month.
             for (i, count) in counts.iter_mut().enumerate() {
@@ -562,6 +609,19 @@ struct PathScratch {
     pooled_counts: Vec<f64>,
     /// This month's overflowed images by option and stream.
     overflow_counts: Vec<Vec<f64>>,
+    /// The hour's work [GPU-s, before the speed factor] and requests, by fleet index.
+    fleet_work: Vec<f64>,
+    fleet_requests: Vec<f64>,
+    /// The hour's overflow share, by fleet index.
+    fleet_share: Vec<f64>,
+    /// This month's projected hours.
+    sums: MonthSums,
+    /// Hot hours of a stateless month, stepped together: their rates and normals.
+    hot_rates: Vec<f64>,
+    hot_normals: Vec<f64>,
+    /// Scratch for [`Projection::step_stateless`].
+    hot_shares: Vec<f64>,
+    hot_totals: Vec<StatelessTotals>,
 }
 
 impl PathScratch {
@@ -638,6 +698,45 @@ impl PathScratch {
             month_counts: vec![0.0; e.streams.len()],
             pooled_counts: vec![0.0; e.streams.len()],
             overflow_counts: vec![vec![0.0; e.streams.len()]; n],
+            fleet_work: vec![0.0; e.fleet_options.len()],
+            fleet_requests: vec![0.0; e.fleet_options.len()],
+            fleet_share: vec![0.0; e.fleet_options.len()],
+            sums: e
+                .projection
+                .as_ref()
+                .map(Projection::sums)
+                .unwrap_or_default(),
+            hot_rates: Vec::new(),
+            hot_normals: Vec::new(),
+            hot_shares: Vec::new(),
+            hot_totals: vec![StatelessTotals::default(); e.fleet_options.len()],
+        }
+    }
+
+    /// Step a stateless month's hot hours (in `hot_rates`, `hot_normals`) all at once.
+    fn step_stateless(&mut self, e: &Engine, pj: &Projection) {
+        let speed: Vec<f64> = e.fleet_options.iter().map(|&o| self.speed[o]).collect();
+        let capacity: Vec<f64> = e.stateless.iter().map(|(c, _)| *c).collect();
+        self.hot_totals.fill(StatelessTotals::default());
+        pj.step_stateless(
+            &self.hot_rates,
+            &self.hot_normals,
+            &capacity,
+            &speed,
+            &mut self.sums,
+            &mut self.hot_shares,
+            &mut self.hot_totals,
+        );
+        let hours = self.hot_rates.len() as f64;
+        for (k, &o) in e.fleet_options.iter().enumerate() {
+            let (cap, gpus) = e.stateless[k];
+            let t = self.hot_totals[k];
+            self.served[o] += t.served;
+            self.busy[o] += t.busy;
+            self.cap[o] += hours * cap;
+            self.billed_hours[o] += hours * gpus;
+            // Nothing queues: every image is made within the hour.
+            add_wait(&mut self.waits[o], 0.0, t.served);
         }
     }
 
@@ -672,13 +771,13 @@ impl PathScratch {
             .fold(f64::INFINITY, f64::min)
     }
 
-    /// Step every fleet through one sampled hour. API-served streams only need the month's
-    /// count, so the hour's counts are summed once for all options.
+    /// Step every fleet through one hour drawn stream by stream. API-served streams only need
+    /// the month's count, so the hour's counts are summed once for all options.
     fn step_hour(&mut self, e: &Engine, sampled: &[usize], counts: &[f64], how: Option<usize>) {
         for &i in sampled {
             self.month_counts[i] += counts[i];
         }
-        for &o in &e.fleet_options {
+        for (k, &o) in e.fleet_options.iter().enumerate() {
             let Some(f) = &e.options[o].fleet else {
                 continue;
             };
@@ -687,13 +786,35 @@ impl PathScratch {
                 work += counts[i] * f.stream_seconds[i];
                 requests += counts[i];
             }
-            let out = f.step(&mut self.states[o], work * self.speed[o], requests);
-            if out.overflow_share > 0.0 {
+            self.fleet_work[k] = work;
+            self.fleet_requests[k] = requests;
+        }
+        self.step_fleets(e, how);
+        for (k, &o) in e.fleet_options.iter().enumerate() {
+            let share = self.fleet_share[k];
+            if let (Some(f), true) = (&e.options[o].fleet, share > 0.0) {
                 let over = &mut self.overflow_counts[o];
                 for &i in &f.fleet_streams {
-                    over[i] += counts[i] * out.overflow_share;
+                    over[i] += counts[i] * share;
                 }
             }
+        }
+    }
+
+    /// Step every fleet through one hour with the work and requests in `fleet_work` and
+    /// `fleet_requests`, leaving each one's overflow share in `fleet_share`.
+    fn step_fleets(&mut self, e: &Engine, how: Option<usize>) {
+        for (k, &o) in e.fleet_options.iter().enumerate() {
+            let Some(f) = &e.options[o].fleet else {
+                continue;
+            };
+            let requests = self.fleet_requests[k];
+            let out = f.step(
+                &mut self.states[o],
+                self.fleet_work[k] * self.speed[o],
+                requests,
+            );
+            self.fleet_share[k] = out.overflow_share;
             let fleet_imgs = requests * (1.0 - out.overflow_share);
             self.served[o] += fleet_imgs;
             self.busy[o] += out.busy_seconds;

@@ -506,6 +506,18 @@ impl Fleet {
         }
     }
 
+    /// Capacity [GPU-s per hour] of a fleet that carries nothing from one hour to the next (a
+    /// fixed fleet that overflows at once): its hours can be stepped in any order, each by
+    /// [`overflow_at_once`].
+    pub fn stateless_capacity(&self) -> Option<f64> {
+        match self.policy {
+            FleetPolicy::Fixed { gpus } if self.max_queue_seconds == 0.0 => {
+                Some(gpus as f64 * self.usable_seconds_per_gpu_hour)
+            }
+            _ => None,
+        }
+    }
+
     /// Work above which an hour stops being linear in its demand, when the fleet is at rest
     /// (no backlog, autoscaler at its minimum); `None` when no hour is ever linear.
     pub fn linear_threshold(&self, state: &FleetState) -> Option<f64> {
@@ -618,5 +630,66 @@ impl Fleet {
             out.wait_seconds = f64::INFINITY;
         }
         out
+    }
+}
+
+/// An hour of `work` [GPU-s] on a stateless fleet of `capacity` [GPU-s]: the fleet does what
+/// fits and the hour's images above it overflow in proportion. Returns (busy seconds, overflow
+/// share); [`Fleet::step`] gives the same for such a fleet.
+pub fn overflow_at_once(work: f64, capacity: f64) -> (f64, f64) {
+    if work > capacity {
+        (capacity, 1.0 - capacity / work)
+    } else {
+        (work, 0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fixed(gpus: u32, per_gpu: f64) -> Fleet {
+        Fleet {
+            stream_seconds: vec![1.0],
+            fleet_streams: vec![0],
+            overflow_item: vec![None],
+            max_queue_seconds: 0.0,
+            policy: FleetPolicy::Fixed { gpus },
+            usable_seconds_per_gpu_hour: per_gpu,
+            gpu_item: None,
+            serverless: None,
+            owned: None,
+            ops_item: 0,
+            ops_hours: 0,
+            licence_fee_item: 0,
+            licence_overage: None,
+            speed_factor: 0,
+            gpu_price_factor: 0,
+            power_watts: 0.0,
+        }
+    }
+
+    proptest! {
+        /// The shortcut for stateless fleets is the general step, hour for hour.
+        #[test]
+        fn overflow_at_once_is_the_general_step(
+            gpus in 1u32..16,
+            per_gpu in 100.0f64..3600.0,
+            work in 0.0f64..200_000.0,
+            requests in 0.0f64..100_000.0,
+        ) {
+            let f = fixed(gpus, per_gpu);
+            let cap = f.stateless_capacity().unwrap();
+            let mut state = FleetState::default();
+            let out = f.step(&mut state, work, requests);
+            let (busy, share) = overflow_at_once(work, cap);
+            prop_assert!((out.busy_seconds - busy).abs() <= 1e-9 * cap);
+            prop_assert!((out.overflow_share - share).abs() <= 1e-12);
+            prop_assert_eq!(out.capacity_seconds, cap);
+            prop_assert_eq!(out.billed_gpu_hours, gpus as f64);
+            prop_assert_eq!(out.wait_seconds, 0.0);
+            prop_assert_eq!(state.backlog, 0.0);
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fleet;
 pub mod money;
 pub mod pricing;
+pub mod projection;
 pub mod report;
 pub mod scenario;
 pub mod stats;
