@@ -21,7 +21,7 @@ use crate::demand::month_shares;
 use crate::error::{Error, Result};
 use crate::fleet::{compile, streams, Compiled, FleetState, ItemKind, Stream};
 use crate::money::{self, Usd};
-use crate::projection::{FleetStreams, MonthSums, Projection, StatelessTotals};
+use crate::projection::{FleetStreams, MonthSums, Projection, StatelessScratch, StatelessTotals};
 use crate::scenario::{Arrivals, FleetPolicy, Scenario, HOURS_PER_MONTH};
 use crate::stats;
 use rand::{Rng, SeedableRng};
@@ -189,8 +189,9 @@ pub struct Engine {
     never_queues: bool,
     /// Each month's hours, largest share first.
     sorted_hours: Vec<Vec<u16>>,
-    /// Per fleet: capacity [GPU-s] and GPUs billed in an hour, when no fleet queues.
-    stateless: Vec<(f64, f64)>,
+    /// Per fleet, when no fleet queues: capacity [GPU-s] and GPUs billed in an hour.
+    stateless_capacity: Vec<f64>,
+    stateless_gpus: Vec<f64>,
     /// Σ share over `sorted_hours[m][k..]`, for k = 0..=730.
     suffix_share: Vec<Vec<f64>>,
     /// Σ share² likewise.
@@ -242,10 +243,10 @@ impl Engine {
                 idx
             })
             .collect();
-        let stateless = options
-            .iter()
-            .filter_map(|o| o.fleet.as_ref())
-            .filter_map(|f| Some((f.stateless_capacity()?, f.fixed_gpus()? as f64)))
+        let fleets = || options.iter().filter_map(|o| o.fleet.as_ref());
+        let stateless_capacity = fleets().filter_map(|f| f.stateless_capacity()).collect();
+        let stateless_gpus = fleets()
+            .filter_map(|f| Some(f.fixed_gpus()? as f64))
             .collect();
         let suffix = |f: fn(f64) -> f64| -> Vec<Vec<f64>> {
             shares
@@ -290,7 +291,8 @@ impl Engine {
             all_streams,
             fleet_options,
             never_queues,
-            stateless,
+            stateless_capacity,
+            stateless_gpus,
             sorted_hours,
             suffix_share,
             suffix_share_sq,
@@ -404,6 +406,10 @@ impl Engine {
         let n_opt = self.options.len();
         let n_streams = self.streams.len();
         let mut p = PathScratch::new(self, &x);
+        // The most assets an hour can expect with each fleet, at rest, staying linear.
+        let linear_assets: Vec<f64> = (0..n_opt)
+            .map(|o| self.linear_assets(o, p.k1[o], p.k2[o], cv))
+            .collect();
         let sampled: &[usize] = if pooled {
             &self.sampled_streams
         } else {
@@ -420,8 +426,9 @@ impl Engine {
             }
             p.start_month();
             // Hour shares at or under this are pooled: every fleet is at rest and stays linear.
-            let cutoffs: Vec<f64> = (0..n_opt)
-                .map(|o| self.linear_cutoff(o, vm, p.k1[o], p.k2[o], cv))
+            let cutoffs: Vec<f64> = linear_assets
+                .iter()
+                .map(|a| if vm > 0.0 { a / vm } else { f64::INFINITY })
                 .collect();
             let mut cutoff = if pooled {
                 p.common_cutoff(self, &cutoffs)
@@ -474,7 +481,7 @@ impl Engine {
                 // No fleet carries anything from hour to hour, so the hot hours can be taken in
                 // any order, and those with large counts stepped together at the month's end.
                 p.hot_rates.clear();
-                p.hot_normals.clear();
+                p.hot_normals.iter_mut().for_each(Vec::clear);
                 for &t in &order[..k] {
                     let t = t as usize;
                     let lam = rate(self.shares[m][t], rng);
@@ -544,8 +551,11 @@ impl Engine {
             .is_some_and(|f| f.linear_threshold(state).is_some())
     }
 
-    /// Largest hour share at which fleet `o`, at rest, stays linear with near certainty.
-    fn linear_cutoff(&self, o: usize, vm: f64, k1: f64, k2: f64, cv: f64) -> f64 {
+    /// The most assets `a` an hour can expect while fleet `o`, at rest, stays linear with
+    /// near certainty: its work (mean `a·k1`, variance `a·k2 + (cv·a·k1)²`) plus
+    /// [`LINEAR_SIGMAS`] standard deviations stays within the fleet's linear threshold.
+    /// Infinite for API options, −1 when no hour is ever linear.
+    fn linear_assets(&self, o: usize, k1: f64, k2: f64, cv: f64) -> f64 {
         let Some(f) = &self.options[o].fleet else {
             return f64::INFINITY;
         };
@@ -559,28 +569,21 @@ impl Engine {
             _ => None,
         };
         let Some(thr) = rest else { return -1.0 };
-        if k1 <= 0.0 || vm <= 0.0 {
+        if k1 <= 0.0 {
             return f64::INFINITY;
         }
-        // Work in an hour with share s: mean vm·s·k1, variance vm·s·k2 + (cv·vm·s·k1)².
-        let bound = |s: f64| {
-            let a = vm * s;
-            a * k1 + LINEAR_SIGMAS * (a * k2 + (cv * a * k1).powi(2)).sqrt()
-        };
-        if bound(1.0) <= thr {
-            return f64::INFINITY;
-        }
-        let (mut lo, mut hi) = (0.0, 1.0);
-        for _ in 0..60 {
-            let mid = 0.5 * (lo + hi);
-            if bound(mid) <= thr {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        linear_limit(thr, k1, k2, cv)
     }
+}
+
+/// The `a ≥ 0` at which `a·k1 + L·√(a·k2 + (cv·a·k1)²) = thr` (L = [`LINEAR_SIGMAS`]): the
+/// smaller root of `a²·k1²(1 − L²cv²) − a(2·thr·k1 + L²k2) + thr² = 0`, in the form that
+/// stays accurate when the quadratic term vanishes.
+fn linear_limit(thr: f64, k1: f64, k2: f64, cv: f64) -> f64 {
+    let l2 = LINEAR_SIGMAS * LINEAR_SIGMAS;
+    let a = k1 * k1 * (1.0 - l2 * cv * cv);
+    let b = 2.0 * thr * k1 + l2 * k2;
+    2.0 * thr * thr / (b + (b * b - 4.0 * a * thr * thr).max(0.0).sqrt())
 }
 
 /// One path's running state and accumulators, reused month to month.
@@ -614,13 +617,15 @@ struct PathScratch {
     fleet_requests: Vec<f64>,
     /// The hour's overflow share, by fleet index.
     fleet_share: Vec<f64>,
+    /// The path's speed factor, by fleet index.
+    fleet_speed: Vec<f64>,
     /// This month's projected hours.
     sums: MonthSums,
     /// Hot hours of a stateless month, stepped together: their rates and normals.
     hot_rates: Vec<f64>,
-    hot_normals: Vec<f64>,
+    hot_normals: Vec<Vec<f64>>,
     /// Scratch for [`Projection::step_stateless`].
-    hot_shares: Vec<f64>,
+    hot_scratch: StatelessScratch,
     hot_totals: Vec<StatelessTotals>,
 }
 
@@ -663,6 +668,7 @@ impl PathScratch {
                 _ => FleetState::default(),
             })
             .collect();
+        let fleet_speed = e.fleet_options.iter().map(|&o| speed[o]).collect();
         PathScratch {
             k1: moment(1),
             k2: moment(2),
@@ -701,35 +707,38 @@ impl PathScratch {
             fleet_work: vec![0.0; e.fleet_options.len()],
             fleet_requests: vec![0.0; e.fleet_options.len()],
             fleet_share: vec![0.0; e.fleet_options.len()],
+            fleet_speed,
             sums: e
                 .projection
                 .as_ref()
                 .map(Projection::sums)
                 .unwrap_or_default(),
             hot_rates: Vec::new(),
-            hot_normals: Vec::new(),
-            hot_shares: Vec::new(),
+            hot_normals: e
+                .projection
+                .as_ref()
+                .map(Projection::normal_lists)
+                .unwrap_or_default(),
+            hot_scratch: StatelessScratch::default(),
             hot_totals: vec![StatelessTotals::default(); e.fleet_options.len()],
         }
     }
 
     /// Step a stateless month's hot hours (in `hot_rates`, `hot_normals`) all at once.
     fn step_stateless(&mut self, e: &Engine, pj: &Projection) {
-        let speed: Vec<f64> = e.fleet_options.iter().map(|&o| self.speed[o]).collect();
-        let capacity: Vec<f64> = e.stateless.iter().map(|(c, _)| *c).collect();
         self.hot_totals.fill(StatelessTotals::default());
         pj.step_stateless(
             &self.hot_rates,
             &self.hot_normals,
-            &capacity,
-            &speed,
+            &e.stateless_capacity,
+            &self.fleet_speed,
             &mut self.sums,
-            &mut self.hot_shares,
+            &mut self.hot_scratch,
             &mut self.hot_totals,
         );
         let hours = self.hot_rates.len() as f64;
         for (k, &o) in e.fleet_options.iter().enumerate() {
-            let (cap, gpus) = e.stateless[k];
+            let (cap, gpus) = (e.stateless_capacity[k], e.stateless_gpus[k]);
             let t = self.hot_totals[k];
             self.served[o] += t.served;
             self.busy[o] += t.busy;
@@ -1150,8 +1159,8 @@ pub struct Pair {
     pub i: usize,
     /// Second option.
     pub j: usize,
-    /// `total[i] − total[j]` [USD].
-    pub difference: stats::Stream,
+    /// `total[i] − total[j]` [USD]: mean and spread (its quantiles are never asked for).
+    pub difference: stats::Moments,
     /// Paths where `i` cost less.
     pub i_cheaper: u64,
     /// Paths where `j` cost less.
@@ -1175,10 +1184,10 @@ pub struct RunResult {
 
 impl RunResult {
     fn new(n_opt: usize, horizon: usize) -> RunResult {
-        // Months are many: keep fewer exact values there so memory stays small.
+        // Every statistic keeps the default number of exact values.
         let monthly = || {
             (0..horizon)
-                .map(|_| stats::Stream::with_cap(20_000))
+                .map(|_| stats::Stream::default())
                 .collect::<Vec<_>>()
         };
         RunResult {
@@ -1195,7 +1204,7 @@ impl RunResult {
                     (i + 1..n_opt).map(move |j| Pair {
                         i,
                         j,
-                        difference: stats::Stream::with_cap(0),
+                        difference: stats::Moments::default(),
                         i_cheaper: 0,
                         j_cheaper: 0,
                     })
@@ -1243,7 +1252,7 @@ impl RunResult {
         }
         for pair in self.pairs.iter_mut() {
             let d = p.options[pair.i].total_usd - p.options[pair.j].total_usd;
-            pair.difference.push(d).map_err(inv)?;
+            pair.difference.push(d);
             // An option that cannot keep up is never the cheaper one.
             let (oi, oj) = (
                 p.options[pair.i].over_capacity(),
@@ -1258,6 +1267,46 @@ impl RunResult {
             }
         }
         Ok(())
+    }
+
+    /// Add a later part of the run: what `other` folded comes after what this one folded.
+    fn merge(&mut self, other: RunResult) {
+        self.samples += other.samples;
+        for (st, o) in self.options.iter_mut().zip(other.options) {
+            for (mine, theirs) in [
+                (&mut st.total, &o.total),
+                (&mut st.monthly, &o.monthly),
+                (&mut st.per_asset, &o.per_asset),
+                (&mut st.utilisation, &o.utilisation),
+                (&mut st.overflow, &o.overflow),
+                (&mut st.p95_wait, &o.p95_wait),
+                (&mut st.licence_overage, &o.licence_overage),
+            ] {
+                mine.merge(theirs);
+            }
+            for (mine, theirs) in st.by_month.iter_mut().zip(&o.by_month) {
+                mine.merge(theirs);
+            }
+            for (mine, theirs) in st.cumulative.iter_mut().zip(&o.cumulative) {
+                mine.merge(theirs);
+            }
+            st.cheapest += o.cheapest;
+            st.over_capacity += o.over_capacity;
+            for (k, v) in o.breakdown {
+                match st.breakdown.iter_mut().find(|(kk, _)| *kk == k) {
+                    Some((_, s)) => *s += v,
+                    None => st.breakdown.push((k, v)),
+                }
+            }
+        }
+        for (mine, theirs) in self.pairs.iter_mut().zip(other.pairs) {
+            mine.difference.merge(&theirs.difference);
+            mine.i_cheaper += theirs.i_cheaper;
+            mine.j_cheaper += theirs.j_cheaper;
+        }
+        for (mine, theirs) in self.traces.iter_mut().zip(other.traces) {
+            mine.extend(theirs);
+        }
     }
 
     /// The two options with the lowest mean total, cheapest first.
@@ -1339,10 +1388,11 @@ pub fn run(
         .build()
         .map_err(|e| Error::Invariant(format!("thread pool: {e}")))?;
     let batches = cfg.samples.div_ceil(BATCH);
-    let mut result = RunResult::new(
+    let (n_opt, horizon) = (
         engine.options.len(),
         engine.scenario.horizon_months as usize,
     );
+    let mut result = RunResult::new(n_opt, horizon);
     let mut next = 0u64;
     while next < batches {
         if cancel.load(Ordering::SeqCst) {
@@ -1350,17 +1400,24 @@ pub fn run(
             break;
         }
         let end = (next + ROUND).min(batches);
-        let round: Vec<Result<Vec<PathResult>>> = pool.install(|| {
+        // Each batch is folded where it ran; the main thread only merges the folds in batch
+        // order, so the result is the same at any thread count.
+        let round: Vec<Result<(Vec<PathResult>, RunResult)>> = pool.install(|| {
             (next..end)
                 .into_par_iter()
                 // A batch that has not started when Ctrl-C comes does not start, so a stop
                 // takes at most one batch, not a round.
                 .map(|b| {
-                    if cancel.load(Ordering::SeqCst) {
-                        Ok(Vec::new())
+                    let paths = if cancel.load(Ordering::SeqCst) {
+                        Vec::new()
                     } else {
-                        engine.run_batch(cfg, b)
+                        engine.run_batch(cfg, b)?
+                    };
+                    let mut part = RunResult::new(n_opt, horizon);
+                    for p in &paths {
+                        part.add(p)?;
                     }
+                    Ok((paths, part))
                 })
                 .collect()
         });
@@ -1369,11 +1426,9 @@ pub fn run(
             break;
         }
         for batch in round {
-            let batch = batch?;
-            for p in &batch {
-                result.add(p)?;
-            }
-            sink(&batch)?;
+            let (paths, part) = batch?;
+            result.merge(part);
+            sink(&paths)?;
         }
         next = end;
         progress(result.samples);
@@ -1385,4 +1440,26 @@ pub fn run(
     }
     result.finish();
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_limit_puts_the_bound_on_the_threshold() {
+        for &(thr, k1, k2, cv) in &[
+            (7200.0, 0.93, 1.33, 0.0),
+            (7200.0, 0.93, 1.33, 0.3),
+            (3600.0, 2.0, 5.0, 0.5),
+            (100.0, 0.01, 0.0001, 0.0),
+        ] {
+            let a = linear_limit(thr, k1, k2, cv);
+            let bound = a * k1 + LINEAR_SIGMAS * (a * k2 + (cv * a * k1).powi(2)).sqrt();
+            assert!(
+                a > 0.0 && (bound - thr).abs() <= 1e-9 * thr,
+                "{thr} {k1} {k2} {cv}: a {a}, bound {bound}"
+            );
+        }
+    }
 }

@@ -188,67 +188,89 @@ impl Projection {
         }
     }
 
-    /// Draw a projected hour's normals onto `normals` (hour after hour), to be stepped later
-    /// by [`Projection::step_stateless`].
-    pub fn push_normals<R: Rng + ?Sized>(&self, rng: &mut R, normals: &mut Vec<f64>) {
-        for _ in 0..self.rank {
-            normals.push(StandardNormal.sample(rng));
+    /// Draw a projected hour's normals, one onto each of the `rank` lists in `normals`, to
+    /// be stepped later by [`Projection::step_stateless`].
+    pub fn push_normals<R: Rng + ?Sized>(&self, rng: &mut R, normals: &mut [Vec<f64>]) {
+        for list in &mut normals[..self.rank] {
+            list.push(StandardNormal.sample(rng));
         }
     }
 
+    /// Lists for [`Projection::push_normals`].
+    pub fn normal_lists(&self) -> Vec<Vec<f64>> {
+        vec![Vec::new(); self.rank]
+    }
+
     /// Step stateless fleets (see [`crate::fleet::Fleet::stateless_capacity`]) through a
-    /// month's projected hours at once: hour `h` has rate `rates[h]` and the normals
-    /// `normals[h·rank..]`. `capacity` and `speed` are by fleet index; each fleet's busy
-    /// seconds and served images are added to `totals`, and the hours to `sums`.
+    /// month's projected hours at once: hour `h` has rate `rates[h]` and normals
+    /// `normals[j][h]`. `capacity` and `speed` are by fleet index; each fleet's busy seconds
+    /// and served images are added to `totals`, and the hours to `sums`. The loops run over
+    /// hours, the long dimension, so they vectorise.
     #[allow(clippy::too_many_arguments)]
     pub fn step_stateless(
         &self,
         rates: &[f64],
-        normals: &[f64],
+        normals: &[Vec<f64>],
         capacity: &[f64],
         speed: &[f64],
         sums: &mut MonthSums,
-        shares: &mut Vec<f64>,
+        scratch: &mut StatelessScratch,
         totals: &mut [StatelessTotals],
     ) {
-        let (r, hours, k) = (self.rank, rates.len(), self.fleets.len());
+        let (hours, k) = (rates.len(), self.fleets.len());
         if hours == 0 {
             return;
         }
         let d = k + 1;
-        shares.clear();
-        shares.resize(k * hours, 0.0);
-        for (h, &rate) in rates.iter().enumerate() {
-            let root = rate.sqrt();
-            sums.rate += rate;
-            for (acc, z) in sums.z.iter_mut().zip(&normals[h * r..(h + 1) * r]) {
-                *acc += root * z;
-            }
+        let dot = |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+        let StatelessScratch {
+            roots,
+            work,
+            requests,
+            shares,
+            weighted,
+        } = scratch;
+        roots.clear();
+        roots.extend(rates.iter().map(|r| r.sqrt()));
+        sums.rate += rates.iter().sum::<f64>();
+        for (acc, z) in sums.z.iter_mut().zip(normals) {
+            *acc += dot(roots, z);
         }
+        shares.resize(k * hours, 0.0);
         for (f, rows) in self.fleets.iter().enumerate() {
             let (cap, sp) = (capacity[f], speed[f]);
-            let tot = &mut totals[f];
-            let over_z = &mut sums.over_z[f * r..(f + 1) * r];
-            let mut over_rate = 0.0;
-            for (h, &rate) in rates.iter().enumerate() {
-                let root = rate.sqrt();
-                let z = &normals[h * r..(h + 1) * r];
-                let dot = |c: &[f64]| -> f64 { c.iter().zip(z).map(|(a, b)| a * b).sum() };
-                let work = (rate * rows.work_mean + root * dot(&rows.work)).max(0.0);
-                let requests = (rate * rows.requests_mean + root * dot(&rows.requests)).max(0.0);
-                let (busy, share) = crate::fleet::overflow_at_once(work * sp, cap);
-                tot.busy += busy;
-                tot.served += requests * (1.0 - share);
-                if share > 0.0 {
-                    shares[f * hours + h] = share;
-                    over_rate += share * rate;
-                    for (acc, zj) in over_z.iter_mut().zip(z) {
-                        *acc += share * root * zj;
+            // Each hour's work and requests: mean plus the seen normals' share.
+            for (out, mean, coef) in [
+                (&mut *work, rows.work_mean, &rows.work),
+                (&mut *requests, rows.requests_mean, &rows.requests),
+            ] {
+                out.clear();
+                out.extend(rates.iter().map(|r| r * mean));
+                for (c, z) in coef.iter().zip(normals) {
+                    for ((o, root), zh) in out.iter_mut().zip(roots.iter()).zip(z) {
+                        *o += c * root * zh;
                     }
                 }
             }
+            let share = &mut shares[f * hours..(f + 1) * hours];
+            let tot = &mut totals[f];
+            for h in 0..hours {
+                // A count is never negative; at ≥ 500 images a stream is 22 s.d. from zero.
+                let (busy, s) = crate::fleet::overflow_at_once(work[h].max(0.0) * sp, cap);
+                tot.busy += busy;
+                tot.served += requests[h].max(0.0) * (1.0 - s);
+                share[h] = s;
+            }
+            // Σ share·rate, and Σ share·√rate·z for each seen normal.
+            let over_rate = dot(share, rates);
             sums.over_rate[f] += over_rate;
             sums.cross[1 + f] += over_rate;
+            weighted.clear();
+            weighted.extend(share.iter().zip(roots.iter()).map(|(s, r)| s * r));
+            let over_z = &mut sums.over_z[f * self.rank..(f + 1) * self.rank];
+            for (acc, z) in over_z.iter_mut().zip(normals) {
+                *acc += dot(weighted, z);
+            }
         }
         for f in 0..k {
             for g in f..k {
@@ -334,6 +356,16 @@ impl Projection {
         }
         sums.clear();
     }
+}
+
+/// Reused buffers for [`Projection::step_stateless`].
+#[derive(Debug, Clone, Default)]
+pub struct StatelessScratch {
+    roots: Vec<f64>,
+    work: Vec<f64>,
+    requests: Vec<f64>,
+    shares: Vec<f64>,
+    weighted: Vec<f64>,
 }
 
 /// What a stateless fleet did in a month's projected hours.

@@ -437,3 +437,70 @@ fn fast_and_reference_w1_statistics_agree() {
         "P(hybrid cheaper): fast {pf} reference {pr}"
     );
 }
+
+/// Fleets that carry state from hour to hour (a queue before overflow, an autoscaler) step
+/// every hot hour through the drawn work and requests alone; against the reference sampler on
+/// W1's demand pinned high, where they saturate and scale most.
+#[test]
+fn fast_sampler_agrees_with_the_reference_for_fleets_with_state() {
+    let options = r#"
+[[option]]
+id = "api"
+api = "bfl/flux-2-klein-4b"
+
+[[option]]
+id = "queued"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+usd_per_hour = "2.69"
+fleet = { policy = "fixed", gpus = 2 }
+bucket_seconds = [0.19, 0.57, 1.17, 2.75]
+overflow = "bfl/flux-2-klein-4b"
+max_queue_seconds = 120
+
+[[option]]
+id = "autoscaled"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+usd_per_hour = "2.69"
+fleet = { policy = "autoscaled", min = 1, max = 3, target_utilisation = 0.8 }
+bucket_seconds = [0.19, 0.57, 1.17, 2.75]
+overflow = "bfl/flux-2-klein-4b"
+max_queue_seconds = 60
+"#;
+    let head = W1.split("[[option]]").next().expect("W1 has options");
+    let e = engine(&format!("{head}{options}"));
+    let mut pins = vec![None; e.scenario.inputs.len()];
+    pins[e.scenario.demand.monthly] = Some(3_000_000.0);
+    pins[e.scenario.demand.growth] = Some(0.05);
+    let mut results = Vec::new();
+    for sampler in [Sampler::Fast, Sampler::Reference] {
+        let mut cfg = RunConfig::new(120, 11);
+        cfg.sampler = sampler;
+        cfg.pins = pins.clone();
+        results.push(run(&e, &cfg));
+    }
+    for o in 1..3 {
+        let (a, b) = (&results[0].options[o], &results[1].options[o]);
+        for (what, x, y) in [
+            ("total", &a.total, &b.total),
+            ("overflow share", &a.overflow, &b.overflow),
+            ("utilisation", &a.utilisation, &b.utilisation),
+        ] {
+            let se = (x.std_error().powi(2) + y.std_error().powi(2)).sqrt();
+            let z = (x.mean() - y.mean()) / se.max(1e-12 * y.mean().abs());
+            assert!(
+                z.abs() < 4.0,
+                "option {o} {what}: fast {} ± {} vs reference {} ± {} (z = {z})",
+                x.mean(),
+                x.std_error(),
+                y.mean(),
+                y.std_error()
+            );
+        }
+        let ratio = a.total.variance().sqrt() / b.total.variance().sqrt();
+        assert!((0.6..1.6).contains(&ratio), "option {o}: sd ratio {ratio}");
+    }
+}

@@ -30,6 +30,12 @@ pub struct Args {
     /// Time the plain per-hour Poisson sampler instead of the fast one.
     #[arg(long)]
     pub reference: bool,
+    /// Run this many times and report the median (the machine may be shared and noisy).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Also time one thread, alternating with the --threads runs, and report the speed-up.
+    #[arg(long)]
+    pub scaling: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -53,13 +59,48 @@ struct BenchReport {
     months: u32,
     path_hours: u64,
     threads: usize,
+    /// Median wall time of the runs [s].
     wall_s: f64,
+    /// Every run's wall time [s].
+    walls_s: Vec<f64>,
+    /// Median CPU time of the process per run (all threads) [s].
+    cpu_s: f64,
     path_hours_per_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scaling: Option<Scaling>,
     peak_memory_mb: Option<f64>,
     seed: u64,
     options: Vec<OptionFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     p_hybrid_cheaper: Option<f64>,
+}
+
+/// One thread against `threads`, timed alternately.
+#[derive(Serialize)]
+struct Scaling {
+    /// Median wall time on one thread [s].
+    one_thread_wall_s: f64,
+    /// Every one-thread run's wall time [s].
+    one_thread_walls_s: Vec<f64>,
+    /// One-thread median over the --threads median.
+    speedup: f64,
+}
+
+/// CPU time this process has used, all threads [s].
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return f64::NAN;
+    }
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    breakeven::stats::quantile_sorted(&s, 0.5)
 }
 
 /// Peak resident memory of this process [MB], from /proc (Linux only).
@@ -98,7 +139,6 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             .or(engine.scenario.seed)
             .unwrap_or(common::DEFAULT_SEED),
     );
-    cfg.threads = a.threads;
     cfg.sampler = if a.reference {
         Sampler::Reference
     } else {
@@ -109,10 +149,42 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     } else {
         a.threads
     };
+    if a.repeat == 0 || a.repeat > 1000 {
+        return Err(super::InputError(format!(
+            "--repeat: {} is out of range; expected 1 to 1000",
+            a.repeat
+        ))
+        .into());
+    }
     let cancel = AtomicBool::new(false);
-    let start = Instant::now();
-    let result = engine::run(&engine, &cfg, &cancel, &|_| {}, &mut |_| Ok(()))?;
-    let wall = start.elapsed().as_secs_f64();
+    // Every run is the same paths from the same seed; the last one's figures are printed.
+    let timed = |threads: usize| -> anyhow::Result<(f64, f64, engine::RunResult)> {
+        let cfg = RunConfig {
+            threads,
+            ..cfg.clone()
+        };
+        let (cpu0, start) = (cpu_seconds(), Instant::now());
+        let result = engine::run(&engine, &cfg, &cancel, &|_| {}, &mut |_| Ok(()))?;
+        Ok((start.elapsed().as_secs_f64(), cpu_seconds() - cpu0, result))
+    };
+    let (mut walls, mut cpus, mut one_thread) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
+    for _ in 0..a.repeat {
+        if a.scaling {
+            one_thread.push(timed(1)?.0);
+        }
+        let (w, c, r) = timed(a.threads)?;
+        walls.push(w);
+        cpus.push(c);
+        last = Some(r);
+    }
+    let result = last.expect("at least one run");
+    let wall = median(&walls);
+    let scaling = a.scaling.then(|| Scaling {
+        one_thread_wall_s: median(&one_thread),
+        speedup: median(&one_thread) / wall,
+        one_thread_walls_s: one_thread.clone(),
+    });
     let path_hours = paths * engine.hours_per_path();
     let options: Vec<OptionFigures> = engine
         .options
@@ -144,8 +216,11 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         path_hours,
         threads,
         wall_s: wall,
+        walls_s: walls.clone(),
+        cpu_s: median(&cpus),
         path_hours_per_s: path_hours as f64 / wall,
         peak_memory_mb: peak_memory_mb(),
+        scaling,
         seed: cfg.seed,
         options,
         p_hybrid_cheaper,
@@ -163,16 +238,28 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         if a.reference { "reference" } else { "fast" },
         report.seed
     );
+    let of_runs = if a.repeat > 1 {
+        format!(" (median of {} runs)", a.repeat)
+    } else {
+        String::new()
+    };
     println!(
-        "wall {:.3} s on {} thread(s): {:.3e} path-hours/s; peak memory {}",
+        "wall {:.3} s{of_runs} on {} thread(s), CPU {:.3} s: {:.3e} path-hours/s; peak memory {}",
         wall,
         threads,
+        report.cpu_s,
         report.path_hours_per_s,
         report
             .peak_memory_mb
             .map(|m| format!("{m:.1} MB"))
             .unwrap_or_else(|| "n/a".into())
     );
+    if let Some(s) = &report.scaling {
+        println!(
+            "one thread {:.3} s{of_runs}, alternating with the runs above: {:.2}× faster on {} threads",
+            s.one_thread_wall_s, s.speedup, threads
+        );
+    }
     println!(
         "{:<10} {:>14} {:>10} {:>14} {:>14} {:>14}",
         "option", "mean", "s.e.", "p5", "p50", "p95"
