@@ -259,9 +259,48 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 /// Counts in logarithmic bins, for both signs and zero.
 #[derive(Debug, Clone, Default)]
 struct LogHistogram {
-    pos: Vec<u64>,
-    neg: Vec<u64>,
+    pos: Bins,
+    neg: Bins,
     zero: u64,
+}
+
+/// Counts of consecutive bins from `start`: only the range the values cover is kept (a total
+/// in dollars sits some 30,000 bins above the smallest magnitude).
+#[derive(Debug, Clone, Default)]
+struct Bins {
+    start: usize,
+    counts: Vec<u64>,
+}
+
+impl Bins {
+    fn add(&mut self, bin: usize, count: u64) {
+        if self.counts.is_empty() {
+            self.start = bin;
+        } else if bin < self.start {
+            let grow = self.start - bin;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.start = bin;
+        }
+        let i = bin - self.start;
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += count;
+    }
+    fn merge(&mut self, other: &Bins) {
+        for (i, &c) in other.counts.iter().enumerate() {
+            if c > 0 {
+                self.add(other.start + i, c);
+            }
+        }
+    }
+    /// (bin, count), lowest bin first.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(move |(i, &c)| (self.start + i, c))
+    }
 }
 
 impl LogHistogram {
@@ -278,30 +317,22 @@ impl LogHistogram {
             self.zero += 1;
             return;
         }
-        let b = Self::bin(a);
-        let v = if x > 0.0 {
+        let side = if x > 0.0 {
             &mut self.pos
         } else {
             &mut self.neg
         };
-        if v.len() <= b {
-            v.resize(b + 1, 0);
-        }
-        v[b] += 1;
+        side.add(Self::bin(a), 1);
     }
     fn merge(&mut self, other: &LogHistogram) {
-        for (mine, theirs) in [(&mut self.pos, &other.pos), (&mut self.neg, &other.neg)] {
-            if mine.len() < theirs.len() {
-                mine.resize(theirs.len(), 0);
-            }
-            mine.iter_mut().zip(theirs).for_each(|(a, b)| *a += b);
-        }
+        self.pos.merge(&other.pos);
+        self.neg.merge(&other.neg);
         self.zero += other.zero;
     }
     fn quantile(&self, q: f64, n: u64) -> f64 {
         let target = (q.clamp(0.0, 1.0) * (n.saturating_sub(1)) as f64).round() as u64;
         let mut seen = 0u64;
-        for (b, c) in self.neg.iter().enumerate().rev() {
+        for (b, c) in self.neg.iter().rev() {
             seen += c;
             if seen > target {
                 return -Self::value(b);
@@ -311,7 +342,7 @@ impl LogHistogram {
         if seen > target {
             return 0.0;
         }
-        for (b, c) in self.pos.iter().enumerate() {
+        for (b, c) in self.pos.iter() {
             seen += c;
             if seen > target {
                 return Self::value(b);
