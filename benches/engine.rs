@@ -75,8 +75,7 @@ fn reduced_w1(c: &mut Criterion) {
             format!("W1 200 paths, {threads} thread(s) (elements = path-hours)"),
             |b| {
                 b.iter(|| {
-                    engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, &mut |_| Ok(()))
-                        .expect("runs")
+                    engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, None).expect("runs")
                 })
             },
         );

@@ -1366,7 +1366,11 @@ impl RunResult {
     }
 }
 
-/// Run the engine, handing each round of paths to `sink` (in path order) as it completes.
+/// What receives each round's paths, in path order.
+pub type PathSink<'a> = dyn FnMut(&[PathResult]) -> Result<()> + 'a;
+
+/// Run the engine, handing each round of paths to `sink` (in path order) as it completes;
+/// without a sink, paths are dropped where they ran once folded.
 /// `cancel` stops the run between rounds; what was done so far is returned, marked
 /// interrupted. `progress` is told how many paths are done.
 pub fn run(
@@ -1374,8 +1378,9 @@ pub fn run(
     cfg: &RunConfig,
     cancel: &AtomicBool,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(&[PathResult]) -> Result<()>,
+    mut sink: Option<&mut PathSink<'_>>,
 ) -> Result<RunResult> {
+    let keep_paths = sink.is_some();
     if cfg.samples == 0 {
         return Err(Error::input(
             "<command line>",
@@ -1403,11 +1408,14 @@ pub fn run(
         // Each batch is folded where it ran; the main thread only merges the folds in batch
         // order, so the result is the same at any thread count.
         let round: Vec<Result<(Vec<PathResult>, RunResult)>> = pool.install(|| {
-            (next..end)
+            (next as usize..end as usize)
                 .into_par_iter()
+                // One batch per task, so an idle thread can always take the next one.
+                .with_max_len(1)
                 // A batch that has not started when Ctrl-C comes does not start, so a stop
                 // takes at most one batch, not a round.
                 .map(|b| {
+                    let b = b as u64;
                     let paths = if cancel.load(Ordering::SeqCst) {
                         Vec::new()
                     } else {
@@ -1417,7 +1425,7 @@ pub fn run(
                     for p in &paths {
                         part.add(p)?;
                     }
-                    Ok((paths, part))
+                    Ok((if keep_paths { paths } else { Vec::new() }, part))
                 })
                 .collect()
         });
@@ -1428,7 +1436,9 @@ pub fn run(
         for batch in round {
             let (paths, part) = batch?;
             result.merge(part);
-            sink(&paths)?;
+            if let Some(sink) = sink.as_mut() {
+                sink(&paths)?;
+            }
         }
         next = end;
         progress(result.samples);

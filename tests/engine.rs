@@ -16,7 +16,7 @@ fn engine(text: &str) -> Engine {
 }
 
 fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
-    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, &mut |_| Ok(())).expect("run succeeds")
+    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, None).expect("run succeeds")
 }
 
 fn totals(e: &Engine, samples: u64) -> Vec<f64> {
@@ -361,10 +361,16 @@ fn same_seed_same_numbers_at_any_thread_count() {
         let mut cfg = RunConfig::new(600, 3);
         cfg.threads = threads;
         let mut rows = Vec::new();
-        let r = engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, &mut |b| {
-            rows.extend(b.iter().map(|p| serde_json::to_string(p).unwrap()));
-            Ok(())
-        })
+        let r = engine::run(
+            &e,
+            &cfg,
+            &AtomicBool::new(false),
+            &|_| {},
+            Some(&mut |b| {
+                rows.extend(b.iter().map(|p| serde_json::to_string(p).unwrap()));
+                Ok(())
+            }),
+        )
         .unwrap();
         let stats: Vec<String> = r
             .options

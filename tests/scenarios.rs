@@ -51,7 +51,7 @@ fn load_fluid(name: &str) -> Engine {
 }
 
 fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
-    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, &mut |_| Ok(())).expect("run succeeds")
+    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, None).expect("run succeeds")
 }
 
 /// One path with month-0 volume `monthly` and no growth; every other input as sampled.
@@ -125,7 +125,7 @@ fn smoke(name: &str) -> (Engine, RunResult, Vec<Vec<f64>>) {
         Ok(())
     };
     let cfg = RunConfig::new(SMOKE_PATHS, 1);
-    let r = engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, &mut sink).expect("runs");
+    let r = engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, Some(&mut sink)).expect("runs");
     assert_eq!(r.samples, SMOKE_PATHS);
     let mut cheapest = 0;
     for (o, st) in e.options.iter().zip(&r.options) {

@@ -451,13 +451,7 @@ pub fn plan(
     screen_cfg.samples = cfg.screen_paths;
     screen_cfg.precision = None;
     screen_cfg.pins.resize(scen.inputs.len(), None);
-    let screened = engine::run(
-        &screen_engine,
-        &screen_cfg,
-        cancel,
-        &|_| {},
-        &mut |_| Ok(()),
-    )?;
+    let screened = engine::run(&screen_engine, &screen_cfg, cancel, &|_| {}, None)?;
     let mut ranked: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
         .map(|i| evaluate(&screen_engine, &screened, i, cfg, cat))
         .collect();
@@ -478,7 +472,7 @@ pub fn plan(
     final_cfg
         .pins
         .resize(final_engine.scenario.inputs.len(), None);
-    let full = engine::run(&final_engine, &final_cfg, cancel, &|_| {}, &mut |_| Ok(()))?;
+    let full = engine::run(&final_engine, &final_cfg, cancel, &|_| {}, None)?;
     let mut all: Vec<Evaluated> = (0..final_engine.options.len())
         .map(|i| evaluate(&final_engine, &full, i, cfg, cat))
         .collect();

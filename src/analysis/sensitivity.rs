@@ -119,15 +119,21 @@ pub fn analyse(
     let n_in = e.scenario.inputs.len();
     let mut inputs: Vec<Vec<f64>> = vec![Vec::new(); n_in];
     let mut paths: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
-    let joint = engine::run(e, cfg, cancel, &|_| {}, &mut |b| {
-        for p in b {
-            paths.push((
-                p.inputs.clone(),
-                p.options.iter().map(|o| o.total_usd).collect(),
-            ));
-        }
-        Ok(())
-    })?;
+    let joint = engine::run(
+        e,
+        cfg,
+        cancel,
+        &|_| {},
+        Some(&mut |b| {
+            for p in b {
+                paths.push((
+                    p.inputs.clone(),
+                    p.options.iter().map(|o| o.total_usd).collect(),
+                ));
+            }
+            Ok(())
+        }),
+    )?;
     let (a, b) = joint
         .leaders()
         .ok_or_else(|| Error::Invariant("no leaders".into()))?;

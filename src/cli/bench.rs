@@ -164,7 +164,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             ..cfg.clone()
         };
         let (cpu0, start) = (cpu_seconds(), Instant::now());
-        let result = engine::run(&engine, &cfg, &cancel, &|_| {}, &mut |_| Ok(()))?;
+        let result = engine::run(&engine, &cfg, &cancel, &|_| {}, None)?;
         Ok((start.elapsed().as_secs_f64(), cpu_seconds() - cpu0, result))
     };
     let (mut walls, mut cpus, mut one_thread) = (Vec::new(), Vec::new(), Vec::new());

@@ -28,10 +28,16 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let cancel = common::cancel_flag();
     eprintln!("running {} paths…", cfg.samples);
     let mut payback = breakeven::analysis::payback::PaybackFold::new(&engine);
-    let result = engine::run(&engine, &cfg, &cancel, &|_| {}, &mut |b| {
-        b.iter().for_each(|p| payback.add(&engine, p));
-        Ok(())
-    })?;
+    let result = engine::run(
+        &engine,
+        &cfg,
+        &cancel,
+        &|_| {},
+        Some(&mut |b| {
+            b.iter().for_each(|p| payback.add(&engine, p));
+            Ok(())
+        }),
+    )?;
     if result.interrupted {
         eprintln!("interrupted; no report written");
         std::process::exit(130);

@@ -87,7 +87,13 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             }
             Ok(())
         };
-        let r = engine::run(&engine, &cfg, &cancel, &|n| bar.set_position(n), &mut sink)?;
+        let r = engine::run(
+            &engine,
+            &cfg,
+            &cancel,
+            &|n| bar.set_position(n),
+            Some(&mut sink),
+        )?;
         w.flush()?;
         r
     };
