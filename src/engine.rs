@@ -422,7 +422,19 @@ impl Engine {
         for m in 0..s.horizon_months as usize {
             let vm = v0 * (1.0 + g).powi(m as i32) * s.seasonality_at(m);
             if !vm.is_finite() || vm > crate::scenario::MAX_MONTHLY_IMAGES * 1e3 {
-                return Err(Error::Invariant(format!("demand in month {m} reached {vm} assets; the growth input is too large for the horizon")));
+                // The scenario's check allows for its inputs' 99.9th percentiles; a draw
+                // further out still stops the run, as bad input rather than a bug.
+                return Err(Error::input(
+                    &s.file,
+                    "demand.growth",
+                    format!(
+                        "path {path} drew a month-0 volume of {v0:.3e} and growth {g:.4}, which reach \
+                         {vm:.3e} assets in month {}; expected demand under {:.0e} a month \
+                         (narrow the growth or volume distribution, or shorten the horizon)",
+                        m + 1,
+                        crate::scenario::MAX_MONTHLY_IMAGES * 1e3
+                    ),
+                ));
             }
             p.start_month();
             // Hour shares at or under this are pooled: every fleet is at rest and stays linear.

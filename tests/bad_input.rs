@@ -778,3 +778,42 @@ fn too_many_samples_in_the_file_are_refused_before_running() {
     );
     assert!(stderr.contains("(about "), "no estimate: {stderr}");
 }
+
+/// The scenario check allows for its inputs' 99.9th percentiles; a path that draws growth
+/// further out and drives demand past 10^15 a month stops the run as bad input naming the
+/// key, not as an internal error, and writes nothing.
+#[test]
+fn a_growth_draw_past_the_checked_tail_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tail-growth.toml");
+    std::fs::write(
+        &path,
+        r#"
+horizon_months = 24
+[demand]
+monthly = 100_000_000_000
+growth = { dist = "normal", mean = 0.0, sd = 0.159 }
+profile = "flat"
+arrivals = "fluid"
+[[mix]]
+size = "1024x1024"
+share = 1.0
+[[option]]
+id = "api"
+api = "bfl/flux-2-klein-4b"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = breakeven();
+    cmd.arg("run")
+        .arg(&path)
+        .args(["--samples", "5000", "--out"])
+        .arg(&out);
+    let file = path.to_str().unwrap();
+    let want = [file, "demand.growth", "expected demand under 1e15 a month"];
+    if let Some(e) = check_bad("tail growth", outcome(&mut cmd), &want) {
+        panic!("{e}");
+    }
+    assert!(!out.join("summary.json").exists(), "a summary was written");
+}
