@@ -185,10 +185,21 @@ pub fn streams(s: &Scenario) -> Vec<Stream> {
 
 /// Compile every option of a scenario against the catalogue.
 pub fn compile(s: &Scenario, cat: &Catalogue, streams: &[Stream]) -> Result<Vec<Compiled>> {
-    s.options
-        .iter()
-        .map(|o| compile_option(s, cat, streams, o))
-        .collect()
+    // Every option's problems are reported together, as the scenario reader does.
+    let mut out = Vec::new();
+    let mut problems = crate::error::Problems::default();
+    for (i, o) in s.options.iter().enumerate() {
+        match compile_option(s, cat, streams, i, o) {
+            Ok(c) => out.push(c),
+            Err(Error::Input(p)) => problems.0.extend(p.0),
+            Err(other) => return Err(other),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Input(problems))
+    }
 }
 
 fn api_item(
@@ -235,16 +246,22 @@ fn compile_option(
     s: &Scenario,
     cat: &Catalogue,
     streams: &[Stream],
+    index: usize,
     o: &crate::scenario::OptionSpec,
 ) -> Result<Compiled> {
     let mut items = Vec::new();
-    let key = format!("option.{}", o.id);
+    // Keys as the scenario file has them: the option's place in the list, then the field.
+    let key = format!("option[{index}]");
+    let field = |f: &str| format!("{key}.{f}");
     let stage_api = |st: &Stream| o.stage_apis.get(&s.stages[st.stage].name).cloned();
     match &o.kind {
         OptionKind::Api { api, price_factor } => {
             let mut stream_api_item = Vec::new();
             for st in streams {
-                let which = stage_api(st).unwrap_or_else(|| api.clone());
+                let (which, from) = match stage_api(st) {
+                    Some(a) => (a, field("stages")),
+                    None => (api.clone(), field("api")),
+                };
                 stream_api_item.push(Some(api_item(
                     &mut items,
                     cat,
@@ -252,7 +269,7 @@ fn compile_option(
                     &which,
                     st,
                     ItemKind::ApiImages,
-                    &key,
+                    &from,
                 )?));
             }
             Ok(Compiled {
@@ -279,7 +296,7 @@ fn compile_option(
                         &api,
                         st,
                         ItemKind::ApiImages,
-                        &key,
+                        &field("stages"),
                     )?));
                     stream_seconds.push(0.0);
                     overflow_item.push(None);
@@ -310,7 +327,7 @@ fn compile_option(
                         .ok_or_else(|| {
                             Error::input(
                                 &s.file,
-                                &key,
+                                &field("gpu"),
                                 format!("no speed for {} on {}", profile.id, gpu.id),
                             )
                         })?,
@@ -324,7 +341,7 @@ fn compile_option(
                         &ov.api,
                         st,
                         ItemKind::OverflowImages,
-                        &key,
+                        &field("overflow"),
                     )?),
                     None => None,
                 });

@@ -119,6 +119,10 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ("missing-gpu", &["option[0].gpu: is missing; a self-hosted option runs on a gpu"]),
     ("missing-offer", &["option[0].offer: is missing; expected one of h100-sxm's offers"]),
     ("no-options", &["option: no [[option]]s; expected at least one option"]),
+    ("api-cannot-serve-size", &[
+        "option[0].api: bfl/flux-2-klein-4b cannot serve 1920x1080: 1920x1080 has a side that is not a multiple of 16 px",
+        "option[1].overflow: bfl/flux-2-klein-4b cannot serve 1920x1080",
+    ]),
     ("option-neither", &["option[0]: has neither api nor selfhost; expected"]),
     ("option-both", &["option[0]: has both api and selfhost; expected one of them"]),
     ("duplicate-option-id", &["option[1].id: \"api\" is empty or used twice; expected a unique id"]),
