@@ -119,6 +119,34 @@ pub fn format_usd_short(x: f64) -> String {
     }
 }
 
+/// Dollars on a linear axis whose ticks are about `step` apart: as [`format_usd_short`], with
+/// more decimals where the ticks are closer than its rounding, so that neighbouring ticks never
+/// read alike (`$1.96k`, `$1.98k`, `$2.00k` for costs that barely vary).
+pub fn format_usd_tick(x: f64, step: f64) -> String {
+    let a = x.abs();
+    let (div, unit, least) = if a >= 1e9 {
+        (1e9, "B", 3)
+    } else if a >= 1e6 {
+        (1e6, "M", 2)
+    } else if a >= 1e3 {
+        (1e3, "k", 1)
+    } else if a >= 1.0 || a == 0.0 {
+        (1.0, "", 0)
+    } else {
+        (1.0, "", 3)
+    };
+    let need = if step > 0.0 && step.is_finite() {
+        (-(step / div).log10()).ceil().max(0.0) as usize
+    } else {
+        0
+    };
+    if need <= least {
+        return format_usd_short(x);
+    }
+    let sign = if x < 0.0 { "-" } else { "" };
+    format!("{sign}${:.*}{unit}", need.min(6), a / div)
+}
+
 /// Images for chart axes: `10k`, `1.5M`.
 pub fn format_count_short(x: f64) -> String {
     let a = x.abs();
@@ -184,6 +212,22 @@ pub fn de_usd_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Usd>,
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ticks_close_together_read_differently() {
+        let labels: Vec<String> = (0..=10)
+            .map(|i| format_usd_tick(1900.0 + 20.0 * i as f64, 20.0))
+            .collect();
+        for w in labels.windows(2) {
+            assert_ne!(w[0], w[1], "{labels:?}");
+        }
+        assert_eq!(labels[5], "$2.00k");
+        // Ticks far apart keep the short form.
+        assert_eq!(format_usd_tick(2000.0, 2000.0), "$2k");
+        assert_eq!(format_usd_tick(2500.0, 500.0), "$2.5k");
+        assert_eq!(format_usd_tick(0.0, 20.0), "$0");
+    }
+
     use super::*;
     use rust_decimal_macros::dec;
 

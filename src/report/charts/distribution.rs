@@ -3,7 +3,7 @@
 
 use super::frame::{self, LegendItem, Swatch, VMark};
 use super::DrawResult;
-use crate::money::format_usd_short;
+use crate::money::format_usd_tick;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -133,6 +133,7 @@ where
     };
     let x1 = hi + pad;
 
+    let step = frame::tick_step(x0, x1, 10);
     let marks: Vec<VMark> = c
         .options
         .iter()
@@ -144,7 +145,7 @@ where
             VMark {
                 x: Some(m),
                 span: None,
-                label: format!("{} median: {}", o.label, format_usd_short(m)),
+                label: format!("{} median: {}", o.label, format_usd_tick(m, step / 10.0)),
                 colour: frame::colour(i),
             }
         })
@@ -167,7 +168,7 @@ where
         frame::Axis::with_ticks(0.0, y_top, ticks),
     )?;
     frame::style_mesh(&mut chart.configure_mesh(), &c.x_label, Y_DESC)
-        .x_label_formatter(&|v| format_usd_short(*v))
+        .x_label_formatter(&|v| format_usd_tick(*v, step))
         .y_label_formatter(&|v| frame::pct(*v))
         .x_labels(10)
         .draw()?;

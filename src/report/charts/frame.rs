@@ -300,6 +300,21 @@ where
 }
 
 /// `x` rounded up to a round number (1, 1.2, 1.4, 1.5, 1.6, 1.8, 2, 2.5, 3, 3.5, … 9 × 10ⁿ).
+/// About the step between the labels plotters puts on a linear axis from `lo` to `hi` with at
+/// most `n` labels: the smallest 1, 2 or 5 × 10^k that fits.
+pub(super) fn tick_step(lo: f64, hi: f64, n: usize) -> f64 {
+    let raw = (hi - lo) / n.max(1) as f64;
+    if !(raw.is_finite() && raw > 0.0) {
+        return 0.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * p)
+        .find(|s| *s >= raw * (1.0 - 1e-12))
+        .unwrap_or(10.0 * p)
+}
+
 pub(super) fn nice_ceil(x: f64) -> f64 {
     if !(x.is_finite() && x > 0.0) {
         return 1.0;

@@ -5,7 +5,7 @@
 
 use super::frame::{self, HPos, LegendItem, Pos, Swatch, VPos};
 use super::DrawResult;
-use crate::money::{format_count_short, format_usd_short};
+use crate::money::{format_count_short, format_usd_tick};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -43,9 +43,10 @@ pub enum TickFormat {
 }
 
 impl TickFormat {
-    fn format(self, v: f64) -> String {
+    /// A tick `v` on an axis whose ticks are about `step` apart.
+    fn format(self, v: f64, step: f64) -> String {
         match self {
-            TickFormat::Usd => format_usd_short(v),
+            TickFormat::Usd => format_usd_tick(v, step),
             TickFormat::Count => format_count_short(v),
             TickFormat::Percent => frame::pct(v),
             TickFormat::Number => {
@@ -119,7 +120,7 @@ where
         LegendItem::new(
             format!(
                 "baseline, every input at its median: {}",
-                fmt.format(c.baseline)
+                fmt.format(c.baseline, 0.0)
             ),
             Swatch::Line {
                 colour: frame::REFERENCE,
@@ -188,7 +189,7 @@ where
     let x_desc = format!("{} ({})", c.headline, c.unit);
     frame::style_mesh(&mut chart.configure_mesh(), &x_desc, "")
         .disable_y_mesh()
-        .x_label_formatter(&|v| fmt.format(*v))
+        .x_label_formatter(&|v| fmt.format(*v, frame::tick_step(x0, x1, 10)))
         .y_label_formatter(&name_at)
         .x_labels(10)
         .draw()?;
