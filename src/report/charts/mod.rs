@@ -167,27 +167,9 @@ pub fn render_png_bytes(chart: &Chart) -> Result<Vec<u8>> {
     })
 }
 
-/// Write the chart as a PNG file at `path`, atomically: drawn into a temporary `*.png` in the
-/// same folder, renamed into place when complete.
+/// Write the chart as a PNG file at `path`, atomically (see [`write_atomic`]).
 pub fn render_png(chart: &Chart, path: &Path) -> Result<PathBuf> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".breakeven-")
-        .suffix(".png")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    draw_png_file(chart, tmp.path())?;
-    tmp.as_file().sync_all().map_err(io)?;
-    crate::report::files::readable_by_all(tmp.path()).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(path.to_path_buf())
+    write_atomic(path, &render_png_bytes(chart)?)
 }
 
 /// Write `dir/stem.svg` and `dir/stem.png`, each atomically (a temporary file in `dir`, renamed
