@@ -384,6 +384,9 @@ struct RawOption {
     seconds_at_1mp: Option<f64>,
     bucket_seconds: Option<Vec<f64>>,
     interruption_lost_seconds: Option<f64>,
+    interruptions_per_hour: Option<f64>,
+    cold_start_seconds: Option<f64>,
+    idle_timeout_seconds: Option<f64>,
     owned: Option<RawOwned>,
     #[serde(default)]
     stages: BTreeMap<String, String>,
@@ -1480,18 +1483,76 @@ fn validate_payment(
             );
         }
     }
-    if offer.class == OfferClass::Serverless {
-        if o.usd_per_hour.is_some() {
-            p.push(k("usd_per_hour"), "does not apply to a serverless offer");
+    // A scenario's own measurement wins over the catalogue's figure, within sane bounds.
+    let own = |p: &mut Problems, value: Option<f64>, catalogue: Option<f64>, key: &str, hi: f64| {
+        let what = if key.ends_with("_seconds") {
+            "seconds"
+        } else {
+            "interruptions per hour"
+        };
+        let x = value.or(catalogue).unwrap_or(0.0);
+        if value.is_some() {
+            finite_in(x, 0.0, hi, &k(key), what, p);
         }
+        x
+    };
+    if offer.class == OfferClass::Serverless {
+        for (given, key) in [
+            (o.usd_per_hour.is_some(), "usd_per_hour"),
+            (o.interruptions_per_hour.is_some(), "interruptions_per_hour"),
+            (
+                o.interruption_lost_seconds.is_some(),
+                "interruption_lost_seconds",
+            ),
+        ] {
+            if given {
+                p.push(k(key), "does not apply to a serverless offer");
+            }
+        }
+        let cold_start_seconds = own(
+            p,
+            o.cold_start_seconds,
+            offer.cold_start_seconds,
+            "cold_start_seconds",
+            3_600.0,
+        );
+        let idle_timeout_seconds = own(
+            p,
+            o.idle_timeout_seconds,
+            offer.idle_timeout_seconds,
+            "idle_timeout_seconds",
+            86_400.0,
+        );
         return Some(Payment::Serverless {
             offer: offer.id.clone(),
             usd_per_second: offer.usd_per_second.unwrap_or_default(),
             increment_seconds: offer.billing_increment_seconds.unwrap_or(1),
-            cold_start_seconds: offer.cold_start_seconds.unwrap_or(0.0),
-            idle_timeout_seconds: offer.idle_timeout_seconds.unwrap_or(0.0),
+            cold_start_seconds,
+            idle_timeout_seconds,
         });
     }
+    for (given, key) in [
+        (o.cold_start_seconds.is_some(), "cold_start_seconds"),
+        (o.idle_timeout_seconds.is_some(), "idle_timeout_seconds"),
+    ] {
+        if given {
+            p.push(
+                k(key),
+                format!(
+                    "applies to serverless offers only; {} is {}",
+                    offer.id,
+                    offer.class.name()
+                ),
+            );
+        }
+    }
+    let interruptions_per_hour = own(
+        p,
+        o.interruptions_per_hour,
+        offer.interruptions_per_hour,
+        "interruptions_per_hour",
+        60.0,
+    );
     if offer.class == OfferClass::Reserved && !matches!(fleet, Some(FleetPolicy::Fixed { .. })) {
         p.push(
             k("fleet.policy"),
@@ -1518,7 +1579,7 @@ fn validate_payment(
         offer: offer.id.clone(),
         usd_per_hour: rate,
         class: offer.class,
-        interruptions_per_hour: offer.interruptions_per_hour.unwrap_or(0.0),
+        interruptions_per_hour,
         interruption_lost_seconds: lost,
     })
 }

@@ -119,6 +119,12 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ("missing-gpu", &["option[0].gpu: is missing; a self-hosted option runs on a gpu"]),
     ("missing-offer", &["option[0].offer: is missing; expected one of h100-sxm's offers"]),
     ("no-options", &["option: no [[option]]s; expected at least one option"]),
+    ("override-wrong-offer", &[
+        "option[1].interruptions_per_hour: does not apply to a serverless offer",
+        "option[1].cold_start_seconds: -3 is out of range; expected seconds from 0 to 3600",
+        "option[2].cold_start_seconds: applies to serverless offers only; runpod-community is community",
+        "option[2].interruptions_per_hour: 100 is out of range; expected interruptions per hour from 0 to 60",
+    ]),
     ("api-cannot-serve-size", &[
         "option[0].api: bfl/flux-2-klein-4b cannot serve 1920x1080: 1920x1080 has a side that is not a multiple of 16 px",
         "option[1].overflow: bfl/flux-2-klein-4b cannot serve 1920x1080",

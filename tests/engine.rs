@@ -266,6 +266,64 @@ fleet = { policy = "serverless", max_workers = 4 }
     assert!((20.0..=21.6).contains(&p95), "{p95}");
 }
 
+/// A team's own cold start and idle timeout replace the catalogue's, in the same closed form.
+#[test]
+fn serverless_cold_start_and_idle_timeout_can_be_overridden() {
+    let opt = r#"
+[[option]]
+id = "serverless"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-serverless-flex"
+fleet = { policy = "serverless", max_workers = 4 }
+cold_start_seconds = 8
+idle_timeout_seconds = 60
+"#;
+    let per_hour = 100.0;
+    let e = engine(&fixed(per_hour * 730.0, 1, opt));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let cold_share = (-(per_hour / 3600.0) * 60.0f64).exp();
+    let billed = per_hour * 0.57 + per_hour * cold_share * (8.0 + 60.0 + 0.5);
+    let expected = 730.0 * billed * 0.00116;
+    assert!(
+        close(r.options[0].total.mean(), expected, 1e-9),
+        "{} vs {expected}",
+        r.options[0].total.mean()
+    );
+}
+
+/// A spot offer's interruption rate can be set by the scenario: capacity shrinks by the work
+/// lost, the bill does not.
+#[test]
+fn spot_interruption_rate_can_be_overridden() {
+    let opt = |rate: &str| {
+        format!(
+            r#"
+[[option]]
+id = "spot"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+payment = "spot"
+fleet = {{ policy = "fixed", gpus = 1 }}
+overflow = "bfl/flux-2-klein-4b"
+interruptions_per_hour = {rate}
+interruption_lost_seconds = 600
+"#
+        )
+    };
+    // 3,000 GPU-seconds of 1 MP work an hour against 3600 − 2 × 600 = 2,400 usable: a fifth
+    // of each hour's images overflows.
+    let volume = 3000.0 / 0.57 * 730.0;
+    let e = engine(&fixed(volume, 1, &opt("2")));
+    let r = run(&e, &RunConfig::new(1, 1));
+    let share = r.options[0].overflow.mean();
+    assert!(close(share, 0.2, 1e-9), "overflow share {share}");
+    let e = engine(&fixed(volume, 1, &opt("0")));
+    let r = run(&e, &RunConfig::new(1, 1));
+    assert_eq!(r.options[0].overflow.mean(), 0.0);
+}
+
 #[test]
 fn owned_fleet_costs_amortisation_power_and_hosting() {
     let opt = r#"
