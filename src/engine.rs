@@ -189,7 +189,8 @@ pub struct Engine {
     never_queues: bool,
     /// Each month's hours, largest share first.
     sorted_hours: Vec<Vec<u16>>,
-    /// Per fleet, when no fleet queues: capacity [GPU-s] and GPUs billed in an hour.
+    /// Per fleet, when no fleet queues (else empty): capacity [GPU-s] and GPUs billed in an
+    /// hour.
     stateless_capacity: Vec<f64>,
     stateless_gpus: Vec<f64>,
     /// Σ share over `sorted_hours[m][k..]`, for k = 0..=730.
@@ -231,10 +232,16 @@ impl Engine {
             .filter(|(_, o)| o.fleet.is_some())
             .map(|(i, _)| i)
             .collect();
-        let never_queues = options
+        // Fixed fleets that overflow at once carry nothing from hour to hour; when every fleet
+        // is one, no fleet can hold a backlog.
+        let stateless: Option<Vec<(f64, f64)>> = options
             .iter()
             .filter_map(|o| o.fleet.as_ref())
-            .all(|f| matches!(f.policy, FleetPolicy::Fixed { .. }) && f.max_queue_seconds == 0.0);
+            .map(|f| Some((f.stateless_capacity()?, f.fixed_gpus()? as f64)))
+            .collect();
+        let never_queues = stateless.is_some();
+        let (stateless_capacity, stateless_gpus) =
+            stateless.unwrap_or_default().into_iter().unzip();
         let sorted_hours: Vec<Vec<u16>> = shares
             .iter()
             .map(|s| {
@@ -242,11 +249,6 @@ impl Engine {
                 idx.sort_by(|a, b| s[*b as usize].total_cmp(&s[*a as usize]).then(a.cmp(b)));
                 idx
             })
-            .collect();
-        let fleets = || options.iter().filter_map(|o| o.fleet.as_ref());
-        let stateless_capacity = fleets().filter_map(|f| f.stateless_capacity()).collect();
-        let stateless_gpus = fleets()
-            .filter_map(|f| Some(f.fixed_gpus()? as f64))
             .collect();
         let suffix = |f: fn(f64) -> f64| -> Vec<Vec<f64>> {
             shares
