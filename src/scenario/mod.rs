@@ -1,0 +1,379 @@
+//! Scenarios: what a team expects (demand, its growth and shape, the request mix, pipelines)
+//! and the options it wants compared. Parsed from TOML, then validated against the catalogue
+//! into typed values; every problem in a file is reported at once.
+//!
+//! Every uncertain number is registered as a named input (`demand.monthly`,
+//! `option.self-h100.seconds_per_image`), so the engine can sample them jointly (with rank
+//! correlations) and sensitivity analysis can pin them one at a time.
+
+use crate::catalogue::{Catalogue, OfferClass};
+use crate::dist::{Copula, Dist, RawDist};
+use crate::error::{join_key, Error, Problems, Result};
+use crate::money::{de_usd_opt, Usd};
+use crate::pricing::Size;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+mod raw;
+mod validate;
+
+use raw::RawScenario;
+pub use raw::DEFAULT_USD_PER_KWH;
+use validate::validate;
+
+/// Hours in a simulated month: 365 × 24 / 12.
+pub const HOURS_PER_MONTH: usize = 730;
+/// Most months a scenario may span.
+pub const MAX_HORIZON_MONTHS: u32 = 60;
+/// Demand beyond this many images a month is refused as absurd (about 380,000 a second).
+pub const MAX_MONTHLY_IMAGES: f64 = 1e12;
+
+/// A validated scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// Short name, used for the output folder (`out/<name>/`).
+    pub name: String,
+    /// What the scenario describes.
+    pub description: String,
+    /// The file it was read from.
+    pub file: String,
+    /// Months simulated.
+    pub horizon_months: u32,
+    /// Calendar month (1–12) of the first simulated month, for seasonality.
+    pub start_month: u32,
+    /// Prices in force on this date (newest when `None`).
+    pub as_of: Option<NaiveDate>,
+    /// Default number of sample paths.
+    pub samples: Option<u64>,
+    /// Default seed.
+    pub seed: Option<u64>,
+    /// Demand.
+    pub demand: Demand,
+    /// Resolution and editing buckets.
+    pub mix: Vec<Bucket>,
+    /// Pipeline stages (one `final` stage when the file has none).
+    pub stages: Vec<Stage>,
+    /// Options compared.
+    pub options: Vec<OptionSpec>,
+    /// Every uncertain input, in sampling order.
+    pub inputs: Vec<NamedInput>,
+    /// Rank correlations between inputs, as `(i, j, spearman)`.
+    pub correlations: Vec<(usize, usize, f64)>,
+    /// The copula that realises them (None when there are none).
+    #[serde(skip)]
+    pub copula: Option<Copula>,
+}
+
+/// One uncertain input.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedInput {
+    /// Dotted name (`demand.monthly`).
+    pub name: String,
+    /// Its distribution.
+    pub dist: Dist,
+    /// Unit, for reports (`images/month`).
+    pub unit: &'static str,
+}
+
+/// Demand for delivered assets.
+#[derive(Debug, Clone, Serialize)]
+pub struct Demand {
+    /// Input index of the month-0 volume [assets/month].
+    pub monthly: usize,
+    /// Input index of month-over-month growth [fraction/month].
+    pub growth: usize,
+    /// Multipliers by calendar month, January first.
+    pub seasonality: [f64; 12],
+    /// Shape of the week.
+    pub profile: WeeklyProfile,
+    /// Whether each month's hours sum to its volume (`month`) or the profile has mean 1 over
+    /// a week and each hour gets `volume / 730 × w(h)` (`week`).
+    pub normalise: Normalise,
+    /// How arrivals are drawn within an hour.
+    pub arrivals: Arrivals,
+    /// Coefficient of variation of a gamma multiplier on each hour's rate (bursts); 0 = Poisson.
+    pub burstiness: f64,
+}
+
+/// Hour-of-week weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeeklyProfile {
+    /// Name, for reports.
+    pub name: String,
+    /// 168 weights from Monday 00:00, mean 1.
+    pub weights: Vec<f64>,
+}
+
+/// See [`Demand::normalise`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalise {
+    /// Each month's hours sum to the month's volume.
+    Month,
+    /// The weekly profile has mean 1; month totals follow the calendar.
+    Week,
+}
+
+/// See [`Demand::arrivals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrivals {
+    /// Poisson counts per hour and bucket.
+    Poisson,
+    /// Expected counts, no noise (for closed-form checks).
+    Fluid,
+}
+
+/// A resolution/editing bucket of the request mix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    /// Name for reports.
+    pub name: String,
+    /// Output size.
+    pub size: Size,
+    /// Share of requests.
+    pub share: f64,
+    /// Input images per request.
+    pub inputs: Vec<Size>,
+    /// Steps, where an option lets you choose.
+    pub steps: Option<u32>,
+}
+
+/// A pipeline stage: images made per delivered asset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    /// Name, used by options to route the stage.
+    pub name: String,
+    /// Images per delivered asset (4 candidates = 4; a 10% re-roll = 0.1).
+    pub per_asset: f64,
+    /// Output size for this stage, overriding the bucket's.
+    pub size: Option<Size>,
+}
+
+/// An option to compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionSpec {
+    /// Short id, unique in the scenario.
+    pub id: String,
+    /// What serves it.
+    pub kind: OptionKind,
+    /// Stages served by an API whatever the main server is: stage name → API id.
+    pub stage_apis: BTreeMap<String, String>,
+}
+
+/// What serves an option's images.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OptionKind {
+    /// A hosted API.
+    Api {
+        /// Offering id.
+        api: String,
+        /// Input index of a multiplier on its prices (1 = the catalogue's price).
+        price_factor: Option<usize>,
+    },
+    /// A self-hosted fleet, optionally with overflow to an API.
+    SelfHost(Box<SelfHost>),
+}
+
+/// A self-hosted option.
+#[derive(Debug, Clone, Serialize)]
+pub struct SelfHost {
+    /// Speed profile id.
+    pub profile: String,
+    /// GPU id.
+    pub gpu: String,
+    /// How the GPUs are paid.
+    pub payment: Payment,
+    /// How many GPUs run when.
+    pub fleet: FleetPolicy,
+    /// Overflow to an API (hybrid).
+    pub overflow: Option<Overflow>,
+    /// Licence id.
+    pub licence: String,
+    /// Override of the licence fee [USD/month].
+    pub licence_fee_usd: Option<Usd>,
+    /// Input index of operations hours per month.
+    pub ops_hours: usize,
+    /// Operations rate [USD/hour].
+    pub ops_usd_per_hour: Usd,
+    /// Input index of a multiplier on the catalogue's seconds per image.
+    pub speed_factor: usize,
+    /// Measured seconds per image for each mix bucket, replacing the catalogue's rule.
+    pub bucket_seconds: Option<Vec<f64>>,
+    /// Seconds per 1 MP image at default steps replacing the catalogue's.
+    pub seconds_at_1mp: Option<f64>,
+    /// Input index of a multiplier on the GPU's hourly or per-second price.
+    pub gpu_price_factor: usize,
+}
+
+/// How GPUs are paid for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "payment", rename_all = "snake_case")]
+pub enum Payment {
+    /// Rented by the hour (on-demand, secure, community, reserved).
+    Hourly {
+        /// Offer id on the GPU.
+        offer: String,
+        /// Price [USD/hour].
+        usd_per_hour: Usd,
+        /// The offer's class.
+        class: OfferClass,
+        /// Interruptions [per GPU-hour] (spot and community).
+        interruptions_per_hour: f64,
+        /// Work lost and restart time per interruption [s].
+        interruption_lost_seconds: f64,
+    },
+    /// Rented by the second, workers come and go with demand.
+    Serverless {
+        /// Offer id.
+        offer: String,
+        /// Price [USD/s].
+        usd_per_second: Usd,
+        /// Billing increment [s].
+        increment_seconds: u32,
+        /// Cold start [s], billed.
+        cold_start_seconds: f64,
+        /// Idle time billed before a worker stops [s].
+        idle_timeout_seconds: f64,
+    },
+    /// Bought outright.
+    Owned {
+        /// Purchase price per GPU [USD].
+        purchase_usd: Usd,
+        /// Months over which the purchase is spread.
+        amortise_months: u32,
+        /// Electricity [USD/kWh].
+        usd_per_kwh: Usd,
+        /// Power usage effectiveness of the room (1.0 = none lost).
+        pue: f64,
+        /// Hosting, per GPU [USD/month].
+        hosting_usd_per_month: Usd,
+        /// Share of full power drawn when idle.
+        idle_power_share: f64,
+    },
+}
+
+/// How many GPUs run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+pub enum FleetPolicy {
+    /// Always on.
+    Fixed {
+        /// GPUs.
+        gpus: u32,
+    },
+    /// Follows demand, hour by hour.
+    Autoscaled {
+        /// Fewest GPUs.
+        min: u32,
+        /// Most GPUs.
+        max: u32,
+        /// Utilisation the scaler aims for.
+        target_utilisation: f64,
+        /// Time for a new GPU to serve [minutes].
+        scale_up_delay_minutes: f64,
+        /// A started GPU is billed at least this long [hours].
+        min_billed_hours: u32,
+    },
+    /// Serverless workers, up to a cap.
+    Serverless {
+        /// Most concurrent workers.
+        max_workers: u32,
+    },
+}
+
+/// Overflow from a self-hosted fleet to an API.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overflow {
+    /// Offering id.
+    pub api: String,
+    /// Queue delay allowed before overflowing [s]; 0 = overflow as soon as the fleet is full.
+    pub max_queue_seconds: f64,
+}
+
+// ---------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
+        let display = path.display().to_string();
+        // A path that cannot be read is bad input (exit code 2), not a failure while running.
+        let unreadable = |e: std::io::Error| {
+            let what = match e.kind() {
+                std::io::ErrorKind::NotFound => "does not exist".to_string(),
+                _ => format!("cannot be read ({e})"),
+            };
+            Error::input(
+                &display,
+                "",
+                format!("{what}; expected a scenario .toml file"),
+            )
+        };
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
+        if meta.is_dir() {
+            return Err(Error::input(
+                &display,
+                "",
+                "is a folder; expected a scenario .toml file",
+            ));
+        }
+        let bytes = crate::catalogue::read_capped(path)
+            .map_err(unreadable)?
+            .ok_or_else(|| Error::input(&display, "", crate::catalogue::too_big("a scenario")))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::input(
+                &display,
+                "",
+                "is not UTF-8 text; expected a TOML scenario file",
+            )
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Scenario::parse(&text, &display, &stem, catalogue)
+    }
+
+    /// Validate a scenario from its text. `file` names it in messages; `default_name` is used
+    /// when the file sets no `name`.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        default_name: &str,
+        catalogue: &Catalogue,
+    ) -> Result<Scenario> {
+        if text.trim().is_empty() {
+            return Err(Error::input(
+                file,
+                "",
+                "is empty; expected a scenario with horizon_months, [demand] and [[option]]s",
+            ));
+        }
+        let (raw, parsed) = crate::catalogue::parse_toml::<RawScenario>(text)
+            .map_err(|p| Error::Input(p.in_file(file)))?;
+        let mut p = Problems::default();
+        let scenario = validate(raw, default_name, catalogue, &mut p);
+        let p = crate::catalogue::after_parse(parsed, p);
+        match scenario {
+            Some(mut s) if p.is_empty() => {
+                s.file = file.to_string();
+                Ok(s)
+            }
+            _ => Err(Error::Input(p.in_file(file))),
+        }
+    }
+
+    /// Seasonal multiplier of simulated month `m` (0-based).
+    pub fn seasonality_at(&self, m: usize) -> f64 {
+        self.demand.seasonality[(self.start_month as usize - 1 + m) % 12]
+    }
+
+    /// The input index named `name`.
+    pub fn input_index(&self, name: &str) -> Option<usize> {
+        self.inputs.iter().position(|i| i.name == name)
+    }
+}
