@@ -11,7 +11,6 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::hint::black_box;
-use std::sync::atomic::AtomicBool;
 
 const W1: &str = include_str!("../scenarios/bench-w1.toml");
 
@@ -42,7 +41,7 @@ fn path_month(c: &mut Criterion) {
     // A heavy path: demand pinned at W1's 90th percentile, so hours saturate and are sampled.
     let mut cfg = RunConfig::new(1, 1);
     cfg.pins = vec![None; e.scenario.inputs.len()];
-    cfg.pins[e.scenario.demand.monthly] = Some(3_000_000.0);
+    cfg.pins[e.scenario.demand.monthly.0] = Some(3_000_000.0);
     let mut g = c.benchmark_group("path-month");
     g.throughput(Throughput::Elements(730));
     g.bench_function(
@@ -73,11 +72,7 @@ fn reduced_w1(c: &mut Criterion) {
         cfg.threads = threads;
         g.bench_function(
             format!("W1 200 paths, {threads} thread(s) (elements = path-hours)"),
-            |b| {
-                b.iter(|| {
-                    engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, None).expect("runs")
-                })
-            },
+            |b| b.iter(|| engine::run(&e, &cfg, engine::unwatched()).expect("runs")),
         );
     }
     g.finish();
@@ -93,7 +88,7 @@ fn sweep_point(c: &mut Criterion) {
     let mut g = c.benchmark_group("sweep");
     g.throughput(Throughput::Elements(250));
     g.bench_function("one sweep point, 250 paths (elements = paths)", |b| {
-        b.iter(|| sweep::run_batch(&e, &cfg, black_box(&volumes), 0).expect("sweeps"))
+        b.iter(|| sweep::run(&e, &cfg, black_box(&volumes), engine::unwatched()).expect("sweeps"))
     });
     g.finish();
 }

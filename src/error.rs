@@ -144,9 +144,14 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
-    /// The run was stopped (Ctrl-C). Exit code 1.
-    #[error("interrupted")]
-    Interrupted,
+    /// The run was stopped by Ctrl-C before it finished. Exit code 130; nothing is written.
+    #[error("interrupted after {done} of {total} paths")]
+    Interrupted {
+        /// Paths finished.
+        done: u64,
+        /// Paths asked for.
+        total: u64,
+    },
     /// A number that cannot be right came out of a computation. Exit code 1.
     #[error("internal check failed: {0}")]
     Invariant(String),
@@ -159,10 +164,12 @@ impl Error {
         p.push(key, message);
         Error::Input(p.in_file(file))
     }
-    /// The process exit code for this error: 2 for bad input, 1 otherwise.
+    /// The process exit code for this error: 2 for bad input, 130 when interrupted (as a
+    /// shell reports SIGINT), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => 2,
+            Error::Interrupted { .. } => 130,
             _ => 1,
         }
     }

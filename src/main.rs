@@ -32,7 +32,15 @@ fn main() -> ExitCode {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
             let code = cli::exit_code(&e);
-            eprintln!("error: {}", describe(&e));
+            if code == 130 {
+                // Ctrl-C: every command stops the same way, before writing anything.
+                eprintln!(
+                    "{} (Ctrl-C); nothing written, earlier results are unchanged",
+                    describe(&e)
+                );
+            } else {
+                eprintln!("error: {}", describe(&e));
+            }
             ExitCode::from(code)
         }
         Err(_) => ExitCode::from(1),

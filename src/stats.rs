@@ -18,7 +18,7 @@ const BIN_WIDTH: f64 = 1e-3;
 const MIN_MAGNITUDE: f64 = 1e-9;
 
 /// Mean and variance by Welford's method.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Moments {
     n: u64,
     mean: f64,
@@ -70,8 +70,102 @@ impl Moments {
     }
 }
 
+/// A ratio of means, `Σx / Σy` over paths (cost per image is total cost over total images,
+/// not the mean of each path's ratio), with its standard error by the delta method:
+/// `var(x̄/ȳ) ≈ (s²ₓ − 2R·sₓᵧ + R²·s²ᵧ) / (n·ȳ²)` with `R = x̄/ȳ`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ratio {
+    n: u64,
+    mean_x: f64,
+    mean_y: f64,
+    sxx: f64,
+    syy: f64,
+    sxy: f64,
+}
+
+impl Ratio {
+    /// Add one path's numerator and denominator.
+    pub fn push(&mut self, x: f64, y: f64) {
+        self.n += 1;
+        let n = self.n as f64;
+        let dx = x - self.mean_x;
+        let dy = y - self.mean_y;
+        self.mean_x += dx / n;
+        self.mean_y += dy / n;
+        self.sxx += dx * (x - self.mean_x);
+        self.syy += dy * (y - self.mean_y);
+        self.sxy += dx * (y - self.mean_y);
+    }
+    /// Add everything `other` saw (Chan et al.'s pairwise update, with the cross term).
+    pub fn merge(&mut self, other: &Ratio) {
+        if other.n == 0 {
+            return;
+        }
+        let (na, nb) = (self.n as f64, other.n as f64);
+        let n = na + nb;
+        let dx = other.mean_x - self.mean_x;
+        let dy = other.mean_y - self.mean_y;
+        self.mean_x += dx * nb / n;
+        self.mean_y += dy * nb / n;
+        self.sxx += other.sxx + dx * dx * na * nb / n;
+        self.syy += other.syy + dy * dy * na * nb / n;
+        self.sxy += other.sxy + dx * dy * na * nb / n;
+        self.n += other.n;
+    }
+    /// Paths seen.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+    /// Mean numerator.
+    pub fn mean_numerator(&self) -> f64 {
+        self.mean_x
+    }
+    /// Mean denominator.
+    pub fn mean_denominator(&self) -> f64 {
+        self.mean_y
+    }
+    /// `Σx / Σy` (0 when the denominator is 0).
+    pub fn value(&self) -> f64 {
+        if self.mean_y == 0.0 {
+            0.0
+        } else {
+            self.mean_x / self.mean_y
+        }
+    }
+    /// Standard error of [`Ratio::value`] by the delta method (0 with fewer than two paths).
+    pub fn std_error(&self) -> f64 {
+        if self.n < 2 || self.mean_y == 0.0 {
+            return 0.0;
+        }
+        let n = self.n as f64;
+        let r = self.value();
+        let (vx, vy, cxy) = (
+            self.sxx / (n - 1.0),
+            self.syy / (n - 1.0),
+            self.sxy / (n - 1.0),
+        );
+        ((vx - 2.0 * r * cxy + r * r * vy).max(0.0) / (n * self.mean_y * self.mean_y)).sqrt()
+    }
+    /// The ratio and its standard error, for reports.
+    pub fn estimate(&self) -> Estimate {
+        Estimate {
+            value: self.value(),
+            std_error: self.std_error(),
+        }
+    }
+}
+
+/// A value with its Monte Carlo standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    /// The estimate.
+    pub value: f64,
+    /// Its standard error.
+    pub std_error: f64,
+}
+
 /// Mean and variance, plus quantiles.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Stream {
     moments: Moments,
     min: f64,
@@ -257,7 +351,7 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 }
 
 /// Counts in logarithmic bins, for both signs and zero.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct LogHistogram {
     pos: Bins,
     neg: Bins,
@@ -266,7 +360,7 @@ struct LogHistogram {
 
 /// Counts of consecutive bins from `start`: only the range the values cover is kept (a total
 /// in dollars sits some 30,000 bins above the smallest magnitude).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Bins {
     start: usize,
     counts: Vec<u64>,
@@ -443,5 +537,44 @@ mod tests {
         }
         assert_eq!(s.quantile(0.05), 1963.7);
         assert_eq!(s.quantile(0.95), 1963.7);
+    }
+
+    #[test]
+    fn ratio_is_the_ratio_of_sums_and_merges_like_pushing() {
+        let xs = [3.0, 10.0, 4.0, 8.0, 1.0];
+        let ys = [100.0, 50.0, 200.0, 80.0, 10.0];
+        let mut all = Ratio::default();
+        for (x, y) in xs.iter().zip(&ys) {
+            all.push(*x, *y);
+        }
+        // Σx / Σy, not the mean of x/y (which is 0.07 here).
+        assert!((all.value() - 26.0 / 440.0).abs() < 1e-15);
+        let (mut a, mut b) = (Ratio::default(), Ratio::default());
+        for i in 0..2 {
+            a.push(xs[i], ys[i]);
+        }
+        for i in 2..5 {
+            b.push(xs[i], ys[i]);
+        }
+        a.merge(&b);
+        assert!((a.value() - all.value()).abs() < 1e-15);
+        assert!((a.std_error() - all.std_error()).abs() < 1e-12);
+        // Delta method against a direct computation of the same formula.
+        let n = 5.0;
+        let (mx, my) = (26.0 / n, 440.0 / n);
+        let r = mx / my;
+        let var = |u: &[f64], mu: f64| u.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n - 1.0);
+        let cov = xs
+            .iter()
+            .zip(&ys)
+            .map(|(x, y)| (x - mx) * (y - my))
+            .sum::<f64>()
+            / (n - 1.0);
+        let se = ((var(&xs, mx) - 2.0 * r * cov + r * r * var(&ys, my)) / (n * my * my)).sqrt();
+        assert!(
+            (all.std_error() - se).abs() < 1e-12,
+            "{} vs {se}",
+            all.std_error()
+        );
     }
 }

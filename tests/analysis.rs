@@ -2,12 +2,11 @@
 
 use assert_cmd::Command;
 use breakeven::analysis::{sensitivity, sweep};
-use breakeven::engine::{Engine, RunConfig};
+use breakeven::engine::{self, Engine, PathJob, RunConfig};
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use proptest::prelude::*;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 fn bin() -> Command {
     Command::cargo_bin("breakeven").unwrap()
@@ -187,7 +186,8 @@ ops_hours_per_month = { dist = "uniform", min = 4, max = 5 }
         &e,
         "built-in",
         &RunConfig::new(400, 3),
-        &AtomicBool::new(false),
+        None,
+        engine::unwatched(),
     )
     .unwrap();
     assert_eq!(
@@ -219,7 +219,11 @@ proptest! {
         let volumes = sweep::grid(lo, lo * factor, 6, true);
         let mut cfg = RunConfig::new(3, seed);
         cfg.threads = 1;
-        let paths = sweep::run_batch(&e, &cfg, &volumes, 0).unwrap();
+        let job = sweep::SweepJob { engine: &e, cfg: &cfg, volumes: &volumes };
+        let paths: Vec<sweep::SweepPath> = engine::seeds::path_seeds(cfg.seed, cfg.samples, 0)
+            .into_iter()
+            .map(|(path, seed)| job.simulate(path, seed).unwrap())
+            .collect();
         for p in &paths {
             for o in 0..e.options.len() {
                 for k in 1..volumes.len() {

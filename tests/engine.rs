@@ -2,9 +2,9 @@
 //! itself at other thread counts.
 
 use breakeven::engine::{self, Engine, RunConfig, RunResult, Sampler};
+use breakeven::ids::OptionId;
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
-use std::sync::atomic::AtomicBool;
 
 fn engine(text: &str) -> Engine {
     let cat = Catalogue::builtin().expect("built-in catalogue");
@@ -16,7 +16,7 @@ fn engine(text: &str) -> Engine {
 }
 
 fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
-    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, None).expect("run succeeds")
+    engine::run(e, cfg, engine::unwatched()).expect("run succeeds")
 }
 
 fn totals(e: &Engine, samples: u64) -> Vec<f64> {
@@ -76,8 +76,8 @@ ops_usd_per_hour = "100"
     assert_eq!(r.options[0].total.mean(), 9854.8);
     // 500,000 images × 0.57 s over 2 GPUs × 730 h × 3600 s.
     let util = 500_000.0 * 0.57 / (2.0 * 730.0 * 3600.0);
-    assert!(close(r.options[0].utilisation.mean(), util, 1e-12));
-    assert_eq!(r.options[0].overflow.mean(), 0.0);
+    assert!(close(r.options[0].utilisation.value(), util, 1e-12));
+    assert_eq!(r.options[0].overflow.value(), 0.0);
 }
 
 #[test]
@@ -121,8 +121,8 @@ overflow = "bfl/flux-2-klein-4b"
         "{} vs {expected}",
         r.options[0].total.mean()
     );
-    assert!(close(r.options[0].overflow.mean(), 0.5, 1e-12));
-    assert!(close(r.options[0].utilisation.mean(), 1.0, 1e-12));
+    assert!(close(r.options[0].overflow.value(), 0.5, 1e-12));
+    assert!(close(r.options[0].utilisation.value(), 1.0, 1e-12));
 }
 
 #[test]
@@ -160,7 +160,7 @@ overflow = "bfl/flux-2-klein-4b"
         "{} vs {expected}",
         r.options[0].total.mean()
     );
-    assert!(close(r.options[0].overflow.mean(), overflow, 1e-12));
+    assert!(close(r.options[0].overflow.value(), overflow, 1e-12));
 }
 
 #[test]
@@ -178,7 +178,7 @@ fleet = { policy = "fixed", gpus = 1 }
     let e = engine(&fixed(volume, 1, opt));
     let r = run(&e, &RunConfig::new(1, 1));
     assert!(close(r.options[0].total.mean(), 730.0 * 2.69, 1e-12));
-    assert!(close(r.options[0].utilisation.mean(), 1.0, 1e-12));
+    assert!(close(r.options[0].utilisation.value(), 1.0, 1e-12));
     // By the last hours the backlog is ~262,800 s: waits far beyond a day.
     assert!(
         r.options[0].p95_wait.mean() > 86_400.0,
@@ -208,7 +208,7 @@ overflow = "bfl/flux-2-klein-4b"
         "{}",
         r.options[0].total.mean()
     );
-    assert_eq!(r.options[0].overflow.mean(), 0.0);
+    assert_eq!(r.options[0].overflow.value(), 0.0);
 }
 
 #[test]
@@ -317,11 +317,11 @@ interruption_lost_seconds = 600
     let volume = 3000.0 / 0.57 * 730.0;
     let e = engine(&fixed(volume, 1, &opt("2")));
     let r = run(&e, &RunConfig::new(1, 1));
-    let share = r.options[0].overflow.mean();
+    let share = r.options[0].overflow.value();
     assert!(close(share, 0.2, 1e-9), "overflow share {share}");
     let e = engine(&fixed(volume, 1, &opt("0")));
     let r = run(&e, &RunConfig::new(1, 1));
-    assert_eq!(r.options[0].overflow.mean(), 0.0);
+    assert_eq!(r.options[0].overflow.value(), 0.0);
 }
 
 #[test]
@@ -419,12 +419,12 @@ fn same_seed_same_numbers_at_any_thread_count() {
         let mut cfg = RunConfig::new(600, 3);
         cfg.threads = threads;
         let mut rows = Vec::new();
-        let r = engine::run(
+        let r = engine::run_with(
             &e,
             &cfg,
-            &AtomicBool::new(false),
-            &|_| {},
-            Some(&mut |b| {
+            engine::unwatched(),
+            &|| e.new_result(),
+            Some(&mut |b: &[engine::PathResult]| {
                 rows.extend(b.iter().map(|p| serde_json::to_string(p).unwrap()));
                 Ok(())
             }),
@@ -449,8 +449,8 @@ fn fast_sampler_agrees_with_the_reference_on_w1() {
     let e = engine(W1);
     let pins = |v0: f64| {
         let mut p = vec![None; e.scenario.inputs.len()];
-        p[e.scenario.demand.monthly] = Some(v0);
-        p[e.scenario.demand.growth] = Some(0.05);
+        p[e.scenario.demand.monthly.0] = Some(v0);
+        p[e.scenario.demand.growth.0] = Some(0.05);
         p
     };
     for v0 in [2_500_000.0, 3_500_000.0] {
@@ -495,7 +495,10 @@ fn fast_and_reference_w1_statistics_agree() {
         let z = (a.mean() - b.mean()) / (a.std_error().powi(2) + b.std_error().powi(2)).sqrt();
         assert!(z.abs() < 4.0, "option {o}: z = {z}");
     }
-    let (pf, pr) = (rs[0].p_cheaper(1, 0), rs[1].p_cheaper(1, 0));
+    let (pf, pr) = (
+        rs[0].p_cheaper(OptionId(1), OptionId(0)),
+        rs[1].p_cheaper(OptionId(1), OptionId(0)),
+    );
     assert!(
         (pf - pr).abs() < 0.05,
         "P(hybrid cheaper): fast {pf} reference {pr}"
@@ -537,8 +540,8 @@ max_queue_seconds = 60
     let head = W1.split("[[option]]").next().expect("W1 has options");
     let e = engine(&format!("{head}{options}"));
     let mut pins = vec![None; e.scenario.inputs.len()];
-    pins[e.scenario.demand.monthly] = Some(3_000_000.0);
-    pins[e.scenario.demand.growth] = Some(0.05);
+    pins[e.scenario.demand.monthly.0] = Some(3_000_000.0);
+    pins[e.scenario.demand.growth.0] = Some(0.05);
     let mut results = Vec::new();
     for sampler in [Sampler::Fast, Sampler::Reference] {
         let mut cfg = RunConfig::new(120, 11);
@@ -549,19 +552,31 @@ max_queue_seconds = 60
     for o in 1..3 {
         let (a, b) = (&results[0].options[o], &results[1].options[o]);
         for (what, x, y) in [
-            ("total", &a.total, &b.total),
-            ("overflow share", &a.overflow, &b.overflow),
-            ("utilisation", &a.utilisation, &b.utilisation),
+            (
+                "total",
+                (a.total.mean(), a.total.std_error()),
+                (b.total.mean(), b.total.std_error()),
+            ),
+            (
+                "overflow share",
+                (a.overflow.value(), a.overflow.std_error()),
+                (b.overflow.value(), b.overflow.std_error()),
+            ),
+            (
+                "utilisation",
+                (a.utilisation.value(), a.utilisation.std_error()),
+                (b.utilisation.value(), b.utilisation.std_error()),
+            ),
         ] {
-            let se = (x.std_error().powi(2) + y.std_error().powi(2)).sqrt();
-            let z = (x.mean() - y.mean()) / se.max(1e-12 * y.mean().abs());
+            let se = (x.1.powi(2) + y.1.powi(2)).sqrt();
+            let z = (x.0 - y.0) / se.max(1e-12 * y.0.abs());
             assert!(
                 z.abs() < 4.0,
                 "option {o} {what}: fast {} ± {} vs reference {} ± {} (z = {z})",
-                x.mean(),
-                x.std_error(),
-                y.mean(),
-                y.std_error()
+                x.0,
+                x.1,
+                y.0,
+                y.1
             );
         }
         let ratio = a.total.variance().sqrt() / b.total.variance().sqrt();

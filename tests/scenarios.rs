@@ -2,13 +2,13 @@
 //! answers that must hold: positive costs, ordered quantiles, and, where every input is pinned
 //! and arrivals are fluid, totals exact to the cent from public price cards.
 
+use breakeven::engine::ItemKind;
 use breakeven::engine::{self, Engine, RunConfig, RunResult};
-use breakeven::fleet::ItemKind;
+use breakeven::ids::OptionId;
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use rust_decimal::prelude::ToPrimitive;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 /// Every scenario shipped, so that a new file is not silently left untested.
 const SHIPPED: [&str; 7] = [
@@ -51,15 +51,15 @@ fn load_fluid(name: &str) -> Engine {
 }
 
 fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
-    engine::run(e, cfg, &AtomicBool::new(false), &|_| {}, None).expect("run succeeds")
+    engine::run(e, cfg, engine::unwatched()).expect("run succeeds")
 }
 
 /// One path with month-0 volume `monthly` and no growth; every other input as sampled.
 fn pinned_run(e: &Engine, monthly: f64) -> RunResult {
     let s = &e.scenario;
     let mut pins = vec![None; s.inputs.len()];
-    pins[s.demand.monthly] = Some(monthly);
-    pins[s.demand.growth] = Some(0.0);
+    pins[s.demand.monthly.0] = Some(monthly);
+    pins[s.demand.growth.0] = Some(0.0);
     let mut cfg = RunConfig::new(1, 1);
     cfg.pins = pins;
     run(e, &cfg)
@@ -77,8 +77,7 @@ fn total(r: &RunResult, o: usize) -> f64 {
 }
 
 fn breakdown(r: &RunResult, o: usize, kind: ItemKind) -> f64 {
-    r.options[o]
-        .breakdown
+    r.mean_breakdown(OptionId(o))
         .iter()
         .find(|(k, _)| *k == kind)
         .map(|(_, v)| *v)
@@ -125,7 +124,14 @@ fn smoke(name: &str) -> (Engine, RunResult, Vec<Vec<f64>>) {
         Ok(())
     };
     let cfg = RunConfig::new(SMOKE_PATHS, 1);
-    let r = engine::run(&e, &cfg, &AtomicBool::new(false), &|_| {}, Some(&mut sink)).expect("runs");
+    let r = engine::run_with(
+        &e,
+        &cfg,
+        engine::unwatched(),
+        &|| e.new_result(),
+        Some(&mut sink),
+    )
+    .expect("runs");
     assert_eq!(r.samples, SMOKE_PATHS);
     let mut cheapest = 0;
     for (o, st) in e.options.iter().zip(&r.options) {
@@ -144,8 +150,8 @@ fn smoke(name: &str) -> (Engine, RunResult, Vec<Vec<f64>>) {
             );
             assert!(p5 >= 0.0, "{id}: {what} p5 {p5} is negative");
         }
-        assert!(st.per_asset.mean() > 0.0, "{id}: cost per asset");
-        let u = st.utilisation.mean();
+        assert!(st.per_asset.value() > 0.0, "{id}: cost per asset");
+        let u = st.utilisation.value();
         assert!((0.0..=1.0).contains(&u), "{id}: utilisation {u}");
         if o.is_api() {
             assert_eq!(u, 0.0, "{id}: an api option has no utilisation");
@@ -363,7 +369,7 @@ fn startup_growth_runs_correlated_and_self_hosting_overtakes() {
     let s = &e.scenario;
     let (m, g) = (s.demand.monthly, s.demand.growth);
     assert!(s.correlations.contains(&(m, g, 0.5)));
-    let inputs: Vec<(f64, f64)> = inputs.iter().map(|x| (x[m], x[g])).collect();
+    let inputs: Vec<(f64, f64)> = inputs.iter().map(|x| (x[m.0], x[g.0])).collect();
     let rho = spearman(&inputs);
     assert!(rho > 0.3 && rho < 0.7, "rank correlation {rho}");
     // On the median path the api is far cheaper at launch and dearer by month 24.

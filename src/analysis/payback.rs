@@ -1,10 +1,14 @@
 //! Payback of owned hardware: the month in which cumulative savings against an API repay the
 //! purchase. Savings in a month are the API's cost minus the owned fleet's running cost (its
-//! cost without amortisation: power, hosting, people, licence, overflow).
+//! cost without amortisation: power, hosting, people, licence, overflow). Equivalently, the
+//! first month in which the owned fleet's cash outlay (purchase paid up front, then its running
+//! costs) is no more than the API's cumulative bill: what the cumulative cash chart shows.
 
-use crate::engine::{Engine, PathResult};
+use crate::engine::{Engine, Fold, Merge, PathResult};
+use crate::error::{Error, Result};
+use crate::ids::OptionId;
 use crate::money;
-use crate::stats;
+use crate::stats::{self, Stream};
 use serde::Serialize;
 
 /// Payback of one owned option against one API option.
@@ -22,10 +26,23 @@ pub struct Payback {
     pub p_within_horizon: f64,
 }
 
+/// One owned/API pair and the owned fleet's purchase figures.
+#[derive(Debug, Clone, PartialEq)]
+struct PaybackPair {
+    owned: OptionId,
+    api: OptionId,
+    /// Purchase of the fleet [USD].
+    purchase: f64,
+    /// Amortisation charged in each of the first `amortise_months` months [USD].
+    amortisation: f64,
+    amortise_months: usize,
+}
+
 /// Folds payback months path by path.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PaybackFold {
-    pairs: Vec<(usize, usize, f64, f64)>,
-    months: Vec<stats::Stream>,
+    pairs: Vec<PaybackPair>,
+    months: Vec<Stream>,
     within: Vec<u64>,
     n: u64,
 }
@@ -35,22 +52,27 @@ impl PaybackFold {
     pub fn new(e: &Engine) -> PaybackFold {
         let mut pairs = Vec::new();
         for (o, opt) in e.options.iter().enumerate() {
-            let Some(ow) = opt.fleet.as_ref().and_then(|f| f.owned.as_ref()) else {
+            let Some(f) = opt.fleet.as_ref() else {
                 continue;
             };
-            let purchase = money::to_f64(ow.purchase_usd);
-            let amort = money::to_f64(opt.items[ow.amortisation].unit_usd)
-                * opt.fleet.as_ref().and_then(|f| f.fixed_gpus()).unwrap_or(1) as f64;
+            let Some(ow) = f.owned() else { continue };
+            let gpus = f.fixed_gpus().unwrap_or(1) as f64;
             for (a, api) in e.options.iter().enumerate() {
                 if api.is_api() {
-                    pairs.push((o, a, purchase, amort));
+                    pairs.push(PaybackPair {
+                        owned: OptionId(o),
+                        api: OptionId(a),
+                        purchase: money::to_f64(ow.purchase_usd),
+                        amortisation: money::to_f64(opt.items[ow.amortisation].unit_usd) * gpus,
+                        amortise_months: ow.amortise_months as usize,
+                    });
                 }
             }
         }
         let n = pairs.len();
         PaybackFold {
             pairs,
-            months: (0..n).map(|_| stats::Stream::default()).collect(),
+            months: vec![Stream::default(); n],
             within: vec![0; n],
             n: 0,
         }
@@ -61,46 +83,75 @@ impl PaybackFold {
         self.pairs.is_empty()
     }
 
-    /// Add a path.
-    pub fn add(&mut self, e: &Engine, p: &PathResult) {
-        self.n += 1;
-        for (j, (o, a, purchase, amort)) in self.pairs.iter().enumerate() {
-            let amortise_months = e.options[*o]
-                .fleet
-                .as_ref()
-                .and_then(|f| f.owned.as_ref())
-                .map(|w| w.amortise_months as usize)
-                .unwrap_or(0);
-            let mut saved = 0.0;
-            for (m, (own, api)) in p.options[*o]
-                .monthly_usd
-                .iter()
-                .zip(&p.options[*a].monthly_usd)
-                .enumerate()
-            {
-                let running = own - if m < amortise_months { *amort } else { 0.0 };
-                saved += api - running;
-                if saved >= *purchase {
-                    let _ = self.months[j].push((m + 1) as f64);
-                    self.within[j] += 1;
-                    break;
-                }
-            }
-        }
-    }
-
     /// The results.
     pub fn finish(&self, e: &Engine) -> Vec<Payback> {
         self.pairs
             .iter()
             .enumerate()
-            .map(|(j, (o, a, purchase, _))| Payback {
-                owned: e.options[*o].id.clone(),
-                api: e.options[*a].id.clone(),
-                purchase_usd: *purchase,
+            .map(|(j, p)| Payback {
+                owned: e.option(p.owned).id.clone(),
+                api: e.option(p.api).id.clone(),
+                purchase_usd: p.purchase,
                 months: (self.months[j].count() > 0).then(|| self.months[j].summary()),
                 p_within_horizon: self.within[j] as f64 / self.n.max(1) as f64,
             })
             .collect()
+    }
+}
+
+/// The month (from 1) in which the owned option's savings against the API first repay its
+/// purchase on one path, if they do within the horizon.
+fn payback_month(pair: &PaybackPair, p: &PathResult) -> Option<usize> {
+    let mut saved = 0.0;
+    for (m, (own, api)) in p.options[pair.owned.0]
+        .monthly_usd
+        .iter()
+        .zip(&p.options[pair.api.0].monthly_usd)
+        .enumerate()
+    {
+        let running = own
+            - if m < pair.amortise_months {
+                pair.amortisation
+            } else {
+                0.0
+            };
+        saved += api - running;
+        if saved >= pair.purchase {
+            return Some(m + 1);
+        }
+    }
+    None
+}
+
+impl Fold for PaybackFold {
+    type Path = PathResult;
+
+    fn add(&mut self, p: &PathResult) -> Result<()> {
+        let PaybackFold {
+            pairs,
+            months,
+            within,
+            n,
+        } = self;
+        *n += 1;
+        for (j, pair) in pairs.iter().enumerate() {
+            if let Some(m) = payback_month(pair, p) {
+                months[j].push(m as f64).map_err(Error::Invariant)?;
+                within[j] += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self) {
+        let PaybackFold {
+            pairs: _,
+            months,
+            within,
+            n,
+        } = self;
+        months.merge(&later.months);
+        within.merge(&later.within);
+        Merge::merge(n, &later.n);
     }
 }

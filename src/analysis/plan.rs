@@ -9,14 +9,14 @@
 //! cheapest offer of each payment class.
 
 use crate::catalogue::{Catalogue, OfferClass};
-use crate::engine::{self, Engine, RunConfig, RunResult};
+use crate::engine::{self, Controls, Engine, RunConfig, RunResult};
 use crate::error::{Error, Result};
+use crate::ids::{InputId, OptionId};
 use crate::scenario::{
     FleetPolicy, NamedInput, OptionKind, OptionSpec, Overflow, Payment, Scenario, SelfHost,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 
 /// What the plan minimises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -27,6 +27,14 @@ pub enum Objective {
     /// 90th percentile of total cost.
     P90,
 }
+
+/// Default largest acceptable 95th-percentile delay [s]: without a target a fleet that
+/// queues for weeks would look cheapest.
+pub const DEFAULT_LATENCY_P95_S: f64 = 3600.0;
+/// Default paths per candidate when screening.
+pub const DEFAULT_SCREEN_PATHS: u64 = 100;
+/// Default candidates re-run with all paths.
+pub const DEFAULT_FINALISTS: usize = 6;
 
 /// How to search.
 #[derive(Debug, Clone)]
@@ -41,6 +49,19 @@ pub struct PlanConfig {
     pub finalists: usize,
     /// Full run.
     pub run: RunConfig,
+}
+
+impl PlanConfig {
+    /// The defaults `breakeven plan` uses, over the paths of `run`.
+    pub fn new(run: RunConfig) -> PlanConfig {
+        PlanConfig {
+            objective: Objective::Mean,
+            latency_p95_s: Some(DEFAULT_LATENCY_P95_S),
+            screen_paths: DEFAULT_SCREEN_PATHS,
+            finalists: DEFAULT_FINALISTS,
+            run,
+        }
+    }
 }
 
 /// One evaluated plan.
@@ -130,7 +151,7 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
             dist: crate::dist::Dist::Fixed(v),
             unit,
         });
-        inputs.len() - 1
+        InputId(inputs.len() - 1)
     };
     let (ops_hours, ops_rate, speed_factor, gpu_price_factor) = match template {
         Some(h) => (
@@ -147,8 +168,8 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
         ),
     };
     // Peak work per GPU-hour decides how many GPUs are worth trying.
-    let median_v = s.inputs[s.demand.monthly].dist.median();
-    let growth = s.inputs[s.demand.growth].dist.median();
+    let median_v = s.input(s.demand.monthly).dist.median();
+    let growth = s.input(s.demand.growth).dist.median();
     let last = median_v * (1.0 + growth).powi(s.horizon_months as i32 - 1).max(1.0);
     let peak_share = s.demand.profile.weights.iter().cloned().fold(0.0, f64::max)
         / crate::scenario::HOURS_PER_MONTH as f64;
@@ -323,8 +344,8 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
 fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalogue) -> Evaluated {
     let st = &r.options[i];
     let p95_delay = st.p95_wait.mean();
-    let p_over = st.over_capacity as f64 / r.samples.max(1) as f64;
-    let feasible = p_over <= 0.05
+    let p_over = r.p_over_capacity(OptionId(i));
+    let feasible = r.keeps_up(OptionId(i))
         && cfg
             .latency_p95_s
             .is_none_or(|t| e.options[i].is_api() || p95_delay <= t);
@@ -429,7 +450,7 @@ pub fn plan(
     s: &Scenario,
     cat: &Catalogue,
     cfg: &PlanConfig,
-    cancel: &AtomicBool,
+    ctl: Controls<'_>,
 ) -> Result<PlanResult> {
     let mut scen = s.clone();
     let mut inputs = scen.inputs.clone();
@@ -451,7 +472,7 @@ pub fn plan(
     screen_cfg.samples = cfg.screen_paths;
     screen_cfg.precision = None;
     screen_cfg.pins.resize(scen.inputs.len(), None);
-    let screened = engine::run(&screen_engine, &screen_cfg, cancel, &|_| {}, None)?;
+    let screened = engine::run(&screen_engine, &screen_cfg, ctl)?;
     let mut ranked: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
         .map(|i| evaluate(&screen_engine, &screened, i, cfg, cat))
         .collect();
@@ -472,7 +493,7 @@ pub fn plan(
     final_cfg
         .pins
         .resize(final_engine.scenario.inputs.len(), None);
-    let full = engine::run(&final_engine, &final_cfg, cancel, &|_| {}, None)?;
+    let full = engine::run(&final_engine, &final_cfg, ctl)?;
     let mut all: Vec<Evaluated> = (0..final_engine.options.len())
         .map(|i| evaluate(&final_engine, &full, i, cfg, cat))
         .collect();

@@ -1,20 +1,21 @@
 //! Which assumptions move the answer.
 //!
-//! The headline is the total cost difference between the two options with the lowest mean
-//! cost (the runner-up minus the leader, so positive while the leader stays ahead).
+//! The headline is the total cost difference of the run's headline pair: the best API against
+//! the best self-hosted option (or the two `--against` names), the dearer minus the cheaper
+//! on average, so positive while the cheaper one stays ahead.
 //! - Tornado: each uncertain input swings from its 10th to its 90th percentile with every other
 //!   input at its median. Arrivals are taken as fluid (expected counts) so each bar is an exact
 //!   function of the inputs, not a noisy estimate.
 //! - Global: Spearman rank correlation of each input with the headline over the full joint
 //!   distribution (inputs sampled together, correlations and Poisson noise included).
 
-use crate::engine::{self, Engine, PathResult, RunConfig};
+use crate::engine::{self, Controls, Engine, Gather, PathResult, RunConfig};
 use crate::error::{Error, Result};
+use crate::ids::OptionId;
 use crate::scenario::Arrivals;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
-use std::sync::atomic::AtomicBool;
 
 /// One bar of the tornado.
 #[derive(Debug, Clone, Serialize)]
@@ -62,8 +63,18 @@ pub struct SensitivityResult {
     pub fixed_inputs: Vec<String>,
 }
 
-fn headline(p: &PathResult, a: usize, b: usize) -> f64 {
-    p.options[b].total_usd - p.options[a].total_usd
+fn headline(p: &PathResult, a: OptionId, b: OptionId) -> f64 {
+    p.options[b.0].total_usd - p.options[a.0].total_usd
+}
+
+/// A path's inputs and each option's total: what the rank correlations need.
+type InputsAndTotals = (Vec<f64>, Vec<f64>);
+
+fn inputs_and_totals(p: &PathResult) -> InputsAndTotals {
+    (
+        p.inputs.clone(),
+        p.options.iter().map(|o| o.total_usd).collect(),
+    )
 }
 
 /// Spearman rank correlation (Pearson correlation of ranks, ties averaged).
@@ -102,12 +113,14 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-/// Run the analysis: `cfg` sets the joint run's paths, seed and threads.
+/// Run the analysis: `cfg` sets the joint run's paths, seed and threads; `against` names the
+/// pair to compare (default: the best API against the best self-hosted option).
 pub fn analyse(
     e: &Engine,
     catalogue: &str,
     cfg: &RunConfig,
-    cancel: &AtomicBool,
+    against: Option<(OptionId, OptionId)>,
+    ctl: Controls<'_>,
 ) -> Result<SensitivityResult> {
     if e.options.len() < 2 {
         return Err(Error::input(
@@ -117,27 +130,20 @@ pub fn analyse(
         ));
     }
     let n_in = e.scenario.inputs.len();
-    let mut inputs: Vec<Vec<f64>> = vec![Vec::new(); n_in];
-    let mut paths: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
-    let joint = engine::run(
+    let (joint, gathered) = engine::run_with(
         e,
         cfg,
-        cancel,
-        &|_| {},
-        Some(&mut |b| {
-            for p in b {
-                paths.push((
-                    p.inputs.clone(),
-                    p.options.iter().map(|o| o.total_usd).collect(),
-                ));
-            }
-            Ok(())
-        }),
+        ctl,
+        &|| (e.new_result(), Gather::new(inputs_and_totals)),
+        None,
     )?;
-    let (a, b) = joint
-        .leaders()
-        .ok_or_else(|| Error::Invariant("no leaders".into()))?;
-    let h: Vec<f64> = paths.iter().map(|(_, t)| t[b] - t[a]).collect();
+    let hl = joint
+        .headline(against)
+        .ok_or_else(|| Error::Invariant("no headline pair".into()))?;
+    let (a, b) = (hl.a, hl.b);
+    let paths = gathered.items;
+    let h: Vec<f64> = paths.iter().map(|(_, t)| t[b.0] - t[a.0]).collect();
+    let mut inputs: Vec<Vec<f64>> = vec![Vec::with_capacity(paths.len()); n_in];
     for (x, _) in &paths {
         for (i, v) in x.iter().enumerate() {
             inputs[i].push(*v);
@@ -202,10 +208,12 @@ pub fn analyse(
         samples: joint.samples,
         headline: format!(
             "total cost of {} minus {} over {} months [USD]",
-            e.options[b].id, e.options[a].id, e.scenario.horizon_months
+            e.option(b).id,
+            e.option(a).id,
+            e.scenario.horizon_months
         ),
-        leader: e.options[a].id.clone(),
-        runner_up: e.options[b].id.clone(),
+        leader: e.option(a).id.clone(),
+        runner_up: e.option(b).id.clone(),
         baseline_usd: baseline,
         tornado,
         never_matter,

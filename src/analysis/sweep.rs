@@ -12,16 +12,18 @@
 //! costs; merging the parts folds the paths in path order, exactly as a single run does, so
 //! the merged result is byte-identical.
 
-use crate::engine::{Engine, RunConfig, BATCH, ROUND};
+use crate::engine::{drive, Controls, Engine, Fold, Gather, Merge, PathJob, RunConfig};
 use crate::error::{Error, Result};
+use crate::ids::OptionId;
 use crate::scenario::Scenario;
-use crate::stats::{self, Summary};
+use crate::stats::{Stream, Summary};
 use crate::Catalogue;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Grid points of a sweep unless asked otherwise.
+pub const DEFAULT_POINTS: usize = 25;
 
 /// Volumes from `a` to `b` in `n` points, log- or linearly spaced.
 pub fn grid(a: f64, b: f64, n: usize, log: bool) -> Vec<f64> {
@@ -43,8 +45,8 @@ pub fn grid(a: f64, b: f64, n: usize, log: bool) -> Vec<f64> {
 /// The default grid: from a fiftieth of the scenario's median month-0 volume up to fifty times
 /// it, or five times the median last month's volume if growth takes demand further.
 pub fn default_range(s: &Scenario) -> (f64, f64) {
-    let median = s.inputs[s.demand.monthly].dist.median().max(1.0);
-    let growth = s.inputs[s.demand.growth].dist.median();
+    let median = s.input(s.demand.monthly).dist.median().max(1.0);
+    let growth = s.input(s.demand.growth).dist.median();
     let last = median * (1.0 + growth).max(0.0).powi(s.horizon_months as i32 - 1);
     let hi = (median * 50.0)
         .max(last * 5.0)
@@ -61,8 +63,8 @@ pub fn sweep_engine(s: &Scenario, cat: &Catalogue) -> Result<Engine> {
 }
 
 /// One path's monthly cost of every option at every grid point: `costs[point][option]`.
-/// An option that cannot keep up with the volume (see `OptionPath::over_capacity`) has its
-/// cost recorded as infinite for comparisons, and its plain cost kept for the curves.
+/// An option that cannot keep up with the volume (see `OptionPath::over_capacity`) is
+/// marked, so it never counts as cheaper; its plain cost is kept for the curves.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SweepPath {
     /// Path index.
@@ -73,39 +75,50 @@ pub struct SweepPath {
     pub over_capacity: Vec<Vec<bool>>,
 }
 
-/// Simulate the paths of batch `b` at every volume.
-pub fn run_batch(e: &Engine, cfg: &RunConfig, volumes: &[f64], b: u64) -> Result<Vec<SweepPath>> {
-    let monthly = e.scenario.demand.monthly;
-    let growth = e.scenario.demand.growth;
-    Engine::path_seeds(cfg, b)
-        .into_iter()
-        .map(|(path, seed)| {
-            let mut costs = Vec::with_capacity(volumes.len());
-            let mut over = Vec::with_capacity(volumes.len());
-            for &v in volumes {
-                let mut c = cfg.clone();
-                if c.pins.len() < e.scenario.inputs.len() {
-                    c.pins.resize(e.scenario.inputs.len(), None);
-                }
-                c.pins[monthly] = Some(v);
-                c.pins[growth] = Some(0.0);
-                let r =
-                    e.simulate_path(path, &mut Xoshiro256PlusPlus::from_seed(seed), &c, false)?;
-                costs.push(r.options.iter().map(|o| o.total_usd).collect());
-                over.push(r.options.iter().map(|o| o.over_capacity()).collect());
-            }
-            Ok(SweepPath {
-                path,
-                costs,
-                over_capacity: over,
-            })
-        })
-        .collect()
+/// A sweep's paths: each path replayed from its seed at every volume of the grid.
+pub struct SweepJob<'a> {
+    /// The one-month engine of [`sweep_engine`].
+    pub engine: &'a Engine,
+    /// The run configuration (pins beyond volume and growth are kept).
+    pub cfg: &'a RunConfig,
+    /// The grid.
+    pub volumes: &'a [f64],
 }
 
-/// Where a path's self-host cost first falls to or below its API cost.
+impl PathJob for SweepJob<'_> {
+    type Path = SweepPath;
+    fn simulate(&self, path: u64, seed: [u8; 32]) -> Result<SweepPath> {
+        let e = self.engine;
+        let mut costs = Vec::with_capacity(self.volumes.len());
+        let mut over = Vec::with_capacity(self.volumes.len());
+        let mut c = self.cfg.clone();
+        c.pin(e.scenario.demand.growth, 0.0);
+        for &v in self.volumes {
+            c.pin(e.scenario.demand.monthly, v);
+            let r = e.simulate_path(path, &mut Xoshiro256PlusPlus::from_seed(seed), &c, false)?;
+            costs.push(r.options.iter().map(|o| o.total_usd).collect());
+            over.push(r.options.iter().map(|o| o.over_capacity()).collect());
+        }
+        Ok(SweepPath {
+            path,
+            costs,
+            over_capacity: over,
+        })
+    }
+}
+
+/// Where a path's self-host cost is at or below its API cost, over the grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Crossing {
+pub struct Crossing {
+    /// Where self-hosting becomes cheaper.
+    pub lower: End,
+    /// Where it stops being cheaper again (None: it stays cheaper to the grid's end).
+    pub upper: Option<(f64, UpperEnd)>,
+}
+
+/// The lower end of the range where self-hosting is cheaper.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum End {
     /// Already cheaper at the lowest volume.
     Below,
     /// At this volume.
@@ -114,21 +127,44 @@ pub enum Crossing {
     Above,
 }
 
-/// The crossing of `self_cost − api_cost` over the grid.
-pub fn crossing(volumes: &[f64], diff: impl Fn(usize) -> f64) -> Crossing {
-    if diff(0) <= 0.0 {
-        return Crossing::Below;
-    }
-    for k in 0..volumes.len().saturating_sub(1) {
-        let (d0, d1) = (diff(k), diff(k + 1));
-        if d0 > 0.0 && d1 <= 0.0 {
-            if !d0.is_finite() {
-                return Crossing::At(volumes[k + 1]);
-            }
-            return Crossing::At(volumes[k] + (volumes[k + 1] - volumes[k]) * d0 / (d0 - d1));
+/// Why self-hosting stops being the cheaper option above some volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpperEnd {
+    /// The fleet cannot keep up beyond it (the volume is the last grid point it kept up at).
+    Capacity,
+    /// The API becomes cheaper again (a hybrid's overflow, say).
+    Cost,
+}
+
+/// The crossings of `self_cost − api_cost` over the grid; `None` marks a volume at which the
+/// fleet cannot keep up (never cheaper there).
+pub fn crossing(volumes: &[f64], diff: impl Fn(usize) -> Option<f64>) -> Crossing {
+    let n = volumes.len();
+    let cheaper = |k: usize| diff(k).is_some_and(|d| d <= 0.0);
+    let Some(k0) = (0..n).find(|&k| cheaper(k)) else {
+        return Crossing {
+            lower: End::Above,
+            upper: None,
+        };
+    };
+    let at =
+        |k: usize, d0: f64, d1: f64| volumes[k] + (volumes[k + 1] - volumes[k]) * d0 / (d0 - d1);
+    let lower = if k0 == 0 {
+        End::Below
+    } else {
+        match (diff(k0 - 1), diff(k0)) {
+            (Some(d0), Some(d1)) => End::At(at(k0 - 1, d0, d1)),
+            _ => End::At(volumes[k0]),
         }
-    }
-    Crossing::Above
+    };
+    let upper = (k0 + 1..n)
+        .find(|&k| !cheaper(k))
+        .map(|k1| match (diff(k1 - 1), diff(k1)) {
+            (Some(d0), Some(d1)) => (at(k1 - 1, d0, d1), UpperEnd::Cost),
+            _ => (volumes[k1 - 1], UpperEnd::Capacity),
+        });
+    Crossing { lower, upper }
 }
 
 /// Cost statistics of one option at one volume.
@@ -139,6 +175,8 @@ pub struct OptionAtVolume {
     /// Monthly cost [USD/month].
     #[serde(flatten)]
     pub cost: Summary,
+    /// Share of paths on which the fleet could not keep up at this volume.
+    pub p_over_capacity: f64,
 }
 
 /// A self-host/API pair at one volume.
@@ -148,7 +186,7 @@ pub struct PairAtVolume {
     pub selfhost: String,
     /// API option.
     pub api: String,
-    /// Probability self-hosting is cheaper.
+    /// Probability self-hosting is cheaper (and keeps up).
     pub p_selfhost_cheaper: f64,
 }
 
@@ -174,6 +212,18 @@ pub struct VolumeQuantiles {
     pub p95: Option<f64>,
 }
 
+/// The volume above which self-hosting stops being cheaper, on the paths where it does.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpperBreakeven {
+    /// Share of paths on which self-hosting is cheaper somewhere and stops being so within the
+    /// grid.
+    pub share: f64,
+    /// Quantiles of that volume over those paths [assets/month].
+    pub volume: Summary,
+    /// Share of those paths on which it stops because the fleet runs out of capacity.
+    pub share_capacity: f64,
+}
+
 /// The break-even of one pair.
 #[derive(Debug, Clone, Serialize)]
 pub struct Breakeven {
@@ -187,6 +237,10 @@ pub struct Breakeven {
     pub share_below_grid: f64,
     /// Share of paths on which self-hosting never becomes cheaper within the grid.
     pub share_above_grid: f64,
+    /// Where self-hosting stops being cheaper again, if it does on any path.
+    pub upper: Option<UpperBreakeven>,
+    /// The lowest grid volume at which the fleet cannot keep up on most paths.
+    pub runs_out_at: Option<f64>,
     /// In words.
     pub verdict: String,
 }
@@ -206,82 +260,152 @@ pub struct SweepResult {
 }
 
 /// The (self-host, API) option pairs of an engine.
-pub fn pairs(e: &Engine) -> Vec<(usize, usize)> {
-    let apis: Vec<usize> = (0..e.options.len())
-        .filter(|&i| e.options[i].is_api())
+pub fn pairs(e: &Engine) -> Vec<(OptionId, OptionId)> {
+    let apis: Vec<OptionId> = (0..e.options.len())
+        .map(OptionId)
+        .filter(|&i| e.option(i).is_api())
         .collect();
     (0..e.options.len())
-        .filter(|&i| !e.options[i].is_api())
+        .map(OptionId)
+        .filter(|&i| !e.option(i).is_api())
         .flat_map(|s| apis.iter().map(move |&a| (s, a)))
         .collect()
 }
 
-/// Statistics folded from paths in path order.
-pub struct Fold {
+/// One pair's crossings over the paths.
+#[derive(Debug, Clone, Default)]
+struct PairCrossings {
+    /// Lower break-evens inside the grid.
+    inside: Stream,
+    /// Paths already cheaper at the lowest volume.
+    below: u64,
+    /// Paths never cheaper.
+    above: u64,
+    /// Upper ends inside the grid.
+    upper: Stream,
+    /// Of those, the ones where the fleet ran out of capacity.
+    upper_capacity: u64,
+}
+
+impl Merge for PairCrossings {
+    fn merge(&mut self, later: &Self) {
+        let PairCrossings {
+            inside,
+            below,
+            above,
+            upper,
+            upper_capacity,
+        } = self;
+        inside.merge(&later.inside);
+        Merge::merge(below, &later.below);
+        Merge::merge(above, &later.above);
+        upper.merge(&later.upper);
+        Merge::merge(upper_capacity, &later.upper_capacity);
+    }
+}
+
+/// A sweep's statistics: the sweep's [`Fold`].
+pub struct SweepFold {
     volumes: Vec<f64>,
-    pairs: Vec<(usize, usize)>,
-    cost: Vec<Vec<stats::Stream>>,
+    pairs: Vec<(OptionId, OptionId)>,
+    /// Monthly cost by point, then option.
+    cost: Vec<Vec<Stream>>,
+    /// Paths over capacity by point, then option.
+    over: Vec<Vec<u64>>,
+    /// Paths on which self-hosting is cheaper, by point, then pair.
     cheaper: Vec<Vec<u64>>,
-    crossings: Vec<(stats::Stream, u64, u64)>,
+    crossings: Vec<PairCrossings>,
     n: u64,
 }
 
-impl Fold {
+impl SweepFold {
     /// An empty fold.
-    pub fn new(e: &Engine, volumes: &[f64]) -> Fold {
+    pub fn new(e: &Engine, volumes: &[f64]) -> SweepFold {
         let pairs = pairs(e);
-        Fold {
+        let n_opt = e.options.len();
+        SweepFold {
             volumes: volumes.to_vec(),
             cost: volumes
                 .iter()
-                .map(|_| e.options.iter().map(|_| stats::Stream::default()).collect())
+                .map(|_| vec![Stream::default(); n_opt])
                 .collect(),
+            over: volumes.iter().map(|_| vec![0; n_opt]).collect(),
             cheaper: volumes.iter().map(|_| vec![0; pairs.len()]).collect(),
-            crossings: pairs
-                .iter()
-                .map(|_| (stats::Stream::default(), 0, 0))
-                .collect(),
+            crossings: vec![PairCrossings::default(); pairs.len()],
             pairs,
             n: 0,
         }
     }
+}
 
-    /// Add a path.
-    pub fn add(&mut self, p: &SweepPath) -> Result<()> {
-        self.n += 1;
+impl Fold for SweepFold {
+    type Path = SweepPath;
+
+    fn add(&mut self, p: &SweepPath) -> Result<()> {
+        let SweepFold {
+            volumes,
+            pairs,
+            cost,
+            over,
+            cheaper,
+            crossings,
+            n,
+        } = self;
+        *n += 1;
         for (k, costs) in p.costs.iter().enumerate() {
             for (o, c) in costs.iter().enumerate() {
-                self.cost[k][o].push(*c).map_err(Error::Invariant)?;
+                cost[k][o].push(*c).map_err(Error::Invariant)?;
+                over[k][o] += p.over_capacity[k][o] as u64;
             }
-            for (j, (s, a)) in self.pairs.iter().enumerate() {
-                self.cheaper[k][j] += (costs[*s] < costs[*a] && !p.over_capacity[k][*s]) as u64;
+            for (j, (s, a)) in pairs.iter().enumerate() {
+                cheaper[k][j] += (costs[s.0] < costs[a.0] && !p.over_capacity[k][s.0]) as u64;
             }
         }
-        for (j, (s, a)) in self.pairs.iter().enumerate() {
+        for ((s, a), c) in pairs.iter().zip(crossings.iter_mut()) {
             // A fleet over capacity is not cheaper, whatever its bill says.
-            let diff = |k: usize| {
-                if p.over_capacity[k][*s] {
-                    f64::INFINITY
-                } else {
-                    p.costs[k][*s] - p.costs[k][*a]
-                }
-            };
-            match crossing(&self.volumes, diff) {
-                Crossing::Below => self.crossings[j].1 += 1,
-                Crossing::Above => self.crossings[j].2 += 1,
-                Crossing::At(v) => self.crossings[j].0.push(v).map_err(Error::Invariant)?,
+            let diff =
+                |k: usize| (!p.over_capacity[k][s.0]).then(|| p.costs[k][s.0] - p.costs[k][a.0]);
+            let x = crossing(volumes, diff);
+            match x.lower {
+                End::Below => c.below += 1,
+                End::Above => c.above += 1,
+                End::At(v) => c.inside.push(v).map_err(Error::Invariant)?,
+            }
+            if let Some((v, why)) = x.upper {
+                c.upper.push(v).map_err(Error::Invariant)?;
+                c.upper_capacity += (why == UpperEnd::Capacity) as u64;
             }
         }
         Ok(())
     }
 
+    fn merge(&mut self, later: Self) {
+        let SweepFold {
+            volumes: _,
+            pairs: _,
+            cost,
+            over,
+            cheaper,
+            crossings,
+            n,
+        } = self;
+        cost.merge(&later.cost);
+        over.merge(&later.over);
+        cheaper.merge(&later.cheaper);
+        crossings.merge(&later.crossings);
+        Merge::merge(n, &later.n);
+    }
+}
+
+impl SweepFold {
     /// The result.
     pub fn finish(
         &self,
         e: &Engine,
         provenance: crate::report::summary::Provenance,
     ) -> SweepResult {
-        let id = |i: usize| e.options[i].id.clone();
+        let id = |i: OptionId| e.option(i).id.clone();
+        let n = self.n.max(1) as f64;
         let points = self
             .volumes
             .iter()
@@ -292,8 +416,9 @@ impl Fold {
                     .iter()
                     .enumerate()
                     .map(|(o, s)| OptionAtVolume {
-                        id: id(o),
+                        id: id(OptionId(o)),
                         cost: s.summary(),
+                        p_over_capacity: self.over[k][o] as f64 / n,
                     })
                     .collect(),
                 pairs: self
@@ -303,26 +428,27 @@ impl Fold {
                     .map(|(j, (s, a))| PairAtVolume {
                         selfhost: id(*s),
                         api: id(*a),
-                        p_selfhost_cheaper: self.cheaper[k][j] as f64 / self.n.max(1) as f64,
+                        p_selfhost_cheaper: self.cheaper[k][j] as f64 / n,
                     })
                     .collect(),
             })
             .collect();
+        let lo = self.volumes.first().copied().unwrap_or(0.0);
+        let hi = self.volumes.last().copied().unwrap_or(0.0);
         let breakeven = self
             .pairs
             .iter()
             .zip(&self.crossings)
-            .map(|((s, a), (inside, below, above))| {
-                let n = self.n.max(1) as f64;
+            .map(|((s, a), c)| {
                 let q = |q: f64| -> Option<f64> {
                     // Order: paths below the grid, then crossings inside it, then above it.
                     let h = q * (self.n.saturating_sub(1)) as f64;
-                    let (nb, ni) = (*below as f64, inside.count() as f64);
+                    let (nb, ni) = (c.below as f64, c.inside.count() as f64);
                     if h < nb || h > nb + ni - 1.0 || ni == 0.0 {
                         return None;
                     }
                     let qi = if ni > 1.0 { (h - nb) / (ni - 1.0) } else { 0.0 };
-                    Some(inside.quantile(qi))
+                    Some(c.inside.quantile(qi))
                 };
                 let qs = VolumeQuantiles {
                     p5: q(0.05),
@@ -330,48 +456,26 @@ impl Fold {
                     p95: q(0.95),
                 };
                 let any = qs.p5.is_some() || qs.p50.is_some() || qs.p95.is_some();
-                let lo = self.volumes.first().copied().unwrap_or(0.0);
-                let hi = self.volumes.last().copied().unwrap_or(0.0);
-                let fmt = crate::money::format_count;
-                let verdict = match (qs.p50, *below as f64 / n, *above as f64 / n) {
-                    (Some(m), _, _) => format!(
-                        "{} beats {} above about {} images/month (p5–p95: {}–{})",
-                        id(*s),
-                        id(*a),
-                        fmt(m),
-                        qs.p5
-                            .map(fmt)
-                            .unwrap_or_else(|| format!("below {}", fmt(lo))),
-                        qs.p95
-                            .map(fmt)
-                            .unwrap_or_else(|| format!("above {}", fmt(hi)))
-                    ),
-                    (None, b, _) if b >= 0.5 => format!(
-                        "{} is already cheaper than {} at {} images/month on most paths",
-                        id(*s),
-                        id(*a),
-                        fmt(lo)
-                    ),
-                    (None, _, ab) if ab >= 0.5 => format!(
-                        "{} never becomes cheaper than {} up to {} images/month on most paths",
-                        id(*s),
-                        id(*a),
-                        fmt(hi)
-                    ),
-                    _ => format!(
-                        "no clear break-even of {} against {} in {}–{} images/month",
-                        id(*s),
-                        id(*a),
-                        fmt(lo),
-                        fmt(hi)
-                    ),
-                };
+                let upper = (c.upper.count() > 0).then(|| UpperBreakeven {
+                    share: c.upper.count() as f64 / n,
+                    volume: c.upper.summary(),
+                    share_capacity: c.upper_capacity as f64 / c.upper.count() as f64,
+                });
+                let runs_out_at = self
+                    .volumes
+                    .iter()
+                    .enumerate()
+                    .find(|(k, _)| self.over[*k][s.0] as f64 / n > 0.5)
+                    .map(|(_, v)| *v);
+                let verdict = verdict(&id(*s), &id(*a), &qs, c, n, lo, hi, upper.as_ref());
                 Breakeven {
                     selfhost: id(*s),
                     api: id(*a),
                     volume: any.then_some(qs),
-                    share_below_grid: *below as f64 / n,
-                    share_above_grid: *above as f64 / n,
+                    share_below_grid: c.below as f64 / n,
+                    share_above_grid: c.above as f64 / n,
+                    upper,
+                    runs_out_at,
                     verdict,
                 }
             })
@@ -385,53 +489,90 @@ impl Fold {
     }
 }
 
-/// Run the batches `shard.0 mod shard.1` (all when `None`) of a sweep, handing each round's
-/// paths to `sink` in path order.
-pub fn run(
+/// A break-even in words.
+#[allow(clippy::too_many_arguments)]
+fn verdict(
+    s: &str,
+    a: &str,
+    qs: &VolumeQuantiles,
+    c: &PairCrossings,
+    n: f64,
+    lo: f64,
+    hi: f64,
+    upper: Option<&UpperBreakeven>,
+) -> String {
+    let fmt = crate::money::format_count;
+    // Self-hosting stops being cheaper within the grid on most of the paths where it ever is.
+    let ever = n - c.above as f64;
+    let ends = upper.filter(|u| u.share * n >= 0.5 * ever.max(1.0));
+    let tail = |u: &UpperBreakeven| {
+        let why = if u.share_capacity >= 0.5 {
+            format!("where {s} runs out of capacity")
+        } else {
+            format!("where {a} is cheaper again")
+        };
+        format!(" to about {} images/month, {why}", fmt(u.volume.p50))
+    };
+    match (qs.p50, c.below as f64 / n, c.above as f64 / n) {
+        (Some(m), _, _) => format!(
+            "{s} beats {a} from about {}{} (p5–p95 of the lower end: {}–{})",
+            fmt(m),
+            ends.map(tail).unwrap_or_else(|| " images/month up".into()),
+            qs.p5
+                .map(fmt)
+                .unwrap_or_else(|| format!("below {}", fmt(lo))),
+            qs.p95
+                .map(fmt)
+                .unwrap_or_else(|| format!("above {}", fmt(hi)))
+        ),
+        (None, b, _) if b >= 0.5 => format!(
+            "{s} is already cheaper than {a} at {} images/month on most paths{}",
+            fmt(lo),
+            ends.map(|u| format!(", up{}", tail(u))).unwrap_or_default()
+        ),
+        (None, _, ab) if ab >= 0.5 => format!(
+            "{s} never becomes cheaper than {a} up to {} images/month on most paths",
+            fmt(hi)
+        ),
+        _ => format!(
+            "no clear break-even of {s} against {a} in {}–{} images/month",
+            fmt(lo),
+            fmt(hi)
+        ),
+    }
+}
+
+/// Run a sweep (or its shard, as `cfg.shard` says) and fold its paths.
+pub fn run(e: &Engine, cfg: &RunConfig, volumes: &[f64], ctl: Controls<'_>) -> Result<SweepFold> {
+    let job = SweepJob {
+        engine: e,
+        cfg,
+        volumes,
+    };
+    drive(
+        &job,
+        cfg,
+        ctl,
+        &|| SweepFold::new(e, volumes),
+        &|_| false,
+        None,
+    )
+}
+
+/// Run a shard of a sweep and keep its paths, for a part file.
+pub fn run_shard(
     e: &Engine,
     cfg: &RunConfig,
     volumes: &[f64],
-    shard: Option<(u64, u64)>,
-    cancel: &AtomicBool,
-    progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(&[SweepPath]) -> Result<()>,
-) -> Result<bool> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| Error::Invariant(format!("thread pool: {e}")))?;
-    let (k, n) = shard.unwrap_or((0, 1));
-    let batches: Vec<u64> = (0..cfg.samples.div_ceil(BATCH))
-        .filter(|b| b % n == k)
-        .collect();
-    let mut done = 0;
-    for round in batches.chunks(ROUND as usize) {
-        if cancel.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        let results: Vec<Result<Vec<SweepPath>>> = pool.install(|| {
-            round
-                .par_iter()
-                .map(|&b| {
-                    if cancel.load(Ordering::SeqCst) {
-                        Ok(Vec::new())
-                    } else {
-                        run_batch(e, cfg, volumes, b)
-                    }
-                })
-                .collect()
-        });
-        if cancel.load(Ordering::SeqCst) {
-            return Ok(false);
-        }
-        for r in results {
-            let r = r?;
-            done += r.len() as u64;
-            sink(&r)?;
-        }
-        progress(done);
-    }
-    Ok(true)
+    ctl: Controls<'_>,
+) -> Result<Vec<SweepPath>> {
+    let job = SweepJob {
+        engine: e,
+        cfg,
+        volumes,
+    };
+    let new = || Gather::new(|p: &SweepPath| p.clone());
+    Ok(drive(&job, cfg, ctl, &new, &|_| false, None)?.items)
 }
 
 /// A shard's paths, as written by `sweep --shard K/N`.

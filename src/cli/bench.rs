@@ -3,11 +3,11 @@
 
 use super::common;
 use breakeven::engine::{self, Engine, RunConfig, Sampler};
+use breakeven::ids::OptionId;
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// The reference workload, compiled in so `bench` runs from any folder.
@@ -156,7 +156,6 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let cancel = AtomicBool::new(false);
     // Every run is the same paths from the same seed; the last one's figures are printed.
     let timed = |threads: usize| -> anyhow::Result<(f64, f64, engine::RunResult)> {
         let cfg = RunConfig {
@@ -164,7 +163,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             ..cfg.clone()
         };
         let (cpu0, start) = (cpu_seconds(), Instant::now());
-        let result = engine::run(&engine, &cfg, &cancel, &|_| {}, None)?;
+        let result = engine::run(&engine, &cfg, engine::unwatched())?;
         Ok((start.elapsed().as_secs_f64(), cpu_seconds() - cpu0, result))
     };
     let (mut walls, mut cpus, mut one_thread) = (Vec::new(), Vec::new(), Vec::new());
@@ -207,7 +206,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let api = engine.options.iter().position(|o| o.is_api());
     let hybrid = engine.options.iter().position(|o| !o.is_api());
     let p_hybrid_cheaper = match (api, hybrid) {
-        (Some(a), Some(h)) => Some(result.p_cheaper(h, a)),
+        (Some(a), Some(h)) => Some(result.p_cheaper(OptionId(h), OptionId(a))),
         _ => None,
     };
     let report = BenchReport {

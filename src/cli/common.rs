@@ -1,6 +1,7 @@
 //! Flags and steps shared by the commands that simulate.
 
-use breakeven::engine::{Engine, RunConfig, Sampler};
+use breakeven::engine::{Controls, Engine, RunConfig, Sampler};
+use breakeven::ids::OptionId;
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -59,7 +60,8 @@ impl RunFlags {
             None => format!("{}: samples", engine.scenario.file),
         };
         if samples > MAX_SAMPLES {
-            let estimate = estimate_seconds(engine, samples, self.threads)
+            let estimate = engine
+                .estimate_seconds(samples, self.threads)
                 .map(|s| format!(" (about {} on this machine)", duration(s)))
                 .unwrap_or_default();
             return Err(super::InputError(format!("{label}: {samples} is more than {MAX_SAMPLES} paths; a run that size would take too long{estimate}; expected at most {MAX_SAMPLES}, or use --precision to stop when the answer is precise enough")).into());
@@ -79,7 +81,7 @@ impl RunFlags {
         self.check_out(engine)?;
         // Say up front how long a big run will take; refuse one that would take more than a day.
         if samples.saturating_mul(u64::from(engine.scenario.horizon_months)) >= ESTIMATE_FROM {
-            if let Some(secs) = estimate_seconds(engine, samples, self.threads) {
+            if let Some(secs) = engine.estimate_seconds(samples, self.threads) {
                 if secs > MAX_RUN_SECONDS && self.precision.is_none() {
                     return Err(super::InputError(format!(
                         "{label}: {samples} paths of {} months would take about {} on this machine; expected a run under {}: use fewer samples, or --precision to stop when the answer is precise enough",
@@ -152,27 +154,6 @@ impl RunFlags {
 const ESTIMATE_FROM: u64 = 1_000_000;
 /// Longest run accepted without --precision [s].
 const MAX_RUN_SECONDS: f64 = 24.0 * 3600.0;
-/// Paths timed for an estimate.
-const PILOT_PATHS: u64 = 4;
-
-/// Seconds `samples` paths would take on `threads` threads (0 = all cores), from timing a few.
-pub fn estimate_seconds(engine: &Engine, samples: u64, threads: usize) -> Option<f64> {
-    use rand::SeedableRng;
-    let cfg = RunConfig::new(PILOT_PATHS, DEFAULT_SEED);
-    let start = Instant::now();
-    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(DEFAULT_SEED);
-    for path in 0..PILOT_PATHS {
-        engine.simulate_path(path, &mut rng, &cfg, false).ok()?;
-    }
-    let per_path = start.elapsed().as_secs_f64() / PILOT_PATHS as f64;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = if threads == 0 {
-        cores
-    } else {
-        threads.min(cores)
-    };
-    Some(per_path * samples as f64 / threads as f64)
-}
 
 /// `40 s`, `12 min`, `3.5 h`, `9 days`.
 pub fn duration(secs: f64) -> String {
@@ -199,7 +180,74 @@ pub fn load_engine(catalogue: &Catalogue, path: &Path) -> anyhow::Result<Engine>
     })
 }
 
-/// A flag set by Ctrl-C; the engine checks it between rounds of paths.
+/// The pair `--against A,B` names, as option ids of `engine`.
+pub fn against(
+    engine: &Engine,
+    flag: Option<&str>,
+) -> anyhow::Result<Option<(OptionId, OptionId)>> {
+    let Some(text) = flag else { return Ok(None) };
+    let ids: Vec<String> = engine.options.iter().map(|o| o.id.clone()).collect();
+    let bad = |why: String| {
+        super::InputError(format!(
+            "--against: {why}; expected two option ids of {} separated by a comma (options: {})",
+            engine.scenario.file,
+            ids.join(", ")
+        ))
+    };
+    let (a, b) = text
+        .split_once(',')
+        .ok_or_else(|| bad(format!("\"{text}\" is not two ids")))?;
+    let find = |id: &str| {
+        engine.option_id(id.trim()).ok_or_else(|| {
+            bad(breakeven::catalogue::unknown(
+                "option",
+                id.trim(),
+                ids.iter(),
+            ))
+        })
+    };
+    let (a, b) = (find(a)?, find(b)?);
+    if a == b {
+        return Err(bad(format!("\"{text}\" names one option twice")).into());
+    }
+    Ok(Some((a, b)))
+}
+
+/// Ctrl-C and a progress bar of `total` paths, for the engine's driver.
+pub fn watch(total: u64) -> Watch {
+    let bar = Arc::new(progress(total));
+    let shown = bar.clone();
+    Watch {
+        cancel: cancel_flag(),
+        bar,
+        progress: Box::new(move |n| shown.set_position(n)),
+    }
+}
+
+/// What [`watch`] sets up.
+pub struct Watch {
+    cancel: Arc<AtomicBool>,
+    bar: Arc<DelayedBar>,
+    progress: Box<dyn Fn(u64) + Sync + Send>,
+}
+
+impl Watch {
+    /// The driver's view of it.
+    pub fn controls(&self) -> Controls<'_> {
+        Controls {
+            cancel: &self.cancel,
+            progress: &*self.progress,
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// A flag set by Ctrl-C; the engine checks it between batches of paths.
 pub fn cancel_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();

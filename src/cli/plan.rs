@@ -17,13 +17,13 @@ pub struct Args {
     pub objective: Objective,
     /// Largest acceptable 95th-percentile queue delay of self-hosted images [s]. Without a
     /// target a fleet that queues for weeks would look cheapest, so the default is an hour.
-    #[arg(long, value_name = "SECONDS", default_value_t = 3600.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = breakeven::analysis::plan::DEFAULT_LATENCY_P95_S)]
     pub latency_p95: f64,
     /// Paths per candidate when screening.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_SCREEN_PATHS)]
     pub screen_paths: u64,
     /// Candidates re-run with all paths.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_FINALISTS)]
     pub finalists: usize,
     #[command(flatten)]
     pub run: RunFlags,
@@ -116,7 +116,9 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     };
     let dir = a.run.out_dir(&engine);
     ensure_dir(&dir)?;
-    let r = plan(&engine.scenario, catalogue, &cfg, &common::cancel_flag())?;
+    let watch = common::watch(0);
+    let r = plan(&engine.scenario, catalogue, &cfg, watch.controls())?;
+    drop(watch);
     let text = serde_json::to_string_pretty(&r)? + "\n";
     let path = write_atomic(&dir.join("plan.json"), text.as_bytes())?;
     if a.json {

@@ -14,6 +14,10 @@ pub struct Args {
     pub scenario: PathBuf,
     #[command(flatten)]
     pub run: RunFlags,
+    /// Compare these two options (ids, comma-separated) instead of the best API against the
+    /// best self-hosted option.
+    #[arg(long, value_name = "A,B")]
+    pub against: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -72,8 +76,10 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
     ensure_dir(&dir)?;
-    let cancel = common::cancel_flag();
-    let r = analyse(&engine, &catalogue.origin, &cfg, &cancel)?;
+    let against = common::against(&engine, a.against.as_deref())?;
+    let watch = common::watch(cfg.samples);
+    let r = analyse(&engine, &catalogue.origin, &cfg, against, watch.controls())?;
+    drop(watch);
     let text = serde_json::to_string_pretty(&r)? + "\n";
     let path = write_atomic(&dir.join("sensitivity.json"), text.as_bytes())?;
     let chart = breakeven::report::charts::write_chart(

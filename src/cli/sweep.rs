@@ -3,8 +3,8 @@
 
 use super::common::{self, RunFlags};
 use super::InputError;
-use breakeven::analysis::sweep::{self, Fold, Part, SweepPath, SweepResult, PART_KIND};
-use breakeven::engine::Engine;
+use breakeven::analysis::sweep::{self, Part, SweepFold, SweepPath, SweepResult, PART_KIND};
+use breakeven::engine::{Engine, Fold};
 use breakeven::report::files::{ensure_dir, write_atomic};
 use breakeven::report::summary::Provenance;
 use breakeven::Catalogue;
@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, value_name = "FROM..TO")]
     pub volumes: Option<String>,
     /// Grid points.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = breakeven::analysis::sweep::DEFAULT_POINTS)]
     pub points: usize,
     /// Log-spaced grid (the default).
     #[arg(long, conflicts_with = "linear")]
@@ -160,18 +160,21 @@ pub fn render(r: &SweepResult) -> String {
     for p in &r.points {
         out.push_str(&format!("{:>14}", format_count(p.volume)));
         for o in &p.options {
-            out.push_str(&format!(
-                "  {:>w$}",
+            let cell = if o.p_over_capacity > 0.5 {
+                "cannot keep up".to_string()
+            } else {
                 format!(
-                    "{} ±{}",
+                    "{} ±{}{}",
                     format_usd_short(o.cost.p50),
-                    format_usd_short((o.cost.p95 - o.cost.p5) / 2.0)
+                    format_usd_short((o.cost.p95 - o.cost.p5) / 2.0),
+                    if o.p_over_capacity > 0.05 { " †" } else { "" }
                 )
-            ));
+            };
+            out.push_str(&format!("  {cell:>w$}"));
         }
         out.push('\n');
     }
-    out.push_str("(median monthly cost ± half its p5–p95 spread)\n\n");
+    out.push_str("(median monthly cost ± half its p5–p95 spread; † cannot keep up on 5–50% of paths; \"cannot keep up\": on most paths)\n\n");
     for b in &r.breakeven {
         out.push_str(&format!("{}\n", b.verdict));
     }
@@ -196,31 +199,14 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         .into());
     }
     let volumes = sweep::grid(from, to, a.points, !a.linear);
-    let cfg = a.run.config(&engine)?;
+    let mut cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
-    let shard = a.shard.as_deref().map(parse_shard).transpose()?;
-    let cancel = common::cancel_flag();
-    let bar = common::progress(cfg.samples / shard.map(|s| s.1).unwrap_or(1));
+    cfg.shard = a.shard.as_deref().map(parse_shard).transpose()?;
+    let watch = common::watch(cfg.samples / cfg.shard.map(|s| s.1).unwrap_or(1));
     let provenance = Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler);
-    if let Some((k, n)) = shard {
-        let mut paths: Vec<SweepPath> = Vec::new();
-        let finished = sweep::run(
-            &engine,
-            &cfg,
-            &volumes,
-            Some((k, n)),
-            &cancel,
-            &|d| bar.set_position(d),
-            &mut |b| {
-                paths.extend_from_slice(b);
-                Ok(())
-            },
-        )?;
-        bar.finish_and_clear();
-        if !finished {
-            eprintln!("interrupted; no part file written");
-            std::process::exit(130);
-        }
+    if let Some((k, n)) = cfg.shard {
+        let paths = sweep::run_shard(&engine, &cfg, &volumes, watch.controls())?;
+        drop(watch);
         let part = Part {
             kind: PART_KIND.into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -240,24 +226,8 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         eprintln!("wrote {} ({} paths); combine all {n} parts with `breakeven merge {}/sweep.part-*-of-{n}.json`", path.display(), part.paths.len(), dir.display());
         return Ok(());
     }
-    let mut fold = Fold::new(&engine, &volumes);
-    let finished = sweep::run(
-        &engine,
-        &cfg,
-        &volumes,
-        None,
-        &cancel,
-        &|d| bar.set_position(d),
-        &mut |b| b.iter().try_for_each(|p| fold.add(p)),
-    )?;
-    bar.finish_and_clear();
-    if !finished {
-        eprintln!(
-            "interrupted; nothing written, earlier results in {} are unchanged",
-            dir.display()
-        );
-        std::process::exit(130);
-    }
+    let fold = sweep::run(&engine, &cfg, &volumes, watch.controls())?;
+    drop(watch);
     let result = fold.finish(&engine, provenance);
     write_result(&result, &dir, a.json, engine.scenario.horizon_months)
 }
@@ -319,9 +289,14 @@ pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let mut fold = Fold::new(&engine, &first.volumes);
-    for p in paths {
-        fold.add(p)?;
+    // Fold batch by batch and merge the batch folds in order, exactly as the driver does.
+    let mut fold = SweepFold::new(&engine, &first.volumes);
+    for batch in paths.chunks(breakeven::engine::BATCH as usize) {
+        let mut part = SweepFold::new(&engine, &first.volumes);
+        for p in batch {
+            part.add(p)?;
+        }
+        fold.merge(part);
     }
     let provenance = Provenance::new(
         &engine,

@@ -20,6 +20,7 @@ pub fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// Everything the page shows.
@@ -140,7 +141,7 @@ fn assumptions(e: &Engine) -> String {
         let c: Vec<String> = s
             .correlations
             .iter()
-            .map(|(a, b, r)| format!("{} ~ {} (ρ = {r})", s.inputs[*a].name, s.inputs[*b].name))
+            .map(|(a, b, r)| format!("{} ~ {} (ρ = {r})", s.input(*a).name, s.input(*b).name))
             .collect();
         out.push_str(&format!(
             "<li>Rank correlations: {}.</li>\n",
@@ -172,14 +173,31 @@ fn run_table(r: &RunSummary) -> String {
             format_usd_short(m.p95),
             format_usd_short(m.mean),
             format_usd_short(m.std_error),
-            o.cost_per_image_usd.mean,
-            if o.kind == "api" { "–".into() } else { format!("{:.0}%", 100.0 * o.utilisation.mean) },
-            if o.kind == "hybrid" { format!("{:.1}%", 100.0 * o.overflow_share.mean) } else { "–".into() },
+            o.cost_per_asset_usd.value,
+            if o.kind == "api" { "–".into() } else { format!("{:.0}%", 100.0 * o.utilisation.value) },
+            if o.kind == "hybrid" { format!("{:.1}%", 100.0 * o.overflow_share.value) } else { "–".into() },
             100.0 * o.p_cheapest
         ));
     }
     t.push_str("</table>\n");
     t
+}
+
+/// Where a figure came from: the catalogue's dated source when the scenario uses the
+/// catalogue's figure, else the scenario file that set its own.
+fn credit(
+    from_catalogue: bool,
+    p: &crate::catalogue::Provenance,
+    scenario_file: &str,
+) -> (String, String) {
+    if from_catalogue {
+        (p.as_of.to_string(), p.source.clone())
+    } else {
+        (
+            "scenario".into(),
+            format!("{scenario_file} (the scenario's own figure)"),
+        )
+    }
 }
 
 /// Every dated figure the scenario's options rest on.
@@ -209,11 +227,16 @@ fn prices(e: &Engine, cat: &Catalogue) -> String {
                             ..
                         } => {
                             if let Some(of) = g.offer(offer) {
+                                let (d, src) = credit(
+                                    of.usd_per_hour == Some(*usd_per_hour),
+                                    &of.provenance,
+                                    &s.file,
+                                );
                                 add(
                                     format!("{} {}", g.id, offer),
                                     format!("${usd_per_hour}/hour"),
-                                    of.provenance.as_of.to_string(),
-                                    of.provenance.source.clone(),
+                                    d,
+                                    src,
                                 );
                             }
                         }
@@ -223,24 +246,26 @@ fn prices(e: &Engine, cat: &Catalogue) -> String {
                             ..
                         } => {
                             if let Some(of) = g.offer(offer) {
+                                let (d, src) = credit(
+                                    of.usd_per_second == Some(*usd_per_second),
+                                    &of.provenance,
+                                    &s.file,
+                                );
                                 add(
                                     format!("{} {}", g.id, offer),
                                     format!("${usd_per_second}/s"),
-                                    of.provenance.as_of.to_string(),
-                                    of.provenance.source.clone(),
+                                    d,
+                                    src,
                                 );
                             }
                         }
                         Payment::Owned { purchase_usd, .. } => {
-                            let (d, src) = g
-                                .purchase
-                                .as_ref()
-                                .map(|p| {
-                                    (p.provenance.as_of.to_string(), p.provenance.source.clone())
-                                })
-                                .unwrap_or_default();
+                            let (d, src) = match &g.purchase {
+                                Some(p) => credit(p.usd == *purchase_usd, &p.provenance, &s.file),
+                                None => ("scenario".into(), s.file.clone()),
+                            };
                             add(
-                                format!("{} purchase", g.id),
+                                format!("{} purchase (per GPU)", g.id),
                                 format!("${purchase_usd}"),
                                 d,
                                 src,

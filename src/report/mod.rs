@@ -4,7 +4,9 @@
 
 pub mod charts;
 pub mod files;
+pub mod full;
 pub mod html;
+pub mod samples;
 pub mod summary;
 pub mod table;
 pub mod views;

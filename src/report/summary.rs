@@ -1,9 +1,10 @@
 //! The run summary written to `summary.json` and printed by `--json`.
 
+use crate::engine::ItemKind;
 use crate::engine::{Engine, OptionStats, RunResult, Sampler};
-use crate::fleet::ItemKind;
+use crate::ids::OptionId;
 use crate::scenario::{NamedInput, OptionKind};
-use crate::stats::{proportion, Summary};
+use crate::stats::{Estimate, Summary};
 use serde::Serialize;
 
 /// Where a result came from: enough to reproduce it exactly.
@@ -75,12 +76,15 @@ pub struct OptionSummary {
     pub total_cost_usd: Summary,
     /// Average month [USD/month].
     pub monthly_cost_usd: Summary,
-    /// Per delivered asset [USD].
-    pub cost_per_image_usd: Summary,
-    /// GPU utilisation (self-hosted).
-    pub utilisation: Summary,
-    /// Share overflowed to the API (hybrid).
-    pub overflow_share: Summary,
+    /// Total cost over all paths' delivered assets [USD/asset] (a ratio of means), with its
+    /// standard error by the delta method.
+    pub cost_per_asset_usd: Estimate,
+    /// Total cost over all paths' generated images [USD/image] (assets × images per asset).
+    pub cost_per_image_usd: Estimate,
+    /// GPU utilisation: all paths' work over all paths' capacity (self-hosted).
+    pub utilisation: Estimate,
+    /// Share of all paths' fleet-bound images overflowed to the API (hybrid).
+    pub overflow_share: Estimate,
     /// 95th percentile wait of fleet images [s].
     pub p95_queue_delay_s: Summary,
     /// Licence overage [images over the horizon].
@@ -99,12 +103,16 @@ pub struct OptionSummary {
     pub cumulative: Vec<MonthPoint>,
 }
 
-/// The comparison in one sentence's worth of numbers.
+/// The comparison a run leads with, in one sentence's worth of numbers: the best API against
+/// the best self-hosted option that keeps up (or the pair `--against` names).
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    /// Option with the lowest mean total.
+    /// What is compared: `api-vs-selfhost`, `against` (chosen), or `leaders` (no API, or no
+    /// self-hosted option, so the two lowest means).
+    pub compared: &'static str,
+    /// The option of the pair with the lower mean total.
     pub winner: String,
-    /// The next one.
+    /// The other.
     pub runner_up: String,
     /// Mean saving of the winner over the runner-up over the horizon [USD].
     pub mean_saving_usd: f64,
@@ -112,10 +120,15 @@ pub struct Verdict {
     pub mean_saving_std_error: f64,
     /// Mean saving per month [USD/month].
     pub mean_saving_per_month_usd: f64,
-    /// Probability the winner is cheaper than the runner-up on a path.
+    /// Probability the winner is cheaper than the runner-up on a path (a fleet that cannot
+    /// keep up never is).
     pub p_winner_cheaper: f64,
     /// Probability the winner is the cheapest of all.
     pub p_winner_cheapest: f64,
+    /// The option with the lowest mean total of all (may be outside the pair).
+    pub lowest_mean: String,
+    /// The option that is the cheapest on the most paths.
+    pub most_often_cheapest: String,
 }
 
 /// The whole summary.
@@ -128,8 +141,6 @@ pub struct RunSummary {
     pub samples: u64,
     /// Months simulated.
     pub horizon_months: u32,
-    /// True when Ctrl-C stopped the run early.
-    pub interrupted: bool,
     /// The uncertain inputs.
     pub inputs: Vec<NamedInput>,
     /// Options, in scenario order.
@@ -188,53 +199,76 @@ pub fn describe(engine: &Engine, i: usize) -> (&'static str, String) {
 
 fn option_summary(engine: &Engine, r: &RunResult, i: usize, st: &OptionStats) -> OptionSummary {
     let (kind, serves) = describe(engine, i);
-    let (p, se) = proportion(st.cheapest, r.samples);
+    let (p, se) = r.p_cheapest(OptionId(i));
+    let per_asset = st.per_asset.estimate();
+    let images_per_asset: f64 = engine.scenario.stages.iter().map(|s| s.per_asset).sum();
     OptionSummary {
         id: engine.options[i].id.clone(),
         kind,
         serves,
         total_cost_usd: st.total.summary(),
         monthly_cost_usd: st.monthly.summary(),
-        cost_per_image_usd: st.per_asset.summary(),
-        utilisation: st.utilisation.summary(),
-        overflow_share: st.overflow.summary(),
+        cost_per_asset_usd: per_asset,
+        cost_per_image_usd: Estimate {
+            value: per_asset.value / images_per_asset,
+            std_error: per_asset.std_error / images_per_asset,
+        },
+        utilisation: st.utilisation.estimate(),
+        overflow_share: st.overflow.estimate(),
         p95_queue_delay_s: st.p95_wait.summary(),
         licence_overage_images: st.licence_overage.summary(),
-        p_over_capacity: st.over_capacity as f64 / r.samples.max(1) as f64,
+        p_over_capacity: r.p_over_capacity(OptionId(i)),
         p_cheapest: p,
         p_cheapest_std_error: se,
-        breakdown_usd: st.breakdown.clone(),
+        breakdown_usd: r.mean_breakdown(OptionId(i)),
         by_month: month_points(&st.by_month),
         cumulative: month_points(&st.cumulative),
     }
 }
 
 impl RunSummary {
-    /// Summarise a run.
-    pub fn new(engine: &Engine, r: &RunResult, provenance: Provenance) -> RunSummary {
+    /// Summarise a run; `against` names the pair to lead with (default: the best API against
+    /// the best self-hosted option).
+    pub fn new(
+        engine: &Engine,
+        r: &RunResult,
+        provenance: Provenance,
+        against: Option<(OptionId, OptionId)>,
+    ) -> RunSummary {
         let options: Vec<OptionSummary> = r
             .options
             .iter()
             .enumerate()
             .map(|(i, st)| option_summary(engine, r, i, st))
             .collect();
-        let verdict = r.leaders().map(|(a, b)| {
-            let (d, se) = r.difference(b, a).unwrap_or((0.0, 0.0));
+        let compared = match (against, r.best_api(), r.best_selfhost()) {
+            (Some(_), _, _) => "against",
+            (None, Some(_), Some(_)) => "api-vs-selfhost",
+            _ => "leaders",
+        };
+        let verdict = r.headline(against).map(|h| {
+            let (d, se) = r.difference(h.b, h.a).unwrap_or((0.0, 0.0));
+            let lowest = r.leaders().map(|l| l.0).unwrap_or(h.a);
+            let most = (0..options.len())
+                .max_by(|a, b| options[*a].p_cheapest.total_cmp(&options[*b].p_cheapest))
+                .unwrap_or(h.a.0);
             Verdict {
-                winner: options[a].id.clone(),
-                runner_up: options[b].id.clone(),
+                compared,
+                winner: options[h.a.0].id.clone(),
+                runner_up: options[h.b.0].id.clone(),
                 mean_saving_usd: d,
                 mean_saving_std_error: se,
                 mean_saving_per_month_usd: d / engine.scenario.horizon_months as f64,
-                p_winner_cheaper: r.p_cheaper(a, b),
-                p_winner_cheapest: options[a].p_cheapest,
+                p_winner_cheaper: r.p_cheaper(h.a, h.b),
+                p_winner_cheapest: options[h.a.0].p_cheapest,
+                lowest_mean: options[lowest.0].id.clone(),
+                most_often_cheapest: options[most].id.clone(),
             }
         });
         RunSummary {
             provenance,
             samples: r.samples,
             horizon_months: engine.scenario.horizon_months,
-            interrupted: r.interrupted,
             inputs: engine.scenario.inputs.clone(),
             options,
             verdict,

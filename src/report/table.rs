@@ -45,14 +45,14 @@ pub fn render(s: &RunSummary) -> String {
             o.id.clone(),
             format!("{} [{}–{}]", usd(m.p50), usd(m.p5), usd(m.p95)),
             format!("{} ± {}", usd(m.mean), usd(m.std_error)),
-            usd(o.cost_per_image_usd.mean),
+            usd(o.cost_per_asset_usd.value),
             if fleet {
-                pct(o.utilisation.mean)
+                pct(o.utilisation.value)
             } else {
                 "–".into()
             },
             if o.kind == "hybrid" {
-                pct(o.overflow_share.mean)
+                pct(o.overflow_share.value)
             } else {
                 "–".into()
             },
@@ -101,6 +101,7 @@ pub fn render(s: &RunSummary) -> String {
     for o in &s.options {
         out.push_str(&format!("  {}: {}\n", o.id, o.serves));
     }
+    out.push_str("  per asset: total cost over all paths' delivered assets; util.: all work over all capacity\n");
     for o in &s.options {
         if o.p_over_capacity > 0.0 {
             out.push_str(&format!(
@@ -112,32 +113,44 @@ pub fn render(s: &RunSummary) -> String {
     }
     if let Some(v) = &s.verdict {
         out.push('\n');
-        // The lowest mean and the most frequent winner can differ when costs are skewed.
-        if let Some(most) = s
-            .options
-            .iter()
-            .max_by(|a, b| a.p_cheapest.total_cmp(&b.p_cheapest))
-        {
-            if most.id != v.winner {
-                out.push_str(&format!(
-                    "{} has the lowest mean cost, but {} is the cheapest on more paths ({:.0}%): the answer depends on where demand lands.\n",
-                    v.winner,
-                    most.id,
-                    100.0 * most.p_cheapest
-                ));
-            }
-        }
+        let role = |id: &str| match s.options.iter().find(|o| o.id == id) {
+            Some(o) if o.kind == "api" => "the best API",
+            Some(_) if v.compared == "api-vs-selfhost" => "the best self-hosted option",
+            _ => "",
+        };
+        let named = |id: &str| match role(id) {
+            "" => id.to_string(),
+            r => format!("{id} ({r})"),
+        };
         out.push_str(&format!(
-            "{} is cheapest on {:.0}% of paths and beats {} on {:.0}%, saving {}/month on average (± {}; {} over {}).\n",
-            v.winner,
-            100.0 * v.p_winner_cheapest,
-            v.runner_up,
-            100.0 * v.p_winner_cheaper,
+            "{} beats {}: {}/month cheaper on average (± {}; {} over {}), and cheaper on {:.0}% of paths.\n",
+            named(&v.winner),
+            named(&v.runner_up),
             format_usd_short(v.mean_saving_per_month_usd),
             format_usd_short(v.mean_saving_std_error / s.horizon_months as f64),
             format_usd_short(v.mean_saving_usd),
-            months(s.horizon_months)
+            months(s.horizon_months),
+            100.0 * v.p_winner_cheaper
         ));
+        if v.lowest_mean != v.winner && v.lowest_mean != v.runner_up {
+            out.push_str(&format!(
+                "The lowest mean cost of all is {}'s.\n",
+                v.lowest_mean
+            ));
+        }
+        // The lowest mean and the most frequent winner can differ when costs are skewed.
+        if v.most_often_cheapest != v.winner {
+            let most = s.options.iter().find(|o| o.id == v.most_often_cheapest);
+            if let Some(most) = most {
+                out.push_str(&format!(
+                    "{} is the cheapest on the most paths ({:.0}%; {} on {:.0}%): the answer depends on where demand lands.\n",
+                    most.id,
+                    100.0 * most.p_cheapest,
+                    v.winner,
+                    100.0 * v.p_winner_cheapest
+                ));
+            }
+        }
     }
     for p in &s.payback {
         match &p.months {
@@ -154,9 +167,6 @@ pub fn render(s: &RunSummary) -> String {
             )),
             None => out.push_str(&format!("{} does not pay back its {} against {} within {} months on any path.\n", p.owned, format_usd_short(p.purchase_usd), p.api, s.horizon_months)),
         }
-    }
-    if s.interrupted {
-        out.push_str("interrupted: these figures cover only the paths finished before Ctrl-C.\n");
     }
     out
 }

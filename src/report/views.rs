@@ -3,7 +3,7 @@
 use super::charts::*;
 use crate::analysis::sensitivity::SensitivityResult;
 use crate::analysis::sweep::SweepResult;
-use crate::engine::{Engine, RunResult};
+use crate::engine::{Engine, RunResult, WeekTrace};
 use crate::stats;
 
 fn subtitle(scenario: &str, months: u32, samples: u64, seed: u64) -> String {
@@ -25,7 +25,12 @@ fn sample_of(s: &stats::Stream) -> Vec<f64> {
 
 /// The charts of a run: cost distributions, each fleet's week, and (over several months) the
 /// cumulative cost with the month self-hosting overtakes the cheapest API.
-pub fn run_charts(e: &Engine, r: &RunResult, seed: u64) -> Vec<(String, Chart)> {
+pub fn run_charts(
+    e: &Engine,
+    r: &RunResult,
+    traces: &[Vec<WeekTrace>],
+    seed: u64,
+) -> Vec<(String, Chart)> {
     let s = &e.scenario;
     let sub = subtitle(&s.name, s.horizon_months, r.samples, seed);
     let mut out = Vec::new();
@@ -47,7 +52,7 @@ pub fn run_charts(e: &Engine, r: &RunResult, seed: u64) -> Vec<(String, Chart)> 
             .collect(),
     };
     out.push(("cost-distribution".to_string(), Chart::from(dist)));
-    for (o, traces) in e.options.iter().zip(&r.traces) {
+    for (o, traces) in e.options.iter().zip(traces) {
         if o.fleet.is_none() || traces.is_empty() {
             continue;
         }

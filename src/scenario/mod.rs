@@ -9,6 +9,7 @@
 use crate::catalogue::{Catalogue, OfferClass};
 use crate::dist::{Copula, Dist, RawDist};
 use crate::error::{join_key, Error, Problems, Result};
+use crate::ids::InputId;
 use crate::money::{de_usd_opt, Usd};
 use crate::pricing::Size;
 use chrono::NaiveDate;
@@ -60,7 +61,7 @@ pub struct Scenario {
     /// Every uncertain input, in sampling order.
     pub inputs: Vec<NamedInput>,
     /// Rank correlations between inputs, as `(i, j, spearman)`.
-    pub correlations: Vec<(usize, usize, f64)>,
+    pub correlations: Vec<(InputId, InputId, f64)>,
     /// The copula that realises them (None when there are none).
     #[serde(skip)]
     pub copula: Option<Copula>,
@@ -81,9 +82,9 @@ pub struct NamedInput {
 #[derive(Debug, Clone, Serialize)]
 pub struct Demand {
     /// Input index of the month-0 volume [assets/month].
-    pub monthly: usize,
+    pub monthly: InputId,
     /// Input index of month-over-month growth [fraction/month].
-    pub growth: usize,
+    pub growth: InputId,
     /// Multipliers by calendar month, January first.
     pub seasonality: [f64; 12],
     /// Shape of the week.
@@ -172,7 +173,7 @@ pub enum OptionKind {
         /// Offering id.
         api: String,
         /// Input index of a multiplier on its prices (1 = the catalogue's price).
-        price_factor: Option<usize>,
+        price_factor: Option<InputId>,
     },
     /// A self-hosted fleet, optionally with overflow to an API.
     SelfHost(Box<SelfHost>),
@@ -196,17 +197,17 @@ pub struct SelfHost {
     /// Override of the licence fee [USD/month].
     pub licence_fee_usd: Option<Usd>,
     /// Input index of operations hours per month.
-    pub ops_hours: usize,
+    pub ops_hours: InputId,
     /// Operations rate [USD/hour].
     pub ops_usd_per_hour: Usd,
     /// Input index of a multiplier on the catalogue's seconds per image.
-    pub speed_factor: usize,
+    pub speed_factor: InputId,
     /// Measured seconds per image for each mix bucket, replacing the catalogue's rule.
     pub bucket_seconds: Option<Vec<f64>>,
     /// Seconds per 1 MP image at default steps replacing the catalogue's.
     pub seconds_at_1mp: Option<f64>,
     /// Input index of a multiplier on the GPU's hourly or per-second price.
-    pub gpu_price_factor: usize,
+    pub gpu_price_factor: InputId,
 }
 
 /// How GPUs are paid for.
@@ -367,13 +368,18 @@ impl Scenario {
         }
     }
 
+    /// Input `i`.
+    pub fn input(&self, i: InputId) -> &NamedInput {
+        &self.inputs[i.0]
+    }
+
     /// Seasonal multiplier of simulated month `m` (0-based).
     pub fn seasonality_at(&self, m: usize) -> f64 {
         self.demand.seasonality[(self.start_month as usize - 1 + m) % 12]
     }
 
     /// The input index named `name`.
-    pub fn input_index(&self, name: &str) -> Option<usize> {
-        self.inputs.iter().position(|i| i.name == name)
+    pub fn input_index(&self, name: &str) -> Option<InputId> {
+        self.inputs.iter().position(|i| i.name == name).map(InputId)
     }
 }

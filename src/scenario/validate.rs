@@ -19,7 +19,7 @@ impl Inputs {
         unit: &'static str,
         bounds: (Option<f64>, Option<f64>),
         p: &mut Problems,
-    ) -> usize {
+    ) -> InputId {
         let dist = match raw {
             None => Dist::Fixed(default),
             Some(r) => match r.validate() {
@@ -36,7 +36,7 @@ impl Inputs {
             },
         };
         self.0.push(NamedInput { name, dist, unit });
-        self.0.len() - 1
+        InputId(self.0.len() - 1)
     }
 }
 
@@ -159,8 +159,8 @@ pub(super) fn validate(
         },
     };
     check_peak_demand(
-        &inputs.0[monthly].dist,
-        &inputs.0[growth].dist,
+        &inputs.0[monthly.0].dist,
+        &inputs.0[growth.0].dist,
         &seasonality,
         raw.horizon_months.min(MAX_HORIZON_MONTHS),
         start_month,
@@ -381,7 +381,10 @@ pub(super) fn validate(
         stages,
         options,
         inputs: inputs.0,
-        correlations,
+        correlations: correlations
+            .into_iter()
+            .map(|(a, b, r)| (InputId(a), InputId(b), r))
+            .collect(),
         copula,
     })
 }

@@ -16,6 +16,7 @@
 //! accumulates, and are drawn once at its end. The joint distribution of everything the
 //! engine prices is the same as drawing every stream's count in every hour.
 
+use crate::ids::StreamId;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -57,8 +58,8 @@ pub struct Projection {
 
 /// One fleet as the projection needs it: the streams it serves and seconds per image.
 pub struct FleetStreams<'a> {
-    /// Engine stream indices served.
-    pub streams: &'a [usize],
+    /// Engine streams served.
+    pub streams: &'a [StreamId],
     /// Seconds per image by engine stream index.
     pub seconds: &'a [f64],
 }
@@ -68,10 +69,11 @@ impl Projection {
     /// stream `i`) for `fleets`; `None` when it would save nothing (the fleets see as many
     /// directions as there are streams) or the fleets are too many.
     pub fn new(
-        streams: &[usize],
+        streams: &[StreamId],
         per_rate: &[f64],
         fleets: &[FleetStreams<'_>],
     ) -> Option<Projection> {
+        let streams: Vec<usize> = streams.iter().map(|s| s.0).collect();
         let n = streams.len();
         if fleets.is_empty() || fleets.len() > MAX_FLEETS || n == 0 {
             return None;
@@ -89,7 +91,7 @@ impl Projection {
         let rows: Vec<(Vec<f64>, Vec<f64>)> = fleets
             .iter()
             .map(|f| {
-                let serves = |i: usize| f.streams.contains(&i);
+                let serves = |i: usize| f.streams.contains(&StreamId(i));
                 let work = streams
                     .iter()
                     .map(|&i| if serves(i) { f.seconds[i] } else { 0.0 })
@@ -139,7 +141,7 @@ impl Projection {
             })
             .collect();
         Some(Projection {
-            streams: streams.to_vec(),
+            streams,
             q,
             q_min,
             rank,
@@ -149,6 +151,7 @@ impl Projection {
     }
 
     /// Normals drawn per hour.
+    #[cfg(test)]
     pub fn rank(&self) -> usize {
         self.rank
     }
@@ -286,13 +289,12 @@ impl Projection {
     }
 
     /// Add this month's projected hours to the month's counts (`month_counts`, by engine
-    /// stream) and to each fleet's overflowed counts (`overflow[fleet_options[f]]`), drawing the
+    /// stream) and to each fleet's overflowed counts (`overflow[fleet][stream]`), drawing the
     /// directions no fleet sees; then clear `sums`. Draws nothing if no hour was projected.
     pub fn close_month<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
         sums: &mut MonthSums,
-        fleet_options: &[usize],
         month_counts: &mut [f64],
         overflow: &mut [Vec<f64>],
     ) {
@@ -318,7 +320,7 @@ impl Projection {
                 if rows.serves[s] {
                     let z = &sums.over_z[f * rank..(f + 1) * rank];
                     let seen: f64 = b.iter().zip(z).map(|(x, y)| x * y).sum();
-                    overflow[fleet_options[f]][i] += sums.over_rate[f] * self.q[s] + seen;
+                    overflow[f][i] += sums.over_rate[f] * self.q[s] + seen;
                 }
             }
         }
@@ -337,7 +339,7 @@ impl Projection {
                 month_counts[i] += b * v[0];
                 for (f, rows) in self.fleets.iter().enumerate() {
                     if rows.serves[s] {
-                        overflow[fleet_options[f]][i] += b * v[1 + f];
+                        overflow[f][i] += b * v[1 + f];
                     }
                 }
             }
@@ -349,7 +351,7 @@ impl Projection {
             month_counts[i] = month_counts[i].max(0.0);
             for (f, rows) in self.fleets.iter().enumerate() {
                 if rows.serves[s] {
-                    let o = &mut overflow[fleet_options[f]][i];
+                    let o = &mut overflow[f][i];
                     *o = o.clamp(0.0, month_counts[i]);
                 }
             }
@@ -492,7 +494,7 @@ mod tests {
     #[test]
     fn one_fleet_needs_two_normals_and_the_basis_reproduces_the_covariance() {
         let (q, s) = w1();
-        let streams = [0, 1, 2, 3];
+        let streams = [StreamId(0), StreamId(1), StreamId(2), StreamId(3)];
         let f = FleetStreams {
             streams: &streams,
             seconds: &s,
@@ -518,7 +520,7 @@ mod tests {
     #[test]
     fn fleets_that_see_every_direction_are_not_projected() {
         let (q, s) = w1();
-        let streams = [0, 1];
+        let streams = [StreamId(0), StreamId(1)];
         let f = FleetStreams {
             streams: &streams,
             seconds: &s,
@@ -538,7 +540,7 @@ mod tests {
     #[test]
     fn month_sums_match_per_stream_sums() {
         let (q, s) = w1();
-        let streams = [0, 1, 2, 3];
+        let streams = [StreamId(0), StreamId(1), StreamId(2), StreamId(3)];
         let f = FleetStreams {
             streams: &streams,
             seconds: &s,
@@ -558,7 +560,7 @@ mod tests {
             }
             let mut counts = vec![0.0; 4];
             let mut over = vec![vec![0.0; 4]];
-            p.close_month(&mut rng, &mut sums, &[0], &mut counts, &mut over);
+            p.close_month(&mut rng, &mut sums, &mut counts, &mut over);
             proj.push((counts[0], over[0][3]));
             let (mut c0, mut o3) = (0.0, 0.0);
             for &rate in &rates {

@@ -1,0 +1,140 @@
+//! The one driver every command runs its paths through: fixed batches of [`BATCH`] paths,
+//! one generator per batch seeded from `(seed, batch)`, batches handed to worker threads one
+//! at a time, each folded where it ran, and the batch folds merged in batch order on the
+//! calling thread. The result is the same bytes at any thread count.
+//!
+//! Between rounds of [`ROUND`] batches the driver reports progress, checks Ctrl-C (a batch
+//! that has not started when it comes does not start) and asks whether the caller's answer is
+//! settled (`--precision`); rounds are fixed so the stopping point does not depend on threads.
+
+use super::fold::Fold;
+use super::seeds::path_seeds;
+use super::RunConfig;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Paths per batch; each batch has its own generator.
+pub const BATCH: u64 = 100;
+/// Batches run between checks of `--precision`, progress and Ctrl-C.
+pub const ROUND: u64 = 64;
+
+/// Something that simulates one path from its seed.
+pub trait PathJob: Sync {
+    /// What a path gives.
+    type Path: Send;
+    /// Simulate path `path` from its own seed.
+    fn simulate(&self, path: u64, seed: [u8; 32]) -> Result<Self::Path>;
+}
+
+/// How a run is watched: Ctrl-C and progress.
+#[derive(Clone, Copy)]
+pub struct Controls<'a> {
+    /// Set by Ctrl-C; the run stops within one batch.
+    pub cancel: &'a AtomicBool,
+    /// Told how many paths are done.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Nothing watches: never cancelled, no progress shown.
+pub fn unwatched() -> Controls<'static> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    Controls {
+        cancel: &NEVER,
+        progress: &|_| {},
+    }
+}
+
+/// What receives each round's paths, in path order (for files with a row per path).
+pub type Sink<'a, P> = dyn FnMut(&[P]) -> Result<()> + 'a;
+
+/// One batch: its paths (when a sink wants them), its fold, and how many paths it ran.
+type Folded<P, F> = (Vec<P>, F, u64);
+
+/// The batches a run covers: all of them, or those `b ≡ k (mod n)` of shard `k/n`.
+pub fn batches(cfg: &RunConfig) -> Vec<u64> {
+    let (k, n) = cfg.shard.unwrap_or((0, 1));
+    (0..cfg.samples.div_ceil(BATCH))
+        .filter(|b| b % n == k)
+        .collect()
+}
+
+/// Run `job` over the paths `cfg` asks for and fold them with folds made by `new_fold`.
+/// `settled` is asked after each round (once two batches are done) whether to stop early.
+/// Ctrl-C gives [`Error::Interrupted`], never a partial result.
+pub fn drive<J, F>(
+    job: &J,
+    cfg: &RunConfig,
+    ctl: Controls<'_>,
+    new_fold: &(dyn Fn() -> F + Sync),
+    settled: &dyn Fn(&F) -> bool,
+    mut sink: Option<&mut Sink<'_, J::Path>>,
+) -> Result<F>
+where
+    J: PathJob,
+    F: Fold<Path = J::Path>,
+{
+    if cfg.samples == 0 {
+        return Err(Error::input(
+            "<command line>",
+            "samples",
+            "is 0; expected at least 1 sample path",
+        ));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::Invariant(format!("thread pool: {e}")))?;
+    let keep_paths = sink.is_some();
+    let all = batches(cfg);
+    let total: u64 = all.iter().map(|b| BATCH.min(cfg.samples - b * BATCH)).sum();
+    let interrupted = |done: u64| Error::Interrupted { done, total };
+    let cancelled = || ctl.cancel.load(Ordering::SeqCst);
+    let mut fold = new_fold();
+    let mut done = 0u64;
+    for round in all.chunks(ROUND as usize) {
+        if cancelled() {
+            return Err(interrupted(done));
+        }
+        let folded: Vec<Result<Folded<J::Path, F>>> = pool.install(|| {
+            round
+                .par_iter()
+                // One batch per task, so an idle thread can always take the next one.
+                .with_max_len(1)
+                .map(|&b| {
+                    let mut part = new_fold();
+                    let mut kept = Vec::new();
+                    if cancelled() {
+                        return Ok((kept, part, 0));
+                    }
+                    let seeds = path_seeds(cfg.seed, cfg.samples, b);
+                    let n = seeds.len() as u64;
+                    for (path, seed) in seeds {
+                        let p = job.simulate(path, seed)?;
+                        part.add(&p)?;
+                        if keep_paths {
+                            kept.push(p);
+                        }
+                    }
+                    Ok((kept, part, n))
+                })
+                .collect()
+        });
+        if cancelled() {
+            return Err(interrupted(done));
+        }
+        for batch in folded {
+            let (paths, part, n) = batch?;
+            fold.merge(part);
+            done += n;
+            if let Some(sink) = sink.as_mut() {
+                sink(&paths)?;
+            }
+        }
+        (ctl.progress)(done);
+        if done >= 2 * BATCH && settled(&fold) {
+            break;
+        }
+    }
+    Ok(fold)
+}

@@ -1,0 +1,422 @@
+//! The Monte Carlo engine: compile a scenario's options, simulate paths (sample the inputs,
+//! step through the horizon month by month and hour by hour, price each month exactly), and
+//! fold the paths into statistics through the one driver every command uses.
+//!
+//! - [`compile`]: options as priced items and fleets.
+//! - [`path`]: one path, month by month; [`hour`]: the hours that must be simulated one by one.
+//! - [`billing`]: a month's quantities priced in exact decimals (with [`crate::money`], the one
+//!   place where sampled `f64` quantities become money).
+//! - [`seeds`], [`driver`], [`fold`]: reproducible batches, threads, and what is gathered.
+//! - [`result`]: what a path gives and what a run gathers.
+//!
+//! Two samplers give the same distribution:
+//! - [`Sampler::Reference`] draws a Poisson count for every stream in every hour: plain and slow.
+//! - [`Sampler::Fast`] first asks, for each hour, whether any fleet could leave its linear
+//!   regime (its expected work plus seven standard deviations reaches the point where it
+//!   saturates or rescales, or it carries a backlog). Hours that cannot are pooled: a sum of
+//!   independent Poisson counts is one Poisson count, drawn once per stream and month. Hours
+//!   that can are sampled one by one, with a normal approximation for counts whose mean is at
+//!   least [`NORMAL_APPROX_MIN_MEAN`], drawn through the few numbers the fleets see
+//!   (`projection`). Streams no fleet serves are always pooled: their cost is linear in their
+//!   count. Tests check both samplers agree within Monte Carlo error.
+//!
+//! # Example
+//!
+//! ```
+//! use breakeven::engine::{self, Engine, RunConfig};
+//! use breakeven::{scenario::Scenario, Catalogue};
+//!
+//! let catalogue = Catalogue::builtin()?;
+//! let text = r#"
+//! horizon_months = 3
+//! [demand]
+//! monthly = 140000
+//! arrivals = "fluid"
+//! [[mix]]
+//! size = "1024x1024"
+//! share = 1.0
+//! [[option]]
+//! id = "api"
+//! api = "bfl/flux-2-klein-4b"
+//! "#;
+//! let scenario = Scenario::parse(text, "example.toml", "example", &catalogue)?;
+//! let engine = Engine::new(scenario, &catalogue)?;
+//! let result = engine::run(&engine, &RunConfig::new(200, 1), engine::unwatched())?;
+//! // Fixed demand, expected counts: 3 months × 140,000 images × $0.014 on every path.
+//! assert_eq!(result.options[0].total.mean(), 5880.0);
+//! # Ok::<(), breakeven::Error>(())
+//! ```
+
+mod billing;
+pub mod compile;
+pub mod driver;
+pub mod fold;
+mod hour;
+mod path;
+mod projection;
+pub mod result;
+pub mod seeds;
+mod state;
+
+pub use compile::{Compiled, Item, ItemKind, Stream};
+pub use driver::{drive, unwatched, Controls, PathJob, Sink, BATCH, ROUND};
+pub use fold::{Fold, Gather, Merge};
+pub use result::{Headline, OptionPath, OptionStats, Pair, PathResult, RunResult, WeekTrace};
+
+use crate::catalogue::Catalogue;
+use crate::demand::month_shares;
+use crate::error::Result;
+use crate::ids::{InputId, OptionId, StreamId};
+use crate::scenario::{Normalise, Scenario, HOURS_PER_MONTH};
+use projection::{FleetStreams, Projection};
+use serde::Serialize;
+
+/// A count whose mean is at least this is drawn from a normal approximation by the fast sampler.
+pub const NORMAL_APPROX_MIN_MEAN: f64 = 500.0;
+/// Standard deviations of headroom before an hour is treated as possibly non-linear.
+pub const LINEAR_SIGMAS: f64 = 7.0;
+
+/// How arrivals are sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampler {
+    /// Pool linear hours, normal approximation at large means.
+    Fast,
+    /// Every stream, every hour, exact Poisson.
+    Reference,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Paths to simulate (the most, with `precision`).
+    pub samples: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Stop early once the headline comparison's relative standard error is below this.
+    pub precision: Option<f64>,
+    /// Sampler.
+    pub sampler: Sampler,
+    /// Inputs pinned to a value (sensitivity, sweeps); `None` = sampled.
+    pub pins: Vec<Option<f64>>,
+    /// Only the batches `b ≡ k (mod n)` of shard `(k, n)`.
+    pub shard: Option<(u64, u64)>,
+}
+
+impl RunConfig {
+    /// A plain run of `samples` paths from `seed`.
+    pub fn new(samples: u64, seed: u64) -> RunConfig {
+        RunConfig {
+            samples,
+            seed,
+            threads: 0,
+            precision: None,
+            sampler: Sampler::Fast,
+            pins: Vec::new(),
+            shard: None,
+        }
+    }
+
+    /// Pin input `i` to `value` for every path.
+    pub fn pin(&mut self, i: InputId, value: f64) {
+        if self.pins.len() <= i.0 {
+            self.pins.resize(i.0 + 1, None);
+        }
+        self.pins[i.0] = Some(value);
+    }
+}
+
+/// A scenario compiled against a catalogue, ready to run.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Streams (stage × bucket).
+    pub streams: Vec<Stream>,
+    /// Compiled options, in scenario order.
+    pub options: Vec<Compiled>,
+    /// The options that run a fleet, by fleet.
+    pub(crate) fleets: Vec<OptionId>,
+    /// Hour shares of each month.
+    shares: Vec<Vec<f64>>,
+    month_share_total: Vec<f64>,
+    /// Σ share² of each month's hours.
+    month_share_sq: Vec<f64>,
+    /// Streams some fleet serves; only these are sampled hour by hour.
+    sampled_streams: Vec<StreamId>,
+    /// Every stream (the reference sampler samples them all).
+    all_streams: Vec<StreamId>,
+    /// When no fleet can hold a backlog (always-on fleets that overflow at once), their
+    /// hourly capacity and GPUs. None otherwise.
+    stateless: Option<Stateless>,
+    /// Each month's hours, largest share first.
+    sorted_hours: Vec<Vec<u16>>,
+    /// Σ share over `sorted_hours[m][k..]`, for k = 0..=730.
+    suffix_share: Vec<Vec<f64>>,
+    /// Σ share² likewise.
+    suffix_share_sq: Vec<Vec<f64>>,
+    /// How the fast sampler draws an hour in which every sampled stream's count is large
+    /// (None: the fleets see every direction, so it would save nothing).
+    projection: Option<Projection>,
+}
+
+impl Engine {
+    /// Compile a scenario.
+    pub fn new(scenario: Scenario, catalogue: &Catalogue) -> Result<Engine> {
+        let streams = compile::streams(&scenario);
+        let options = compile::compile(&scenario, catalogue, &streams)?;
+        let shares = month_shares(
+            &scenario.demand.profile,
+            scenario.horizon_months,
+            scenario.demand.normalise,
+        );
+        // Month-normalised shares sum to 1 by construction; say so exactly rather than trust
+        // a floating-point sum, so fixed volumes price exactly.
+        let month_share_total = shares
+            .iter()
+            .map(|s| match scenario.demand.normalise {
+                Normalise::Month => 1.0,
+                Normalise::Week => s.iter().sum(),
+            })
+            .collect();
+        let month_share_sq = shares
+            .iter()
+            .map(|s| s.iter().map(|x| x * x).sum())
+            .collect();
+        let all_streams = (0..streams.len()).map(StreamId).collect();
+        let fleets: Vec<OptionId> = options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.fleet.is_some())
+            .map(|(i, _)| OptionId(i))
+            .collect();
+        // Fixed fleets that overflow at once carry nothing from hour to hour; when every fleet
+        // is one, no fleet can hold a backlog.
+        let stateless = options
+            .iter()
+            .filter_map(|o| o.fleet.as_ref())
+            .map(|f| Some((f.stateless_capacity()?, f.fixed_gpus()? as f64)))
+            .collect::<Option<Vec<(f64, f64)>>>()
+            .map(|v| {
+                let (capacity, gpus) = v.into_iter().unzip();
+                Stateless { capacity, gpus }
+            });
+        let sorted_hours: Vec<Vec<u16>> = shares
+            .iter()
+            .map(|s| {
+                let mut idx: Vec<u16> = (0..s.len() as u16).collect();
+                idx.sort_by(|a, b| s[*b as usize].total_cmp(&s[*a as usize]).then(a.cmp(b)));
+                idx
+            })
+            .collect();
+        let suffix = |f: fn(f64) -> f64| -> Vec<Vec<f64>> {
+            shares
+                .iter()
+                .zip(&sorted_hours)
+                .map(|(s, order)| {
+                    let mut out = vec![0.0; order.len() + 1];
+                    for k in (0..order.len()).rev() {
+                        out[k] = out[k + 1] + f(s[order[k] as usize]);
+                    }
+                    out
+                })
+                .collect()
+        };
+        let suffix_share = suffix(|x| x);
+        let suffix_share_sq = suffix(|x| x * x);
+        let mut sampled_streams: Vec<StreamId> = options
+            .iter()
+            .filter_map(|o| o.fleet.as_ref())
+            .flat_map(|f| f.fleet_streams.iter().copied())
+            .collect();
+        sampled_streams.sort_unstable();
+        sampled_streams.dedup();
+        let per_rate: Vec<f64> = streams.iter().map(|s| s.per_asset).collect();
+        let fleet_rows: Vec<FleetStreams> = options
+            .iter()
+            .filter_map(|o| o.fleet.as_ref())
+            .map(|f| FleetStreams {
+                streams: &f.fleet_streams,
+                seconds: &f.stream_seconds,
+            })
+            .collect();
+        let projection = Projection::new(&sampled_streams, &per_rate, &fleet_rows);
+        Ok(Engine {
+            scenario,
+            streams,
+            options,
+            fleets,
+            shares,
+            month_share_total,
+            month_share_sq,
+            sampled_streams,
+            all_streams,
+            stateless,
+            sorted_hours,
+            suffix_share,
+            suffix_share_sq,
+            projection,
+        })
+    }
+
+    /// The same compiled options with a changed scenario (arrivals, demand shape); the
+    /// scenario's options, mix and stages must be the ones the engine was compiled from.
+    pub fn with_scenario(&self, scenario: Scenario) -> Engine {
+        Engine {
+            scenario,
+            ..self.clone()
+        }
+    }
+
+    /// Path-hours one path simulates.
+    pub fn hours_per_path(&self) -> u64 {
+        self.scenario.horizon_months as u64 * HOURS_PER_MONTH as u64
+    }
+
+    /// Option `o`.
+    pub fn option(&self, o: OptionId) -> &Compiled {
+        &self.options[o.0]
+    }
+
+    /// Which options are pure APIs, in scenario order.
+    pub fn is_api(&self) -> Vec<bool> {
+        self.options.iter().map(Compiled::is_api).collect()
+    }
+
+    /// An empty fold of a run of this engine.
+    pub fn new_result(&self) -> RunResult {
+        RunResult::new(self.is_api(), self.scenario.horizon_months as usize)
+    }
+
+    /// Seconds `samples` paths would take on `threads` threads (0 = all cores) on this
+    /// machine, from timing a few paths; `None` when a timed path fails.
+    pub fn estimate_seconds(&self, samples: u64, threads: usize) -> Option<f64> {
+        use rand::SeedableRng;
+        const PILOT_PATHS: u64 = 4;
+        let cfg = RunConfig::new(PILOT_PATHS, 0);
+        let start = std::time::Instant::now();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        for path in 0..PILOT_PATHS {
+            self.simulate_path(path, &mut rng, &cfg, false).ok()?;
+        }
+        let per_path = start.elapsed().as_secs_f64() / PILOT_PATHS as f64;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if threads == 0 {
+            cores
+        } else {
+            threads.min(cores)
+        };
+        Some(per_path * samples as f64 / threads as f64)
+    }
+
+    /// The option named `id`.
+    pub fn option_id(&self, id: &str) -> Option<OptionId> {
+        self.options.iter().position(|o| o.id == id).map(OptionId)
+    }
+}
+
+/// Fleets that carry nothing from hour to hour, by fleet.
+#[derive(Debug, Clone)]
+struct Stateless {
+    /// Capacity [GPU-s per hour].
+    capacity: Vec<f64>,
+    /// GPUs billed per hour.
+    gpus: Vec<f64>,
+}
+
+/// Simulating this engine's paths under a run configuration.
+pub struct Paths<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// The configuration (pins, sampler).
+    pub cfg: &'a RunConfig,
+    /// Simulate every hour one by one and keep its hour-of-week profile (for the fleet
+    /// charts; the statistics never come from traced paths, so charts change no figure).
+    pub traced: bool,
+}
+
+impl PathJob for Paths<'_> {
+    type Path = PathResult;
+    fn simulate(&self, path: u64, seed: [u8; 32]) -> Result<PathResult> {
+        use rand::SeedableRng;
+        self.engine.simulate_path(
+            path,
+            &mut rand_xoshiro::Xoshiro256PlusPlus::from_seed(seed),
+            self.cfg,
+            self.traced,
+        )
+    }
+}
+
+/// Run the engine and fold every path into a [`RunResult`]; with `--precision`, stop once the
+/// headline's relative standard error is below it.
+pub fn run(engine: &Engine, cfg: &RunConfig, ctl: Controls<'_>) -> Result<RunResult> {
+    run_with(engine, cfg, ctl, &|| engine.new_result(), None)
+}
+
+/// Run the engine with any fold over its paths (and an optional sink of the paths themselves,
+/// in path order); `--precision` is read from the fold's first part when it is a run.
+pub fn run_with<F: Fold<Path = PathResult> + AsRunResult>(
+    engine: &Engine,
+    cfg: &RunConfig,
+    ctl: Controls<'_>,
+    new_fold: &(dyn Fn() -> F + Sync),
+    sink: Option<&mut Sink<'_, PathResult>>,
+) -> Result<F> {
+    let settled = |f: &F| {
+        cfg.precision
+            .is_some_and(|p| f.run_result().headline_relative_error(None) < p)
+    };
+    let job = Paths {
+        engine,
+        cfg,
+        traced: false,
+    };
+    drive(&job, cfg, ctl, new_fold, &settled, sink)
+}
+
+/// The hour-of-week profiles of the first `paths` paths of a run (at most its samples), per
+/// option then path, each path simulated hour by hour.
+pub fn trace(
+    engine: &Engine,
+    cfg: &RunConfig,
+    paths: u64,
+    ctl: Controls<'_>,
+) -> Result<Vec<Vec<WeekTrace>>> {
+    let mut c = cfg.clone();
+    c.samples = paths.min(cfg.samples);
+    c.shard = None;
+    let job = Paths {
+        engine,
+        cfg: &c,
+        traced: true,
+    };
+    let take = |p: &PathResult| p.trace.clone().unwrap_or_default();
+    let per_path = drive(&job, &c, ctl, &|| Gather::new(take), &|_| false, None)?.items;
+    Ok((0..engine.options.len())
+        .map(|o| per_path.iter().filter_map(|t| t.get(o).cloned()).collect())
+        .collect())
+}
+
+/// Paths traced for the fleet charts.
+pub const TRACED_PATHS: u64 = 100;
+
+/// A fold that holds a run's [`RunResult`] (for `--precision`).
+pub trait AsRunResult {
+    /// The run's statistics.
+    fn run_result(&self) -> &RunResult;
+}
+
+impl AsRunResult for RunResult {
+    fn run_result(&self) -> &RunResult {
+        self
+    }
+}
+
+impl<B> AsRunResult for (RunResult, B) {
+    fn run_result(&self) -> &RunResult {
+        &self.0
+    }
+}

@@ -1,0 +1,487 @@
+//! What a path gives ([`PathResult`]) and what a run gathers from its paths ([`RunResult`],
+//! the run's [`Fold`]).
+//!
+//! Shares and per-image costs over a run are ratios of means (total cost over total images,
+//! busy seconds over capacity), never means of each path's ratio: a path with few images and a
+//! high cost per image must not weigh as much as one with many. A fleet that cannot keep up on
+//! a path (see [`OptionPath::over_capacity`]) is never the cheapest there.
+
+use super::fold::{Fold, Merge};
+use crate::engine::ItemKind;
+use crate::error::{Error, Result};
+use crate::ids::OptionId;
+use crate::stats::{self, Moments, Ratio, Stream};
+use serde::Serialize;
+
+/// What one option did on one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionPath {
+    /// Total over the horizon [USD].
+    pub total_usd: f64,
+    /// Cost of each month [USD].
+    pub monthly_usd: Vec<f64>,
+    /// Delivered assets over the horizon.
+    pub assets: f64,
+    /// Images made on the self-hosted fleet.
+    pub fleet_images: f64,
+    /// Images sent to the overflow API.
+    pub overflow_images: f64,
+    /// GPU-seconds of work done on the fleet [s].
+    pub busy_seconds: f64,
+    /// GPU-seconds the fleet could have worked (billed time for serverless) [s].
+    pub capacity_seconds: f64,
+    /// 95th percentile wait of fleet images [s].
+    pub p95_wait_s: f64,
+    /// Images above the licence's included volume.
+    pub licence_overage_images: f64,
+    /// Images still queued at the end of the horizon: the fleet could not keep up.
+    pub backlog_images: f64,
+    /// Cost by item kind [USD].
+    pub breakdown: Vec<(ItemKind, f64)>,
+}
+
+impl OptionPath {
+    /// Monthly cost averaged over the horizon [USD/month].
+    pub fn monthly_mean_usd(&self) -> f64 {
+        self.total_usd / self.monthly_usd.len().max(1) as f64
+    }
+    /// This path's total cost per delivered asset [USD] (0 when nothing was delivered); over a
+    /// run, report [`OptionStats::per_asset`] instead, the ratio of the means.
+    pub fn cost_per_asset_usd(&self) -> f64 {
+        if self.assets > 0.0 {
+            self.total_usd / self.assets
+        } else {
+            0.0
+        }
+    }
+    /// GPU utilisation on this path: work done over capacity (0 for API options).
+    pub fn utilisation(&self) -> f64 {
+        if self.capacity_seconds > 0.0 {
+            self.busy_seconds / self.capacity_seconds
+        } else {
+            0.0
+        }
+    }
+    /// True when the fleet left more than 1% of its images queued at the end: it cannot
+    /// carry this demand, whatever it costs.
+    pub fn over_capacity(&self) -> bool {
+        self.backlog_images > 0.01 * self.fleet_bound_images().max(1.0)
+    }
+    /// Images the fleet was asked to make (made there, or overflowed).
+    pub fn fleet_bound_images(&self) -> f64 {
+        self.fleet_images + self.overflow_images
+    }
+    /// Share of fleet-bound images overflowed.
+    pub fn overflow_share(&self) -> f64 {
+        let all = self.fleet_bound_images();
+        if all > 0.0 {
+            self.overflow_images / all
+        } else {
+            0.0
+        }
+    }
+    /// Numbers that cannot be right stop the run.
+    pub(super) fn check(&self, id: &str) -> Result<()> {
+        let bad = |what: &str, v: f64| Err(Error::Invariant(format!("option {id}: {what} is {v}")));
+        if !self.total_usd.is_finite() || self.total_usd < 0.0 {
+            return bad("total cost", self.total_usd);
+        }
+        if let Some(m) = self
+            .monthly_usd
+            .iter()
+            .find(|m| !m.is_finite() || **m < 0.0)
+        {
+            return bad("a monthly cost", *m);
+        }
+        if !(0.0..=1.0 + 1e-9).contains(&self.utilisation()) {
+            return bad("utilisation", self.utilisation());
+        }
+        if !(0.0..=1.0 + 1e-9).contains(&self.overflow_share()) {
+            return bad("overflow share", self.overflow_share());
+        }
+        if !self.p95_wait_s.is_finite() && self.fleet_images > 0.0 {
+            return bad("p95 wait", self.p95_wait_s);
+        }
+        Ok(())
+    }
+}
+
+/// One sample path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathResult {
+    /// Path index from 0.
+    pub path: u64,
+    /// The sampled inputs, in the scenario's input order.
+    pub inputs: Vec<f64>,
+    /// Per option, in scenario order.
+    pub options: Vec<OptionPath>,
+    /// Hour-of-week trace (traced paths only): per option, utilisation and overflow share.
+    #[serde(skip)]
+    pub trace: Option<Vec<WeekTrace>>,
+}
+
+impl PathResult {
+    /// The option cheapest on this path among those that keep up (None when none does).
+    pub fn cheapest(&self) -> Option<OptionId> {
+        self.options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !o.over_capacity())
+            .min_by(|a, b| a.1.total_usd.total_cmp(&b.1.total_usd))
+            .map(|(i, _)| OptionId(i))
+    }
+}
+
+/// Mean utilisation and overflow share by hour of week on one path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeekTrace {
+    /// Utilisation by hour of week.
+    pub utilisation: [f64; 168],
+    /// Overflow share by hour of week.
+    pub overflow: [f64; 168],
+}
+
+/// Statistics of one option over all paths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OptionStats {
+    /// Total cost over the horizon [USD].
+    pub total: Stream,
+    /// Monthly cost averaged over the horizon [USD/month].
+    pub monthly: Stream,
+    /// Total cost over delivered assets [USD/asset].
+    pub per_asset: Ratio,
+    /// Work done over capacity [GPU-s/GPU-s].
+    pub utilisation: Ratio,
+    /// Overflowed images over fleet-bound images.
+    pub overflow: Ratio,
+    /// 95th percentile wait [s].
+    pub p95_wait: Stream,
+    /// Licence overage [images].
+    pub licence_overage: Stream,
+    /// Paths on which this option was the cheapest of those that keep up.
+    pub cheapest: u64,
+    /// Paths on which the fleet could not keep up with demand.
+    pub over_capacity: u64,
+    /// Cost in each month [USD].
+    pub by_month: Vec<Stream>,
+    /// Cumulative cost at the end of each month [USD].
+    pub cumulative: Vec<Stream>,
+    /// Cost by item kind, summed over paths [USD].
+    pub breakdown: Vec<(ItemKind, f64)>,
+}
+
+impl OptionStats {
+    fn new(horizon: usize) -> OptionStats {
+        OptionStats {
+            by_month: vec![Stream::default(); horizon],
+            cumulative: vec![Stream::default(); horizon],
+            ..Default::default()
+        }
+    }
+
+    fn add(&mut self, o: &OptionPath, cheapest: bool) -> Result<()> {
+        let inv = Error::Invariant;
+        // Every field is named, so one left out here is an unused binding (a build error).
+        let OptionStats {
+            total,
+            monthly,
+            per_asset,
+            utilisation,
+            overflow,
+            p95_wait,
+            licence_overage,
+            cheapest: cheapest_paths,
+            over_capacity,
+            by_month,
+            cumulative,
+            breakdown,
+        } = self;
+        total.push(o.total_usd).map_err(inv)?;
+        monthly.push(o.monthly_mean_usd()).map_err(inv)?;
+        per_asset.push(o.total_usd, o.assets);
+        utilisation.push(o.busy_seconds, o.capacity_seconds);
+        overflow.push(o.overflow_images, o.fleet_bound_images());
+        p95_wait.push(o.p95_wait_s).map_err(inv)?;
+        licence_overage
+            .push(o.licence_overage_images)
+            .map_err(inv)?;
+        *cheapest_paths += cheapest as u64;
+        *over_capacity += o.over_capacity() as u64;
+        let mut cum = 0.0;
+        for (m, c) in o.monthly_usd.iter().enumerate() {
+            cum += c;
+            by_month[m].push(*c).map_err(inv)?;
+            cumulative[m].push(cum).map_err(inv)?;
+        }
+        add_breakdown(breakdown, &o.breakdown);
+        Ok(())
+    }
+}
+
+fn add_breakdown(into: &mut Vec<(ItemKind, f64)>, from: &[(ItemKind, f64)]) {
+    for (k, v) in from {
+        match into.iter_mut().find(|(kk, _)| kk == k) {
+            Some((_, s)) => *s += v,
+            None => into.push((*k, *v)),
+        }
+    }
+}
+
+impl Merge for OptionStats {
+    fn merge(&mut self, later: &Self) {
+        let OptionStats {
+            total,
+            monthly,
+            per_asset,
+            utilisation,
+            overflow,
+            p95_wait,
+            licence_overage,
+            cheapest,
+            over_capacity,
+            by_month,
+            cumulative,
+            breakdown,
+        } = self;
+        total.merge(&later.total);
+        monthly.merge(&later.monthly);
+        per_asset.merge(&later.per_asset);
+        utilisation.merge(&later.utilisation);
+        overflow.merge(&later.overflow);
+        p95_wait.merge(&later.p95_wait);
+        licence_overage.merge(&later.licence_overage);
+        Merge::merge(cheapest, &later.cheapest);
+        Merge::merge(over_capacity, &later.over_capacity);
+        by_month.merge(&later.by_month);
+        cumulative.merge(&later.cumulative);
+        add_breakdown(breakdown, &later.breakdown);
+    }
+}
+
+/// Two options compared path by path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// First option.
+    pub i: OptionId,
+    /// Second option.
+    pub j: OptionId,
+    /// `total[i] − total[j]` [USD]: mean and spread.
+    pub difference: Moments,
+    /// Paths where `i` cost less (and kept up), or `j` could not keep up and `i` could.
+    pub i_cheaper: u64,
+    /// Likewise for `j`.
+    pub j_cheaper: u64,
+}
+
+impl Merge for Pair {
+    fn merge(&mut self, later: &Self) {
+        let Pair {
+            i: _,
+            j: _,
+            difference,
+            i_cheaper,
+            j_cheaper,
+        } = self;
+        difference.merge(&later.difference);
+        Merge::merge(i_cheaper, &later.i_cheaper);
+        Merge::merge(j_cheaper, &later.j_cheaper);
+    }
+}
+
+/// Everything a run found: the run's [`Fold`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Paths simulated.
+    pub samples: u64,
+    /// Which options are pure APIs, in scenario order.
+    pub is_api: Vec<bool>,
+    /// Per option, in scenario order.
+    pub options: Vec<OptionStats>,
+    /// Every pair of options (i < j): paired differences and who was cheaper how often.
+    pub pairs: Vec<Pair>,
+}
+
+/// The comparison a run leads with: the best API against the best self-hosted option (or the
+/// two an `--against` names), `a` the one with the lower mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Headline {
+    /// The option with the lower mean total.
+    pub a: OptionId,
+    /// The other.
+    pub b: OptionId,
+}
+
+impl RunResult {
+    /// An empty fold for options of which `is_api` says which are APIs, over `horizon` months.
+    pub fn new(is_api: Vec<bool>, horizon: usize) -> RunResult {
+        let n = is_api.len();
+        RunResult {
+            samples: 0,
+            options: (0..n).map(|_| OptionStats::new(horizon)).collect(),
+            pairs: (0..n)
+                .flat_map(|i| {
+                    (i + 1..n).map(move |j| Pair {
+                        i: OptionId(i),
+                        j: OptionId(j),
+                        difference: Moments::default(),
+                        i_cheaper: 0,
+                        j_cheaper: 0,
+                    })
+                })
+                .collect(),
+            is_api,
+        }
+    }
+
+    /// Share of paths on which option `o` could not keep up.
+    pub fn p_over_capacity(&self, o: OptionId) -> f64 {
+        self.options[o.0].over_capacity as f64 / self.samples.max(1) as f64
+    }
+
+    /// True when option `o` keeps up on at least 95% of paths.
+    pub fn keeps_up(&self, o: OptionId) -> bool {
+        self.p_over_capacity(o) <= 0.05
+    }
+
+    /// Mean total of option `o` [USD].
+    pub fn mean_total(&self, o: OptionId) -> f64 {
+        self.options[o.0].total.mean()
+    }
+
+    fn lowest_mean(&self, which: impl Fn(OptionId) -> bool) -> Option<OptionId> {
+        (0..self.options.len())
+            .map(OptionId)
+            .filter(|&o| which(o))
+            .min_by(|a, b| self.mean_total(*a).total_cmp(&self.mean_total(*b)))
+    }
+
+    /// The API option with the lowest mean total.
+    pub fn best_api(&self) -> Option<OptionId> {
+        self.lowest_mean(|o| self.is_api[o.0])
+    }
+
+    /// The self-hosted option with the lowest mean total among those that keep up on 95% of
+    /// paths (or among all self-hosted options when none does).
+    pub fn best_selfhost(&self) -> Option<OptionId> {
+        self.lowest_mean(|o| !self.is_api[o.0] && self.keeps_up(o))
+            .or_else(|| self.lowest_mean(|o| !self.is_api[o.0]))
+    }
+
+    /// The two options with the lowest mean total, cheapest first.
+    pub fn leaders(&self) -> Option<(OptionId, OptionId)> {
+        let a = self.lowest_mean(|_| true)?;
+        let b = self.lowest_mean(|o| o != a)?;
+        Some((a, b))
+    }
+
+    /// The headline pair: `against` when given, else the best API against the best
+    /// self-hosted option, else (all APIs, or all self-hosted) the two leaders.
+    pub fn headline(&self, against: Option<(OptionId, OptionId)>) -> Option<Headline> {
+        let (x, y) = match against {
+            Some(p) => p,
+            None => match (self.best_api(), self.best_selfhost()) {
+                (Some(a), Some(s)) => (a, s),
+                _ => self.leaders()?,
+            },
+        };
+        Some(if self.mean_total(x) <= self.mean_total(y) {
+            Headline { a: x, b: y }
+        } else {
+            Headline { a: y, b: x }
+        })
+    }
+
+    /// Mean and standard error of `total[a] − total[b]` over paths.
+    pub fn difference(&self, a: OptionId, b: OptionId) -> Option<(f64, f64)> {
+        let (i, j, sign) = if a < b { (a, b, 1.0) } else { (b, a, -1.0) };
+        self.pairs
+            .iter()
+            .find(|p| p.i == i && p.j == j)
+            .map(|p| (sign * p.difference.mean(), p.difference.std_error()))
+    }
+
+    /// Share of paths on which option `a` was cheaper than option `b` (an option that cannot
+    /// keep up never is).
+    pub fn p_cheaper(&self, a: OptionId, b: OptionId) -> f64 {
+        let n = self.samples.max(1) as f64;
+        self.pairs
+            .iter()
+            .find_map(|p| {
+                if (p.i, p.j) == (a, b) {
+                    Some(p.i_cheaper as f64 / n)
+                } else if (p.i, p.j) == (b, a) {
+                    Some(p.j_cheaper as f64 / n)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(f64::NAN)
+    }
+
+    /// Relative standard error of the headline's mean difference (what `--precision` bounds).
+    pub fn headline_relative_error(&self, against: Option<(OptionId, OptionId)>) -> f64 {
+        match self
+            .headline(against)
+            .and_then(|h| self.difference(h.a, h.b))
+        {
+            Some((m, se)) if m != 0.0 => (se / m).abs(),
+            Some(_) => f64::INFINITY,
+            None => 0.0,
+        }
+    }
+
+    /// Mean cost of option `o` by item kind over the horizon [USD].
+    pub fn mean_breakdown(&self, o: OptionId) -> Vec<(ItemKind, f64)> {
+        let n = self.samples.max(1) as f64;
+        self.options[o.0]
+            .breakdown
+            .iter()
+            .map(|(k, v)| (*k, v / n))
+            .collect()
+    }
+
+    /// The share of paths on which option `o` was the cheapest, with its standard error.
+    pub fn p_cheapest(&self, o: OptionId) -> (f64, f64) {
+        stats::proportion(self.options[o.0].cheapest, self.samples)
+    }
+}
+
+impl Fold for RunResult {
+    type Path = PathResult;
+
+    fn add(&mut self, p: &PathResult) -> Result<()> {
+        let RunResult {
+            samples,
+            is_api: _,
+            options,
+            pairs,
+        } = self;
+        *samples += 1;
+        let cheapest = p.cheapest();
+        for (i, (o, st)) in p.options.iter().zip(options.iter_mut()).enumerate() {
+            st.add(o, cheapest == Some(OptionId(i)))?;
+        }
+        for pair in pairs.iter_mut() {
+            let (oi, oj) = (&p.options[pair.i.0], &p.options[pair.j.0]);
+            let d = oi.total_usd - oj.total_usd;
+            pair.difference.push(d);
+            // An option that cannot keep up is never the cheaper one.
+            let (fi, fj) = (oi.over_capacity(), oj.over_capacity());
+            pair.i_cheaper += (!fi && (d < 0.0 || fj)) as u64;
+            pair.j_cheaper += (!fj && (d > 0.0 || fi)) as u64;
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self) {
+        let RunResult {
+            samples,
+            is_api: _,
+            options,
+            pairs,
+        } = self;
+        Merge::merge(samples, &later.samples);
+        options.merge(&later.options);
+        pairs.merge(&later.pairs);
+    }
+}
