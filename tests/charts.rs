@@ -49,6 +49,7 @@ fn fleet_point(v: f64, flat: f64, capacity: f64) -> VolumePoint {
         p50: cost(flat, capacity),
         p95: cost(flat * 1.15, capacity * 0.85),
         mean: cost(flat * 1.02, capacity * 0.98),
+        p_over_capacity: 0.0,
     }
 }
 
@@ -63,6 +64,7 @@ fn break_even_chart() -> BreakEvenChart {
                 p50: API_PRICE * v,
                 p95: API_PRICE * v * 1.08,
                 mean: API_PRICE * v * 1.01,
+                p_over_capacity: 0.0,
             })
             .collect(),
     };
@@ -557,6 +559,7 @@ fn non_finite_and_degenerate_inputs_do_not_panic() {
         p50: f64::INFINITY,
         p95: 1.0,
         mean: 0.0,
+        p_over_capacity: f64::NAN,
     });
     be.options[1].points.truncate(1);
     be.breakevens.push(BreakEvenMark {

@@ -1,8 +1,8 @@
-//! Payback of owned hardware: the month in which cumulative savings against an API repay the
-//! purchase. Savings in a month are the API's cost minus the owned fleet's running cost (its
-//! cost without amortisation: power, hosting, people, licence, overflow). Equivalently, the
-//! first month in which the owned fleet's cash outlay (purchase paid up front, then its running
-//! costs) is no more than the API's cumulative bill: what the cumulative cash chart shows.
+//! When self-hosting overtakes an API: on each path, the first month by whose end the
+//! self-hosted option's cumulative cash outlay (owned hardware's purchase paid up front, then
+//! its running costs: power, hosting, people, licence, overflow) is no more than the API's
+//! cumulative bill. For owned hardware that is its payback: the month in which the savings
+//! against the API repay the purchase. The cumulative cash chart marks the same months.
 
 use crate::engine::{Engine, Fold, Merge, PathResult};
 use crate::error::{Error, Result};
@@ -11,31 +11,55 @@ use crate::money;
 use crate::stats::{self, Stream};
 use serde::Serialize;
 
-/// Payback of one owned option against one API option.
+/// When one self-hosted option overtakes one API option (payback, for owned hardware).
 #[derive(Debug, Clone, Serialize)]
 pub struct Payback {
-    /// Owned option id.
-    pub owned: String,
+    /// Self-hosted option id.
+    pub selfhost: String,
     /// API option id.
     pub api: String,
-    /// Purchase of the fleet [USD].
-    pub purchase_usd: f64,
+    /// Paid up front: the purchase of owned hardware, else 0 [USD].
+    pub upfront_usd: f64,
     /// Months to payback, over paths that pay back within the horizon.
     pub months: Option<stats::Summary>,
     /// Probability of paying back within the horizon.
     pub p_within_horizon: f64,
 }
 
-/// One owned/API pair and the owned fleet's purchase figures.
+impl Payback {
+    /// In words, over a horizon of `months`.
+    pub fn sentence(&self, months: u32) -> String {
+        use crate::money::format_usd_short;
+        let what = if self.upfront_usd > 0.0 {
+            format!(
+                "{} pays back its {} against {}",
+                self.selfhost,
+                format_usd_short(self.upfront_usd),
+                self.api
+            )
+        } else {
+            format!("{} overtakes {}", self.selfhost, self.api)
+        };
+        match &self.months {
+            Some(m) => format!(
+                "{what} in month {:.0} (median; p5–p95 {:.0}–{:.0}) on the {:.0}% of paths where it does within {months} months.",
+                m.p50,
+                m.p5,
+                m.p95,
+                100.0 * self.p_within_horizon
+            ),
+            None => format!("{what}: not within {months} months on any path."),
+        }
+    }
+}
+
+/// One self-hosted/API pair.
 #[derive(Debug, Clone, PartialEq)]
 struct PaybackPair {
-    owned: OptionId,
+    selfhost: OptionId,
     api: OptionId,
-    /// Purchase of the fleet [USD].
-    purchase: f64,
-    /// Amortisation charged in each of the first `amortise_months` months [USD].
-    amortisation: f64,
-    amortise_months: usize,
+    /// Paid up front [USD].
+    upfront: f64,
 }
 
 /// Folds payback months path by path.
@@ -48,23 +72,23 @@ pub struct PaybackFold {
 }
 
 impl PaybackFold {
-    /// Pairs of every owned option with every API option.
+    /// Pairs of every self-hosted option with every API option.
     pub fn new(e: &Engine) -> PaybackFold {
         let mut pairs = Vec::new();
         for (o, opt) in e.options.iter().enumerate() {
             let Some(f) = opt.fleet.as_ref() else {
                 continue;
             };
-            let Some(ow) = f.owned() else { continue };
-            let gpus = f.fixed_gpus().unwrap_or(1) as f64;
+            let upfront = f
+                .owned()
+                .map(|ow| money::to_f64(ow.purchase_usd))
+                .unwrap_or(0.0);
             for (a, api) in e.options.iter().enumerate() {
                 if api.is_api() {
                     pairs.push(PaybackPair {
-                        owned: OptionId(o),
+                        selfhost: OptionId(o),
                         api: OptionId(a),
-                        purchase: money::to_f64(ow.purchase_usd),
-                        amortisation: money::to_f64(opt.items[ow.amortisation].unit_usd) * gpus,
-                        amortise_months: ow.amortise_months as usize,
+                        upfront,
                     });
                 }
             }
@@ -89,9 +113,9 @@ impl PaybackFold {
             .iter()
             .enumerate()
             .map(|(j, p)| Payback {
-                owned: e.option(p.owned).id.clone(),
+                selfhost: e.option(p.selfhost).id.clone(),
                 api: e.option(p.api).id.clone(),
-                purchase_usd: p.purchase,
+                upfront_usd: p.upfront,
                 months: (self.months[j].count() > 0).then(|| self.months[j].summary()),
                 p_within_horizon: self.within[j] as f64 / self.n.max(1) as f64,
             })
@@ -99,24 +123,19 @@ impl PaybackFold {
     }
 }
 
-/// The month (from 1) in which the owned option's savings against the API first repay its
-/// purchase on one path, if they do within the horizon.
+/// The month (from 1) by whose end the self-hosted option's cumulative cash is no more than
+/// the API's on one path, if it comes within the horizon.
 fn payback_month(pair: &PaybackPair, p: &PathResult) -> Option<usize> {
-    let mut saved = 0.0;
-    for (m, (own, api)) in p.options[pair.owned.0]
-        .monthly_usd
+    let (mut own, mut api) = (0.0, 0.0);
+    for (m, (o, a)) in p.options[pair.selfhost.0]
+        .monthly_cash_usd
         .iter()
-        .zip(&p.options[pair.api.0].monthly_usd)
+        .zip(&p.options[pair.api.0].monthly_cash_usd)
         .enumerate()
     {
-        let running = own
-            - if m < pair.amortise_months {
-                pair.amortisation
-            } else {
-                0.0
-            };
-        saved += api - running;
-        if saved >= pair.purchase {
+        own += o;
+        api += a;
+        if own <= api {
             return Some(m + 1);
         }
     }

@@ -59,7 +59,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let csv_path = csv_file.commit()?;
     let summary_path = files::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     let charts = views::write_all(
-        &views::run_charts(&engine, &result, &traces, cfg.seed),
+        &views::run_charts(&engine, &result, &traces, &summary.payback, cfg.seed),
         &dir,
     )?;
     if a.json {

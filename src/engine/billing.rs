@@ -3,7 +3,7 @@
 //! [`crate::money::cost`] (quantities rounded to a millionth of a unit, times a decimal price).
 
 use super::state::{add_wait, PathScratch};
-use super::Engine;
+use super::{Engine, ItemKind};
 use crate::error::{Error, Result};
 use crate::fleet::FleetKind;
 use crate::ids::StreamId;
@@ -102,6 +102,11 @@ impl PathScratch {
                 run.cap_all += month.cap;
             }
             let mut bill = Decimal::ZERO;
+            // Cash: owned hardware is paid in full in the first month, not as amortisation.
+            let mut cash = match opt.fleet.as_ref().and_then(|f| f.owned()) {
+                Some(owned) if m == 0 => owned.purchase_usd,
+                _ => Decimal::ZERO,
+            };
             for (item, q) in opt.items.iter().zip(qty.iter()) {
                 if *q == 0.0 {
                     continue;
@@ -113,6 +118,9 @@ impl PathScratch {
                     ))
                 })?;
                 bill += c;
+                if item.kind != ItemKind::Amortisation {
+                    cash += c;
+                }
                 match run.breakdown.iter_mut().find(|(k, _)| *k == item.kind) {
                     Some((_, v)) => *v += c,
                     None => run.breakdown.push((item.kind, c)),
@@ -120,6 +128,7 @@ impl PathScratch {
             }
             run.total += bill;
             out.monthly_usd.push(money::to_f64(bill));
+            out.monthly_cash_usd.push(money::to_f64(cash));
         }
         Ok(())
     }

@@ -20,6 +20,9 @@ pub struct OptionPath {
     pub total_usd: f64,
     /// Cost of each month [USD].
     pub monthly_usd: Vec<f64>,
+    /// Cash paid out in each month [USD]: the cost, but owned hardware's purchase in full in
+    /// the first month instead of its amortisation.
+    pub monthly_cash_usd: Vec<f64>,
     /// Delivered assets over the horizon.
     pub assets: f64,
     /// Images made on the self-hosted fleet.
@@ -164,7 +167,8 @@ pub struct OptionStats {
     pub over_capacity: u64,
     /// Cost in each month [USD].
     pub by_month: Vec<Stream>,
-    /// Cumulative cost at the end of each month [USD].
+    /// Cumulative cash paid out at the end of each month [USD] (owned hardware's purchase in
+    /// the first month).
     pub cumulative: Vec<Stream>,
     /// Cost by item kind, summed over paths [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
@@ -208,8 +212,8 @@ impl OptionStats {
         *cheapest_paths += cheapest as u64;
         *over_capacity += o.over_capacity() as u64;
         let mut cum = 0.0;
-        for (m, c) in o.monthly_usd.iter().enumerate() {
-            cum += c;
+        for (m, (c, cash)) in o.monthly_usd.iter().zip(&o.monthly_cash_usd).enumerate() {
+            cum += cash;
             by_month[m].push(*c).map_err(inv)?;
             cumulative[m].push(cum).map_err(inv)?;
         }

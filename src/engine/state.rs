@@ -130,6 +130,7 @@ impl PathScratch {
                     out: OptionPath {
                         total_usd: 0.0,
                         monthly_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
+                        monthly_cash_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
                         assets: 0.0,
                         fleet_images: 0.0,
                         overflow_images: 0.0,

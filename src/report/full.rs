@@ -113,8 +113,13 @@ impl Report {
     /// The page.
     pub fn page(&self, e: &Engine, catalogue: &Catalogue) -> Result<String> {
         let months = e.scenario.horizon_months;
-        let run_charts =
-            views::run_charts(e, &self.run, &self.traces, self.summary.provenance.seed);
+        let run_charts = views::run_charts(
+            e,
+            &self.run,
+            &self.traces,
+            &self.summary.payback,
+            self.summary.provenance.seed,
+        );
         let sweep_charts: Vec<(String, Chart)> = self
             .sweep
             .as_ref()

@@ -357,10 +357,8 @@ pub fn render(r: &ReportInputs) -> Result<String> {
     h.push_str(&assumptions(r.engine));
     h.push_str("<h2>What each option costs</h2>\n");
     h.push_str(&run_table(r.run));
-    for pb in &r.run.payback {
-        if let Some(m) = &pb.months {
-            h.push_str(&format!("<p>{} repays its {} purchase against {} in {:.0} months (median), on the {:.0}% of paths that repay it within {} months.</p>\n", esc(&pb.owned), format_usd_short(pb.purchase_usd), esc(&pb.api), m.p50, 100.0 * pb.p_within_horizon, s.horizon_months));
-        }
+    for pb in r.run.paybacks_to_tell() {
+        h.push_str(&format!("<p>{}</p>\n", esc(&pb.sentence(s.horizon_months))));
     }
     for (_, c) in r.run_charts {
         h.push_str(&chart(c)?);

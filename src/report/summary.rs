@@ -227,6 +227,22 @@ fn option_summary(engine: &Engine, r: &RunResult, i: usize, st: &OptionStats) ->
 }
 
 impl RunSummary {
+    /// The API option with the lowest mean total.
+    pub fn best_api(&self) -> Option<&OptionSummary> {
+        self.options
+            .iter()
+            .filter(|o| o.kind == "api")
+            .min_by(|a, b| a.total_cost_usd.mean.total_cmp(&b.total_cost_usd.mean))
+    }
+
+    /// The paybacks worth a sentence: owned hardware against the best API.
+    pub fn paybacks_to_tell(&self) -> impl Iterator<Item = &crate::analysis::payback::Payback> {
+        let api = self.best_api().map(|o| o.id.clone());
+        self.payback
+            .iter()
+            .filter(move |p| p.upfront_usd > 0.0 && Some(&p.api) == api.as_ref())
+    }
+
     /// Summarise a run; `against` names the pair to lead with (default: the best API against
     /// the best self-hosted option).
     pub fn new(

@@ -152,21 +152,9 @@ pub fn render(s: &RunSummary) -> String {
             }
         }
     }
-    for p in &s.payback {
-        match &p.months {
-            Some(m) => out.push_str(&format!(
-                "{} pays back its {} against {} in {:.0} months (median; p5–p95 {:.0}–{:.0}) on the {:.0}% of paths that pay back within {} months.\n",
-                p.owned,
-                format_usd_short(p.purchase_usd),
-                p.api,
-                m.p50,
-                m.p5,
-                m.p95,
-                100.0 * p.p_within_horizon,
-                s.horizon_months
-            )),
-            None => out.push_str(&format!("{} does not pay back its {} against {} within {} months on any path.\n", p.owned, format_usd_short(p.purchase_usd), p.api, s.horizon_months)),
-        }
+    for p in s.paybacks_to_tell() {
+        out.push_str(&p.sentence(s.horizon_months));
+        out.push('\n');
     }
     out
 }

@@ -1,6 +1,7 @@
 //! Results as charts: which chart each command draws, from which numbers.
 
 use super::charts::*;
+use crate::analysis::payback::Payback;
 use crate::analysis::sensitivity::SensitivityResult;
 use crate::analysis::sweep::SweepResult;
 use crate::engine::{Engine, RunResult, WeekTrace};
@@ -29,6 +30,7 @@ pub fn run_charts(
     e: &Engine,
     r: &RunResult,
     traces: &[Vec<WeekTrace>],
+    paybacks: &[Payback],
     seed: u64,
 ) -> Vec<(String, Chart)> {
     let s = &e.scenario;
@@ -103,28 +105,25 @@ pub fn run_charts(
                 .collect(),
             })
             .collect();
-        // Each self-hosted option against the API option with the lowest mean.
-        let best_api = (0..e.options.len())
-            .filter(|&i| e.options[i].is_api())
-            .min_by(|a, b| {
-                r.options[*a]
-                    .total
-                    .mean()
-                    .total_cmp(&r.options[*b].total.mean())
-            });
-        let overtakes = match best_api {
-            Some(a) => (0..e.options.len())
-                .filter(|&i| !e.options[i].is_api())
-                .map(|i| Overtake {
-                    label: format!("{} overtakes {}", e.options[i].id, e.options[a].id),
-                    month: overtake_month(&curves[i].points, &curves[a].points),
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        // Each self-hosted option against the API option with the lowest mean: the month it
+        // overtakes on each path (its payback, for owned hardware), as the run reports it.
+        let best_api = r.best_api().map(|a| e.option(a).id.clone());
+        let overtakes = paybacks
+            .iter()
+            .filter(|p| Some(&p.api) == best_api.as_ref())
+            .map(|p| Overtake {
+                label: format!(
+                    "{} overtakes {} on {:.0}% of paths, median",
+                    p.selfhost,
+                    p.api,
+                    100.0 * p.p_within_horizon
+                ),
+                month: p.months.map(|m| m.p50),
+            })
+            .collect();
         let chart = CumulativeChart {
-            title: "Cumulative cost over the horizon".into(),
-            subtitle: sub,
+            title: "Cumulative cash spent over the horizon".into(),
+            subtitle: format!("{sub} · owned hardware paid up front"),
             options: curves,
             overtakes,
         };
@@ -158,6 +157,7 @@ pub fn sweep_charts(r: &SweepResult, months: u32) -> Vec<(String, Chart)> {
                     p50: p.options[o].cost.p50,
                     p95: p.options[o].cost.p95,
                     mean: p.options[o].cost.mean,
+                    p_over_capacity: p.options[o].p_over_capacity,
                 })
                 .collect(),
         })

@@ -45,7 +45,15 @@ pub struct VolumePoint {
     pub p95: f64,
     /// Mean monthly cost [USD/month]; carried for the caller's tables, not drawn.
     pub mean: f64,
+    /// Share of paths on which the option cannot keep up at this volume: its line is dashed
+    /// above 5% and ends above 50%, where its cost says nothing.
+    pub p_over_capacity: f64,
 }
+
+/// A line is dashed where its fleet cannot keep up on more than this share of paths.
+pub const STRAINED: f64 = 0.05;
+/// A line ends where its fleet cannot keep up on more than this share of paths.
+pub const OVERWHELMED: f64 = 0.5;
 
 /// A break-even volume with its uncertainty. A missing bound means "outside the swept range".
 #[derive(Debug, Clone, Default)]
@@ -93,9 +101,24 @@ where
                 })
                 .collect();
             pts.sort_by(|a, b| a.volume.total_cmp(&b.volume));
+            // Past the first volume at which it cannot keep up on most paths, a fleet's
+            // cost is not a cost of serving the demand: the line ends there.
+            if let Some(k) = pts.iter().position(|p| p.p_over_capacity > OVERWHELMED) {
+                pts.truncate(k);
+            }
             (o.label.as_str(), pts)
         })
         .collect();
+    // Which lines end before the grid does, because the fleet cannot keep up.
+    let ended: Vec<bool> = c
+        .options
+        .iter()
+        .map(|o| o.points.iter().any(|p| p.p_over_capacity > OVERWHELMED))
+        .collect();
+    let ends_early = ended.iter().any(|e| *e);
+    let strained = curves
+        .iter()
+        .any(|(_, pts)| pts.iter().any(|p| p.p_over_capacity > STRAINED));
 
     let all = || curves.iter().flat_map(|(_, p)| p.iter());
     let lo = all().map(|p| p.volume).fold(f64::INFINITY, f64::min);
@@ -200,6 +223,12 @@ where
         "lines: median · bands: p5–p95 of monthly cost",
         Swatch::Note,
     ));
+    if strained || ends_early {
+        legend.push(LegendItem::new(
+            "dashed: the fleet cannot keep up on over 5% of paths · ✕ line ends: on most paths",
+            Swatch::Note,
+        ));
+    }
     let area = frame::frame(root, &c.title, &c.subtitle, &legend)?;
 
     // Costs below a cent a month are not worth a decade of axis.
@@ -236,10 +265,32 @@ where
     }
     frame::draw_marks(&mut chart, root, &marks, &strip)?;
     for (i, (_, pts)) in curves.iter().enumerate() {
+        let style = frame::colour(i).stroke_width(frame::LINE_W);
+        // Solid while the fleet keeps up on 95% of paths, dashed from the last such point on.
+        let solid = pts
+            .iter()
+            .position(|p| p.p_over_capacity > STRAINED)
+            .unwrap_or(pts.len());
         chart.draw_series(LineSeries::new(
-            pts.iter().map(|p| (p.volume, clamp(p.p50))),
-            frame::colour(i).stroke_width(frame::LINE_W),
+            pts[..solid].iter().map(|p| (p.volume, clamp(p.p50))),
+            style,
         ))?;
+        if solid < pts.len() {
+            let from = solid.saturating_sub(1);
+            chart.draw_series(DashedLineSeries::new(
+                pts[from..].iter().map(|p| (p.volume, clamp(p.p50))),
+                8,
+                6,
+                style,
+            ))?;
+        }
+        if let (Some(last), true) = (pts.last(), ended[i]) {
+            chart.draw_series(std::iter::once(Cross::new(
+                (last.volume, clamp(last.p50)),
+                7,
+                frame::colour(i).stroke_width(frame::LINE_W),
+            )))?;
+        }
     }
     root.present()?;
     Ok(())

@@ -128,7 +128,7 @@ where
         .collect();
     if c.overtakes.iter().any(|o| o.month.is_some()) {
         legend.push(LegendItem::new(
-            "overtake: medians cross",
+            "overtake: the median month over the paths that overtake",
             Swatch::Line {
                 colour: frame::REFERENCE,
                 dashed: true,
@@ -136,7 +136,7 @@ where
         ));
     }
     legend.push(LegendItem::new(
-        "lines: median · bands: p5–p95 of cumulative cost",
+        "lines: median · bands: p5–p95 of cumulative cash",
         Swatch::Note,
     ));
     let area = frame::frame(root, &c.title, &c.subtitle, &legend)?;
