@@ -317,7 +317,7 @@ fn all_charts() -> Vec<(&'static str, Chart, Vec<String>)> {
     let cu = cumulative_chart();
     let mut cu_texts = vec![
         "month of the horizon".to_string(),
-        "cumulative cost ($)".to_string(),
+        "cumulative cash spent ($)".to_string(),
         "2× L40S overtakes the API: month".to_string(),
     ];
     cu_texts.extend(cu.options.iter().map(|o| o.label.clone()));

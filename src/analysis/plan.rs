@@ -101,6 +101,8 @@ pub struct PlanResult {
     pub latency_p95_s: Option<f64>,
     /// Candidates screened.
     pub screened: usize,
+    /// Of those, the ones that could not keep up on more than 5% of the screening paths.
+    pub screened_over_capacity: usize,
     /// Paths per candidate in screening.
     pub screen_paths: u64,
     /// Paths in the final comparison.
@@ -518,6 +520,7 @@ pub fn plan(
         objective: cfg.objective,
         latency_p95_s: cfg.latency_p95_s,
         screened: ranked.len(),
+        screened_over_capacity: ranked.iter().filter(|c| c.p_over_capacity > 0.05).count(),
         screen_paths: cfg.screen_paths,
         samples: full.samples,
         recommended,

@@ -247,18 +247,22 @@ impl Drop for Watch {
     }
 }
 
-/// A flag set by Ctrl-C; the engine checks it between batches of paths.
+/// The flag Ctrl-C sets; the engine checks it between batches of paths. One per process,
+/// since a signal handler can be installed only once; a second Ctrl-C ends the process at
+/// once (exit 130), which still leaves no half-written file.
 pub fn cancel_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // A second handler cannot be installed (tests run commands in one process): then Ctrl-C
-    // simply ends the process, which still leaves no half-written file.
-    let _ = ctrlc::set_handler(move || {
-        if f.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
-    flag
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+        flag
+    })
+    .clone()
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.

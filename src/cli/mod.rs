@@ -49,6 +49,8 @@ pub enum Command {
 
 /// Run the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // Ctrl-C from the first moment on stops the run the same way, never half-way through a file.
+    common::cancel_flag();
     let catalogue = load_catalogue(cli.catalogue.as_deref())?;
     match cli.command {
         Command::Models(a) => models::run(&catalogue, a),

@@ -55,9 +55,10 @@ fn line(e: &Evaluated) -> String {
 /// The plan as text.
 pub fn render(r: &PlanResult) -> String {
     let mut out = format!(
-        "{}: {} candidates screened on {} paths each, {} finalists on {} paths; objective {:?}{}\n\n",
+        "{}: {} candidates screened on {} paths each ({} cannot keep up), {} finalists on {} paths; objective {:?}{}\n\n",
         r.provenance.scenario,
         r.screened,
+        r.screened_over_capacity,
         r.screen_paths,
         r.finalists.len(),
         r.samples,

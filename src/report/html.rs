@@ -344,14 +344,59 @@ pub fn render(r: &ReportInputs) -> Result<String> {
     ));
     h.push_str(&format!("<p class=muted>{}<br>breakeven {} · seed {} · {} paths · catalogue {} · prices as of {} · scenario file {}</p>\n", esc(&s.description), p.version, p.seed, r.run.samples, esc(&p.catalogue), esc(&p.as_of), esc(&p.scenario_file)));
     if let Some(v) = &r.run.verdict {
+        let kind = |id: &str| {
+            r.run
+                .options
+                .iter()
+                .find(|o| o.id == id)
+                .map(|o| {
+                    if o.kind == "api" {
+                        "the best API"
+                    } else {
+                        "the best self-hosted option"
+                    }
+                })
+                .unwrap_or("")
+        };
+        let pair = if v.compared == "api-vs-selfhost" {
+            format!(
+                "<b>{}</b> ({}) against <b>{}</b> ({})",
+                esc(&v.winner),
+                kind(&v.winner),
+                esc(&v.runner_up),
+                kind(&v.runner_up)
+            )
+        } else {
+            format!(
+                "<b>{}</b> against <b>{}</b>",
+                esc(&v.winner),
+                esc(&v.runner_up)
+            )
+        };
         h.push_str(&format!(
-            "<p class=verdict><b>{}</b> has the lowest expected cost: it is the cheapest on {:.0}% of simulated futures and saves {}/month on average (± {}) against {}.</p>\n",
+            "<p class=verdict>{pair}: {} is {}/month cheaper on average (± {}; {} over {} months) and cheaper on {:.0}% of simulated futures.</p>\n",
             esc(&v.winner),
-            100.0 * v.p_winner_cheapest,
             format_usd_short(v.mean_saving_per_month_usd),
             format_usd_short(v.mean_saving_std_error / s.horizon_months as f64),
-            esc(&v.runner_up)
+            format_usd_short(v.mean_saving_usd),
+            s.horizon_months,
+            100.0 * v.p_winner_cheaper
         ));
+        if v.most_often_cheapest != v.winner {
+            h.push_str(&format!(
+                "<p>{} is the cheapest option on the most paths: the answer depends on where demand lands.</p>\n",
+                esc(&v.most_often_cheapest)
+            ));
+        }
+    }
+    for o in &r.run.options {
+        if o.p_over_capacity > 0.0 {
+            h.push_str(&format!(
+                "<p class=verdict><b>Warning:</b> {} cannot keep up on {:.0}% of paths (images still queued at the end); it never counts as the cheaper option there.</p>\n",
+                esc(&o.id),
+                100.0 * o.p_over_capacity
+            ));
+        }
     }
     h.push_str("<h2>What we assumed</h2>\n");
     h.push_str(&assumptions(r.engine));

@@ -92,7 +92,7 @@ fn month_text(m: f64) -> String {
 }
 
 const X_DESC: &str = "month of the horizon";
-const Y_DESC: &str = "cumulative cost ($)";
+const Y_DESC: &str = "cumulative cash spent ($)";
 
 pub(super) fn draw<DB>(c: &CumulativeChart, root: &DrawingArea<DB, Shift>) -> DrawResult<()>
 where
