@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod money;
 pub mod pricing;
 pub mod projection;
+pub mod queue;
 pub mod report;
 pub mod scenario;
 pub mod stats;
