@@ -415,3 +415,38 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Any finite input gives shares in [0, 1], ordered quantiles at least the shortest
+        /// service time, and overflow that falls as the threshold grows.
+        #[test]
+        fn figures_are_sane(
+            servers in 0u32..40,
+            rho in 0.0f64..3.0,
+            x in 0.0f64..60.0,
+            times in proptest::collection::vec((0.01f64..1.0, 0.05f64..5.0), 1..4),
+        ) {
+            let mix = ServiceMix::new(&times).unwrap();
+            let lam = rho * servers.max(1) as f64 / mix.mean();
+            let mut last_overflow = 1.0;
+            for pol in [Policy::OverflowAtOnce, Policy::OverflowAfter { max_wait_seconds: x }, Policy::NeverOverflow] {
+                let h = QueueHour::solve(servers, lam, &mix, pol);
+                prop_assert!((0.0..=1.0).contains(&h.overflow_share));
+                prop_assert!((0.0..=1.0).contains(&h.prob_wait));
+                prop_assert!(h.overflow_share <= last_overflow + 1e-9);
+                last_overflow = h.overflow_share;
+                if !h.over_capacity && h.overflow_share < 1.0 {
+                    let (a, b, c) = (h.latency_quantile(0.5), h.latency_quantile(0.95), h.latency_quantile(0.99));
+                    prop_assert!(a >= mix.min_seconds() * (1.0 - 1e-9));
+                    prop_assert!(a <= b && b <= c && c.is_finite());
+                }
+            }
+        }
+    }
+}

@@ -40,7 +40,7 @@
 //! the engine can keep its fluid backlog there (it may instead add such hours with
 //! [`LatencyHistogram::add_point`] at its fluid wait). Just below 1 the steady state takes
 //! longer than an hour to set in (relaxation time about E[S]·(1 + SCV)/(2c(1 − √ρ)²), an
-//! hour at ρ ≈ 0.975 for c = 1 and 0.57 s), so there the figures are upper bounds. A threshold
+//! hour at ρ ≈ 0.98 for c = 1 and 0.57 s), so there the figures are upper bounds. A threshold
 //! policy is stable at any load; above ρ = 1000 its accepted rate is held at that load's.
 //!
 //! # Error against the simulation ([`des`])
