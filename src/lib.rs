@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod ids;
 pub mod money;
 pub mod pricing;
+pub mod queue;
 pub mod report;
 pub mod scenario;
 pub mod stats;

@@ -1,0 +1,498 @@
+//! The fast path: an hour's queue for one (servers, mix, policy) read from a table over
+//! utilisation, instead of solved.
+//!
+//! Rows sit at ρ = 0, then at 160 utilisations spaced evenly in logit ρ = ln(ρ/(1 − ρ)) from
+//! 10⁻³ to 1 − 10⁻⁴ (each 10% nearer to 0 or to saturation than the next), and, for a
+//! threshold policy, at ρ = 1 and at 160 more spaced evenly in ln(ρ − 1) from 1 + 10⁻⁴ to
+//! [`MAX_LOAD`]: dense where the figures change fastest, at both ends and on both sides of
+//! saturation (where a threshold's overflow turns over a width of about E[S]/(c·X)). A row
+//! keeps the overflow share, the chance to wait, the mean wait and the latency CDF at the
+//! histogram's bin edges over the bins it spans, and is solved exactly the first time an hour
+//! needs it (so a table costs nothing to make, and a run pays only for the rows its hours
+//! visit; rows are pure functions of their utilisation, so results do not depend on which
+//! thread built them). An hour mixes its two neighbouring rows at its place between them:
+//! linearly for the latency CDF, geometrically for the positive figures (they grow like
+//! powers and exponentials). Beyond [`MAX_LOAD`] a threshold hour scales the last row's
+//! overflow (the accepted rate saturates); a never-overflow hour between 1 − 10⁻⁴ and 1 is
+//! solved exactly (rare, and slow). Overflow at once needs no rows: Erlang B's recursion costs
+//! c steps and latency is service alone.
+
+use super::erlang::erlang_b;
+use super::hour::QueueHour;
+use super::latency::{bin_of, edge, LatencyHistogram, BINS_PER_DECADE};
+use super::mgc::MAX_LOAD;
+use super::mix::ServiceMix;
+use super::policy::Policy;
+use std::sync::OnceLock;
+
+/// Rows spaced evenly in logit(ρ) from [`FIRST_RHO`] to 1 − [`GAP`].
+const ROWS_LOGIT: usize = 160;
+/// Rows below saturation: one at ρ = 0, then the logit rows.
+const ROWS_BELOW: usize = ROWS_LOGIT + 1;
+/// Rows above ρ = 1 (threshold policy only), evenly in ln(ρ − 1) from [`GAP`].
+const ROWS_ABOVE: usize = 160;
+/// Utilisation of the first logit row.
+const FIRST_RHO: f64 = 1e-3;
+/// Distance from saturation of the rows nearest to it.
+const GAP: f64 = 1e-4;
+/// Latency tail mass left out of a row's CDF.
+const TAIL: f64 = 1e-12;
+
+fn logit(rho: f64) -> f64 {
+    (rho / (1.0 - rho)).ln()
+}
+
+/// What the engine needs from one hour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HourSummary {
+    /// Share of requests sent to the API.
+    pub overflow_share: f64,
+    /// Share of served requests that wait.
+    pub prob_wait: f64,
+    /// Mean wait of served requests [s] (∞ over capacity).
+    pub mean_wait: f64,
+    /// True when a never-overflow fleet is offered its capacity or more (ρ ≥ 1).
+    pub over_capacity: bool,
+}
+
+impl HourSummary {
+    fn of(hour: &QueueHour) -> Self {
+        HourSummary {
+            overflow_share: hour.overflow_share,
+            prob_wait: hour.prob_wait,
+            mean_wait: hour.mean_wait,
+            over_capacity: hour.over_capacity,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    rho: f64,
+    summary: HourSummary,
+    /// Bin of the first CDF value.
+    first: usize,
+    /// CDF at the upper edges of bins first, first + 1, …; 1 beyond.
+    cdf: Vec<f64>,
+}
+
+impl Row {
+    fn of(hour: &QueueHour) -> Row {
+        let first = bin_of(hour.mix().min_seconds());
+        let last = bin_of(hour.latency_quantile(1.0 - TAIL)).max(first);
+        let mut cdf: Vec<f64> = (first..last)
+            .map(|k| hour.latency_cdf(edge(k + 1)))
+            .collect();
+        cdf.push(1.0);
+        Row {
+            rho: hour.utilisation,
+            summary: HourSummary::of(hour),
+            first,
+            cdf,
+        }
+    }
+
+    /// CDF at the upper edge of bin `k`.
+    fn at(&self, k: usize) -> f64 {
+        if k < self.first {
+            0.0
+        } else {
+            *self.cdf.get(k - self.first).unwrap_or(&1.0)
+        }
+    }
+
+    fn last(&self) -> usize {
+        self.first + self.cdf.len() - 1
+    }
+}
+
+/// Tabulated hours of one fleet size, service mix and policy; rows are solved on first use
+/// and shared between threads.
+#[derive(Debug)]
+pub struct QueueTable {
+    servers: u32,
+    mix: ServiceMix,
+    policy: Policy,
+    rows: Vec<OnceLock<Row>>,
+}
+
+/// Where an hour falls among the rows.
+enum Lookup {
+    /// Between rows `lo` and `lo + 1` with weight `w` on the upper.
+    Between(usize, f64),
+    /// Beyond the last threshold row, at this utilisation.
+    Above(f64),
+    /// Not tabulated: solve.
+    Exact,
+}
+
+impl QueueTable {
+    /// A table for `servers` servers, service `mix` and `policy` (no row is solved yet).
+    pub fn new(servers: u32, mix: &ServiceMix, policy: Policy) -> Self {
+        let policy = policy.normalised();
+        let n = match policy {
+            _ if servers == 0 => 1,
+            Policy::OverflowAtOnce => 1,
+            Policy::NeverOverflow => ROWS_BELOW,
+            Policy::OverflowAfter { .. } => ROWS_BELOW + 1 + ROWS_ABOVE,
+        };
+        QueueTable {
+            servers,
+            mix: mix.clone(),
+            policy,
+            rows: (0..n).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// Utilisation of row `i`.
+    fn rho_of(&self, i: usize) -> f64 {
+        if i < ROWS_BELOW {
+            below(i)
+        } else if i == ROWS_BELOW {
+            1.0
+        } else {
+            1.0 + above_gap(i - ROWS_BELOW - 1)
+        }
+    }
+
+    fn row(&self, i: usize) -> &Row {
+        self.rows[i].get_or_init(|| {
+            let c = self.servers.max(1) as f64;
+            let lam = self.rho_of(i) * c / self.mix.mean();
+            Row::of(&QueueHour::solve(self.servers, lam, &self.mix, self.policy))
+        })
+    }
+
+    /// Rows solved so far.
+    pub fn rows_solved(&self) -> usize {
+        self.rows.iter().filter(|r| r.get().is_some()).count()
+    }
+
+    fn lookup(&self, rho: f64) -> Lookup {
+        let n = self.rows.len();
+        if n == 1 {
+            return Lookup::Exact;
+        }
+        if rho >= 1.0 {
+            if n == ROWS_BELOW {
+                return Lookup::Exact;
+            }
+            let g = rho - 1.0;
+            if g < GAP {
+                return Lookup::Between(ROWS_BELOW, g / GAP);
+            }
+            if rho >= 1.0 + above_gap(ROWS_ABOVE - 1) {
+                return Lookup::Above(rho);
+            }
+            let (a, b) = (GAP.ln(), (MAX_LOAD - 1.0).ln());
+            let pos = (g.ln() - a) / (b - a) * (ROWS_ABOVE - 1) as f64;
+            let i = (pos.floor().max(0.0) as usize).min(ROWS_ABOVE - 2);
+            return Lookup::Between(ROWS_BELOW + 1 + i, (pos - i as f64).clamp(0.0, 1.0));
+        }
+        let last = below(ROWS_BELOW - 1);
+        if rho >= last {
+            // Between the last row below saturation and ρ = 1.
+            return if n > ROWS_BELOW {
+                Lookup::Between(ROWS_BELOW - 1, (rho - last) / (1.0 - last))
+            } else {
+                Lookup::Exact
+            };
+        }
+        if rho < FIRST_RHO {
+            return Lookup::Between(0, rho / FIRST_RHO);
+        }
+        let (a, b) = (logit(FIRST_RHO), logit(1.0 - GAP));
+        let pos = (logit(rho) - a) / (b - a) * (ROWS_LOGIT - 1) as f64;
+        let i = (pos.floor().max(0.0) as usize).min(ROWS_LOGIT - 2);
+        Lookup::Between(1 + i, (pos - i as f64).clamp(0.0, 1.0))
+    }
+
+    /// Utilisation of an hour at `arrival_rate` [requests/s].
+    fn utilisation(&self, arrival_rate: f64) -> f64 {
+        let lam = if arrival_rate > 0.0 {
+            arrival_rate
+        } else {
+            0.0
+        };
+        if self.servers == 0 {
+            return if lam > 0.0 { f64::INFINITY } else { 0.0 };
+        }
+        lam * self.mix.mean() / self.servers as f64
+    }
+
+    /// The hour's figures at `arrival_rate` [requests/s], without its latency.
+    pub fn summary(&self, arrival_rate: f64) -> HourSummary {
+        if matches!(self.policy, Policy::OverflowAtOnce) && self.servers > 0 {
+            let lam = if arrival_rate > 0.0 {
+                arrival_rate
+            } else {
+                0.0
+            };
+            return HourSummary {
+                overflow_share: erlang_b(self.servers, lam * self.mix.mean()),
+                prob_wait: 0.0,
+                mean_wait: 0.0,
+                over_capacity: false,
+            };
+        }
+        match self.lookup(self.utilisation(arrival_rate)) {
+            Lookup::Between(i, w) => {
+                let (a, b) = (&self.row(i).summary, &self.row(i + 1).summary);
+                HourSummary {
+                    overflow_share: blend(a.overflow_share, b.overflow_share, w),
+                    prob_wait: blend(a.prob_wait, b.prob_wait, w),
+                    mean_wait: blend(a.mean_wait, b.mean_wait, w),
+                    over_capacity: false,
+                }
+            }
+            Lookup::Above(rho) => {
+                let last = self.row(self.rows.len() - 1);
+                let mut s = last.summary;
+                s.overflow_share = 1.0 - (1.0 - s.overflow_share) * last.rho / rho;
+                s
+            }
+            Lookup::Exact => HourSummary::of(&QueueHour::solve(
+                self.servers,
+                arrival_rate,
+                &self.mix,
+                self.policy,
+            )),
+        }
+    }
+
+    /// Add an hour of `requests` arriving at `arrival_rate` [requests/s] to `hist` (served
+    /// requests only, as [`LatencyHistogram::add_hour`]) and return its figures.
+    pub fn add_hour(
+        &self,
+        hist: &mut LatencyHistogram,
+        requests: f64,
+        arrival_rate: f64,
+    ) -> HourSummary {
+        self.add_hour_delayed(hist, requests, arrival_rate, 0.0, 0.0)
+    }
+
+    /// [`add_hour`](Self::add_hour) with a share `delayed_share` of served requests waiting
+    /// `delay_seconds` more (a cold start).
+    pub fn add_hour_delayed(
+        &self,
+        hist: &mut LatencyHistogram,
+        requests: f64,
+        arrival_rate: f64,
+        delayed_share: f64,
+        delay_seconds: f64,
+    ) -> HourSummary {
+        let s = self.summary(arrival_rate);
+        let served = requests * (1.0 - s.overflow_share);
+        let (lo, hi, w) = match self.lookup(self.utilisation(arrival_rate)) {
+            Lookup::Between(i, w) => (self.row(i), self.row(i + 1), w),
+            Lookup::Above(_) => {
+                let last = self.row(self.rows.len() - 1);
+                (last, last, 0.0)
+            }
+            // Overflow at once, or no servers and no waiting: service time alone.
+            Lookup::Exact
+                if self.rows.len() == 1 && !matches!(self.policy, Policy::NeverOverflow) =>
+            {
+                (self.row(0), self.row(0), 0.0)
+            }
+            Lookup::Exact => {
+                let h = QueueHour::solve(self.servers, arrival_rate, &self.mix, self.policy);
+                hist.add_hour_delayed(requests, &h, delayed_share, delay_seconds);
+                return s;
+            }
+        };
+        let cdf_at = |k: usize| (1.0 - w) * lo.at(k) + w * hi.at(k);
+        let first = lo.first.min(hi.first);
+        let last = lo.last().max(hi.last());
+        let share = delayed_share.clamp(0.0, 1.0);
+        let delay = if delay_seconds > 0.0 {
+            delay_seconds
+        } else {
+            0.0
+        };
+        if share == 0.0 || delay == 0.0 {
+            hist.add_binned(served, first, last, cdf_at);
+            return s;
+        }
+        hist.add_binned(served * (1.0 - share), first, last, cdf_at);
+        // The delayed requests' CDF at t is the row CDF at t − delay, read between bin edges
+        // on the log scale (the CDF at the lower edge of bin k is the value at the upper edge
+        // of bin k − 1).
+        let at_lower_edge = |k: usize| if k == 0 { 0.0 } else { cdf_at(k - 1) };
+        let shifted = |t: f64| {
+            let x = t - delay;
+            if x < edge(first) {
+                return 0.0;
+            }
+            let pos = (x / edge(0)).log10() * BINS_PER_DECADE as f64;
+            let k = pos.floor() as usize;
+            at_lower_edge(k) + (pos - k as f64) * (at_lower_edge(k + 1) - at_lower_edge(k))
+        };
+        hist.add_cdf_between(
+            served * share,
+            bin_of(edge(first) + delay),
+            bin_of(edge(last + 1) + delay),
+            shifted,
+        );
+        s
+    }
+}
+
+/// Between `a` and `b` at weight `w` on `b`: geometric when both are positive, since these
+/// figures grow like powers and exponentials of the row position; linear otherwise.
+fn blend(a: f64, b: f64, w: f64) -> f64 {
+    if a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() {
+        a * (b / a).powf(w)
+    } else {
+        a + w * (b - a)
+    }
+}
+
+/// Utilisation of row k below saturation: 0, then evenly in logit.
+fn below(k: usize) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    let (a, b) = (logit(FIRST_RHO), logit(1.0 - GAP));
+    let p = a + (b - a) * (k - 1) as f64 / (ROWS_LOGIT - 1) as f64;
+    1.0 / (1.0 + (-p).exp())
+}
+
+/// ρ − 1 of row k above saturation, evenly in its logarithm from [`GAP`] to MAX_LOAD − 1.
+fn above_gap(k: usize) -> f64 {
+    let (a, b) = (GAP.ln(), (MAX_LOAD - 1.0).ln());
+    (a + (b - a) * k as f64 / (ROWS_ABOVE - 1) as f64).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w1() -> ServiceMix {
+        ServiceMix::new(&[(0.1, 0.19), (0.5, 0.57), (0.3, 1.17), (0.1, 2.75)]).unwrap()
+    }
+
+    /// Relative agreement of the tabulated and exact paths, stated in the module doc.
+    const QUANTILE_TOLERANCE: f64 = 0.01;
+
+    fn check(servers: u32, mix: &ServiceMix, policy: Policy, rhos: &[f64]) {
+        let table = QueueTable::new(servers, mix, policy);
+        for &rho in rhos {
+            let lam = rho * servers as f64 / mix.mean();
+            let exact = QueueHour::solve(servers, lam, mix, policy);
+            let (mut fast, mut slow) = (LatencyHistogram::new(), LatencyHistogram::new());
+            let s = table.add_hour(&mut fast, 100.0, lam);
+            slow.add_hour(100.0, &exact);
+            assert_eq!(s.over_capacity, exact.over_capacity);
+            if exact.over_capacity {
+                assert_eq!(fast, slow);
+                continue;
+            }
+            let ov = (s.overflow_share - exact.overflow_share).abs();
+            assert!(
+                ov <= 0.01 * exact.overflow_share + 1e-4,
+                "c={servers} rho={rho}: {} vs {}",
+                s.overflow_share,
+                exact.overflow_share
+            );
+            assert!(
+                (s.prob_wait - exact.prob_wait).abs() <= 0.01 * exact.prob_wait + 1e-4,
+                "c={servers} rho={rho}: {} vs {}",
+                s.prob_wait,
+                exact.prob_wait
+            );
+            assert!(
+                (s.mean_wait - exact.mean_wait).abs() <= 0.02 * exact.mean_wait + 1e-3,
+                "c={servers} rho={rho}: {} vs {}",
+                s.mean_wait,
+                exact.mean_wait
+            );
+            for q in [0.5, 0.95, 0.99] {
+                let (a, b) = (fast.quantile(q), slow.quantile(q));
+                if b.is_finite() {
+                    assert!(
+                        (a / b - 1.0).abs() <= QUANTILE_TOLERANCE,
+                        "c={servers} rho={rho} {policy:?} q={q}: {a} vs {b}"
+                    );
+                } else {
+                    assert_eq!(a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tabulated_never_agrees_with_exact() {
+        let rhos = [
+            0.01, 0.33, 0.61, 0.87, 0.935, 0.978, 0.9961, 0.99995, 1.0, 1.7,
+        ];
+        check(
+            1,
+            &ServiceMix::deterministic(0.57).unwrap(),
+            Policy::NeverOverflow,
+            &rhos,
+        );
+        check(3, &w1(), Policy::NeverOverflow, &rhos);
+    }
+
+    #[test]
+    fn tabulated_threshold_agrees_with_exact() {
+        let rhos = [0.01, 0.45, 0.83, 0.97, 0.9993, 1.04, 2.3, 17.0, 450.0, 3e4];
+        let after = Policy::OverflowAfter {
+            max_wait_seconds: 10.0,
+        };
+        check(2, &w1(), after, &rhos);
+        check(8, &ServiceMix::deterministic(3.0).unwrap(), after, &rhos);
+    }
+
+    #[test]
+    fn overflow_at_once_needs_no_table() {
+        let t = QueueTable::new(4, &w1(), Policy::OverflowAtOnce);
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows_solved(), 0);
+        check(4, &w1(), Policy::OverflowAtOnce, &[0.0, 0.5, 1.0, 30.0]);
+    }
+
+    #[test]
+    fn delayed_share_agrees_with_exact() {
+        let mix = w1();
+        let table = QueueTable::new(2, &mix, Policy::NeverOverflow);
+        let lam = 0.8 * 2.0 / mix.mean();
+        let exact = QueueHour::solve(2, lam, &mix, Policy::NeverOverflow);
+        let (mut fast, mut slow) = (LatencyHistogram::new(), LatencyHistogram::new());
+        table.add_hour_delayed(&mut fast, 50.0, lam, 0.1, 70.0);
+        slow.add_hour_delayed(50.0, &exact, 0.1, 70.0);
+        for q in [0.5, 0.85, 0.95, 0.99] {
+            let (a, b) = (fast.quantile(q), slow.quantile(q));
+            assert!(
+                (a / b - 1.0).abs() <= QUANTILE_TOLERANCE,
+                "q={q}: {a} vs {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_servers_and_no_requests() {
+        for pol in [
+            Policy::OverflowAtOnce,
+            Policy::OverflowAfter {
+                max_wait_seconds: 3.0,
+            },
+            Policy::NeverOverflow,
+        ] {
+            let t = QueueTable::new(0, &w1(), pol);
+            let mut h = LatencyHistogram::new();
+            let s = t.add_hour(&mut h, 10.0, 1.0);
+            if pol == Policy::NeverOverflow {
+                assert!(s.over_capacity);
+                assert_eq!(h.unbounded(), 10.0);
+            } else {
+                assert_eq!(s.overflow_share, 1.0);
+                assert_eq!(h.total(), 0.0);
+            }
+            let t = QueueTable::new(3, &w1(), pol);
+            let s = t.add_hour(&mut h, 0.0, 0.0);
+            assert_eq!(s.overflow_share, 0.0);
+        }
+    }
+}
