@@ -31,6 +31,17 @@ fn builtin_catalogue_has_the_required_ids() {
         "segmind/flux-1.1-pro",
         "segmind/flux-pro",
         "segmind/flux-1.1-pro-ultra",
+        "cloudflare/flux-2-klein-4b",
+        "cloudflare/flux-2-klein-9b",
+        "cloudflare/flux-1-schnell",
+        "cloudflare/flux-2-dev",
+        "replicate/flux-2-klein-4b",
+        "deepinfra/flux-1-schnell",
+        "fireworks/flux-1-schnell",
+        "runware/flux-2-klein-4b-base",
+        "runware/flux-2-klein-9b-base",
+        "runflow/flux-2-klein-4b",
+        "runflow/flux-2-klein-9b",
     ] {
         assert!(c.apis.contains_key(id), "missing api {id}");
     }
@@ -150,4 +161,97 @@ image_usd = "0.04"
         assert!(err.lines().any(|l| l.starts_with(line)), "no line starting {line:?} in:\n{err}");
     }
     assert!(err.contains("max_mpx"), "{err}");
+}
+
+#[test]
+fn offerings_of_open_weights_name_their_self_host_profile() {
+    // So a planner can put the hosted and the self-hosted option side by side.
+    let c = cat();
+    for (id, profile) in [
+        ("cloudflare/flux-2-klein-4b", "flux-2-klein-4b"),
+        ("cloudflare/flux-2-klein-9b", "flux-2-klein-9b"),
+        ("cloudflare/flux-1-schnell", "flux-1-schnell"),
+        ("cloudflare/flux-2-dev", "flux-2-dev"),
+        ("replicate/flux-2-klein-4b", "flux-2-klein-4b"),
+        ("deepinfra/flux-1-schnell", "flux-1-schnell"),
+        ("fireworks/flux-1-schnell", "flux-1-schnell"),
+        ("runflow/flux-2-klein-4b", "flux-2-klein-4b"),
+        ("runflow/flux-2-klein-9b", "flux-2-klein-9b"),
+    ] {
+        assert_eq!(
+            c.api(id).unwrap().open_model.as_deref(),
+            Some(profile),
+            "{id}"
+        );
+    }
+    // Base (undistilled) weights have no profile, so none is claimed.
+    assert_eq!(
+        c.api("runware/flux-2-klein-4b-base").unwrap().open_model,
+        None
+    );
+}
+
+fn file(rel: &str, text: &str) -> breakeven::catalogue::CatalogueFile {
+    breakeven::catalogue::CatalogueFile {
+        rel_path: rel.into(),
+        display: format!("fixtures/{rel}"),
+        text: text.into(),
+    }
+}
+
+/// The problems a set of catalogue files is refused with, one line each.
+fn refused(files: Vec<breakeven::catalogue::CatalogueFile>) -> String {
+    match Catalogue::from_files("fixtures", files) {
+        Ok(_) => panic!("the files loaded but should be refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn has_line(err: &str, start: &str) {
+    assert!(
+        err.lines().any(|l| l.starts_with(start)),
+        "no line starting {start:?} in:\n{err}"
+    );
+}
+
+#[test]
+fn bad_step_and_tile_prices_are_refused_with_file_key_and_expectation() {
+    let price = |body: &str| {
+        format!(
+            "name = \"bad\"\nprovider = \"test\"\n[[price]]\nas_of = \"2026-01-01\"\nsource = \"test\"\n{body}\n"
+        )
+    };
+    let err = refused(vec![
+        file("api/t/a.toml", &price("rule = \"per_step\"\nstep_usd = \"0.00035\"")),
+        file(
+            "api/t/b.toml",
+            &price("rule = \"per_mp_step\"\nmp_step_usd = \"-0.0005\"\ndefault_steps = 4\nmax_steps = 2"),
+        ),
+        file("api/t/c.toml", &price("rule = \"per_tile\"\ninput_tile_usd = \"0.00005907\"")),
+        file(
+            "api/t/d.toml",
+            &price("rule = \"per_tile\"\ntile_usd = \"0.000287\"\ntile_px = 0\ndefault_steps = 4"),
+        ),
+        file(
+            "api/t/e.toml",
+            &price("rule = \"per_tile\"\ntile_usd = \"0.000287\"\ntile_count = \"round\""),
+        ),
+        file(
+            "api/t/f.toml",
+            &price("rule = \"per_step\"\nstep_usd = \"0.00035\"\ndefault_steps = 4\ntile_usd = \"0.01\""),
+        ),
+    ]);
+    for line in [
+        "fixtures/api/t/a.toml: price[0].default_steps: is missing or 0; rule per_step needs the steps a request gets by default",
+        "fixtures/api/t/b.toml: price[0].mp_step_usd: -0.0005 is negative; expected a price of 0 or more",
+        "fixtures/api/t/b.toml: price[0].default_steps: steps must satisfy min_steps (1) <= default_steps (4) <= max_steps (2)",
+        "fixtures/api/t/c.toml: price[0].tile_usd: is missing; rule per_tile needs tile_usd or tile_step_usd",
+        "fixtures/api/t/d.toml: price[0].tile_px: is 0; expected the side of a tile in pixels",
+        "fixtures/api/t/d.toml: price[0].default_steps: does not apply: this per_tile price has no per-step part",
+        "fixtures/api/t/e.toml: price[0].tile_count: ",
+        "fixtures/api/t/f.toml: price[0].tile_usd: does not belong to rule per_step; its keys are step_usd, default_steps, min_steps, max_steps",
+    ] {
+        has_line(&err, line);
+    }
+    assert!(err.contains("cover") && err.contains("area"), "{err}");
 }

@@ -9,7 +9,7 @@ mod load;
 mod read;
 mod selfhost;
 
-pub use api::{ApiOffering, DatedPrice, MpRounding, PriceRule};
+pub use api::{ApiOffering, DatedPrice, MpRounding, PriceRule, StepRange, TileCount};
 pub use gpu::{Gpu, Offer, OfferClass, Purchase};
 pub use licence::Licence;
 pub use load::{builtin_files, files_in_dir, CatalogueFile, MAX_INPUT_BYTES};
