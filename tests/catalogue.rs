@@ -191,6 +191,52 @@ fn offerings_of_open_weights_name_their_self_host_profile() {
     );
 }
 
+#[test]
+fn every_speed_says_how_it_was_measured() {
+    use breakeven::catalogue::Setup;
+    let c = cat();
+    let klein = c.profile("flux-2-klein-4b").unwrap();
+    for gpu in [
+        "h100-sxm",
+        "rtx-5090",
+        "rtx-4090",
+        "l40s",
+        "a100-80gb",
+        "l4",
+    ] {
+        assert!(
+            klein.speed_on(gpu).is_some(),
+            "klein 4B has no speed on {gpu}"
+        );
+    }
+    assert_eq!(klein.speed_on("h100-sxm").unwrap().setup, Setup::Eager);
+    assert_eq!(klein.speed_on("rtx-5090").unwrap().setup, Setup::Optimised);
+    assert!(klein.speed_on("l4").unwrap().derived);
+    assert!(!klein.speed_on("h100-sxm").unwrap().derived);
+    // Replicate's optimised schnell and the TFLOPS-derived eager ones do not mix.
+    let schnell = c.profile("flux-1-schnell").unwrap();
+    let optimised: Vec<&str> = schnell
+        .speeds_with(Setup::Optimised)
+        .map(|s| s.gpu.as_str())
+        .collect();
+    assert_eq!(optimised, ["h100-sxm", "rtx-4090"]);
+    // Every derived figure says how in its note.
+    for p in c.selfhost.values() {
+        for s in p.speeds.iter().filter(|s| s.derived) {
+            let note = s.provenance.note.as_deref().unwrap_or("");
+            assert!(note.contains("derived"), "{} on {}: {note:?}", p.id, s.gpu);
+        }
+    }
+    // FLUX.2 [dev] on one H100: the sglang measurement, not the 5.3 s Baseten derivation.
+    let dev = c
+        .profile("flux-2-dev")
+        .unwrap()
+        .speed_on("h100-sxm")
+        .unwrap();
+    assert_eq!(dev.seconds_at_1mp, 24.0);
+    assert!(dev.provenance.source.contains("sglang"));
+}
+
 fn file(rel: &str, text: &str) -> breakeven::catalogue::CatalogueFile {
     breakeven::catalogue::CatalogueFile {
         rel_path: rel.into(),

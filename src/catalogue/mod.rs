@@ -14,7 +14,7 @@ pub use gpu::{Gpu, Offer, OfferClass, Purchase};
 pub use licence::Licence;
 pub use load::{builtin_files, files_in_dir, CatalogueFile, MAX_INPUT_BYTES};
 pub(crate) use load::{read_capped, too_big};
-pub use selfhost::{ResolutionScaling, SpeedPoint, SpeedProfile};
+pub use selfhost::{ResolutionScaling, Setup, SpeedPoint, SpeedProfile};
 
 use crate::error::{Error, Problems, Result};
 use chrono::NaiveDate;

@@ -379,15 +379,16 @@ fn selfhost_table<'a>(profiles: impl Iterator<Item = &'a SpeedProfile>) -> Table
         col("licence"),
         num("steps"),
         num("memory"),
-        col("seconds per 1 MP image, by GPU"),
+        col("seconds per 1 MP image, by GPU (setup; ≈ derived)"),
     ]);
     for p in profiles {
         let speeds: Vec<String> = p
             .speeds
             .iter()
             .map(|s| {
-                let figure = t.mark(format!("{} s", s.seconds_at_1mp), &s.provenance);
-                format!("{} {figure}", s.gpu)
+                let approx = if s.derived { "≈" } else { "" };
+                let figure = t.mark(format!("{approx}{} s", s.seconds_at_1mp), &s.provenance);
+                format!("{} {figure} {}", s.gpu, s.setup.name())
             })
             .collect();
         t.push(vec![
