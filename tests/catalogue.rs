@@ -54,6 +54,7 @@ fn builtin_catalogue_has_the_required_ids() {
         "l4",
         "rtx-4090",
         "rtx-5090",
+        "rtx-pro-6000",
     ] {
         assert!(c.gpus.contains_key(id), "missing gpu {id}");
     }
@@ -237,6 +238,45 @@ fn every_speed_says_how_it_was_measured() {
     assert!(dev.provenance.source.contains("sglang"));
 }
 
+#[test]
+fn geforce_cards_are_consumer_cards() {
+    let c = cat();
+    for id in ["rtx-4090", "rtx-5090"] {
+        let g = c.gpu(id).unwrap();
+        assert!(g.is_consumer(), "{id}");
+        assert!(g.consumer.as_ref().unwrap().source.contains("2.1.3"));
+    }
+    for id in ["h100-sxm", "l40s", "l4", "a100-80gb", "rtx-pro-6000"] {
+        assert!(!c.gpu(id).unwrap().is_consumer(), "{id}");
+    }
+}
+
+#[test]
+fn reserved_and_serverless_offers_carry_their_terms() {
+    use breakeven::catalogue::OfferClass;
+    let c = cat();
+    let h100 = c.gpu("h100-sxm").unwrap();
+    let lambda = h100.offer("lambda-reserved").unwrap();
+    assert_eq!(
+        (lambda.class, lambda.usd_per_hour, lambda.commitment_months),
+        (OfferClass::Reserved, Some(dec!(1.85)), Some(12))
+    );
+    for gpu in ["h100-sxm", "a100-80gb", "l40s"] {
+        let o = c.gpu(gpu).unwrap().offer("replicate-serverless").unwrap();
+        assert_eq!(o.class, OfferClass::Serverless, "{gpu}");
+        assert!(o.cold_start_seconds.is_some() && o.idle_timeout_seconds.is_some());
+    }
+    assert_eq!(
+        h100.offer("replicate-serverless").unwrap().usd_per_second,
+        Some(dec!(0.001525))
+    );
+    // Modal's default scale-down window.
+    assert_eq!(
+        h100.offer("modal-serverless").unwrap().idle_timeout_seconds,
+        Some(60.0)
+    );
+}
+
 fn file(rel: &str, text: &str) -> breakeven::catalogue::CatalogueFile {
     breakeven::catalogue::CatalogueFile {
         rel_path: rel.into(),
@@ -300,4 +340,34 @@ fn bad_step_and_tile_prices_are_refused_with_file_key_and_expectation() {
         has_line(&err, line);
     }
     assert!(err.contains("cover") && err.contains("area"), "{err}");
+}
+
+#[test]
+fn bad_speed_setups_and_consumer_terms_are_refused() {
+    let profile = |speed: &str| {
+        format!(
+            "name = \"tiny\"\nlicence = \"open\"\ndefault_steps = 4\nmemory_gb = 20.0\nmax_mp = 4.0\nstep_share = 0.85\n\
+             resolution_scaling = {{ fixed = 0.14, linear = 0.76, quadratic = 0.10, source = \"fit\", as_of = \"2026-01-01\" }}\n\
+             source = \"card\"\nas_of = \"2026-01-01\"\n[[speed]]\ngpu = \"g\"\nseconds_at_1mp = 0.5\nsource = \"bench\"\nas_of = \"2026-01-01\"\n{speed}\n"
+        )
+    };
+    let gpu = "name = \"G\"\nmemory_gb = 24.0\npower_watts = 450.0\nconsumer = { source = \" \", as_of = \"2017-11-30\" }\n";
+    let licence = "name = \"open\"\ncovers = [\"tiny\", \"tiny2\"]\nmonthly_fee_usd = \"0\"\nsource = \"text\"\nas_of = \"2026-01-01\"\n";
+    let err = refused(vec![
+        file("selfhost/tiny.toml", &profile("setup = \"fast\"")),
+        file("selfhost/tiny2.toml", &profile("")),
+        file("gpu/g.toml", gpu),
+        file("licence/open.toml", licence),
+    ]);
+    for line in [
+        "fixtures/selfhost/tiny.toml: speed[0].setup: unknown value \"fast\"",
+        "fixtures/selfhost/tiny2.toml: speed[0].setup: is missing; this key is required",
+        "fixtures/gpu/g.toml: consumer.source: is empty; expected where the figure comes from",
+    ] {
+        has_line(&err, line);
+    }
+    assert!(
+        err.contains("optimised, eager, unstated") || err.contains("nearest"),
+        "{err}"
+    );
 }

@@ -283,6 +283,77 @@ fn price_steps_change_step_prices() {
     );
 }
 
+#[test]
+fn models_show_setups_consumer_cards_and_new_rules() {
+    let selfhost = stdout_of(&["models", "--kind", "selfhost"]);
+    let klein = selfhost
+        .lines()
+        .find(|l| l.starts_with("flux-2-klein-4b "))
+        .expect("klein row");
+    for cell in [
+        "h100-sxm 0.57 s eager",
+        "rtx-5090 1.2 s optimised",
+        "l4 ≈3.7 s eager",
+        "rtx-4090 1.5 s unstated",
+    ] {
+        assert!(klein.contains(cell), "{cell:?} missing from {klein:?}");
+    }
+    let gpu = stdout_of(&["models", "--kind", "gpu"]);
+    let row = |id: &str| {
+        gpu.lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no {id} row in:\n{gpu}"))
+            .to_string()
+    };
+    assert!(
+        row("rtx-4090").ends_with("yes: no datacentre use"),
+        "{}",
+        row("rtx-4090")
+    );
+    assert!(row("h100-sxm").ends_with('–'), "{}", row("h100-sxm"));
+    assert!(
+        row("rtx-pro-6000").contains("96 GB"),
+        "{}",
+        row("rtx-pro-6000")
+    );
+    let api = stdout_of(&["models", "--kind", "api"]);
+    for (id, rule) in [
+        ("cloudflare/flux-1-schnell", "per_tile"),
+        ("deepinfra/flux-1-schnell", "per_mp_step"),
+        ("fireworks/flux-1-schnell", "per_step"),
+    ] {
+        assert!(
+            api.lines().any(|l| l.starts_with(id) && l.contains(rule)),
+            "no {id} {rule} row in:\n{api}"
+        );
+    }
+    let json = json_of(&["models", "--json"]);
+    let speed = &json["selfhost"]["flux-2-klein-4b"]["speeds"][0];
+    assert_eq!(
+        (&speed["setup"], &speed["derived"]),
+        (&Value::from("eager"), &Value::from(false))
+    );
+    assert_eq!(
+        json["gpus"]["rtx-4090"]["consumer"]["as_of"],
+        Value::from("2017-11-30")
+    );
+    assert!(json["gpus"]["h100-sxm"]["consumer"].is_null());
+    let tile = &json["apis"]["cloudflare/flux-1-schnell"]["prices"][0];
+    for (key, value) in [
+        ("rule", "per_tile"),
+        ("tile_usd", "0.0000528"),
+        ("step_usd", "0.0001056"),
+        ("tile_count", "cover"),
+    ] {
+        assert_eq!(tile[key], Value::from(value), "{key} in {tile}");
+    }
+    assert_eq!(tile["default_steps"], Value::from(4));
+    // A per-tile price without steps has no step keys at all.
+    assert!(json["apis"]["cloudflare/flux-2-klein-4b"]["prices"][0]
+        .get("default_steps")
+        .is_none());
+}
+
 /// A bad request: exit code 2, nothing on stdout, one error line naming the problem (clap adds
 /// its "For more information" hint under its own errors), and no panic.
 fn refused(args: &[&str], problem: &str) {

@@ -343,6 +343,7 @@ fn gpu_table<'a>(gpus: impl Iterator<Item = &'a Gpu>) -> Table {
         num("purchase"),
         col("cheapest hourly offer"),
         num("offers"),
+        col("consumer"),
     ]);
     for g in gpus {
         let purchase = match &g.purchase {
@@ -368,6 +369,12 @@ fn gpu_table<'a>(gpus: impl Iterator<Item = &'a Gpu>) -> Table {
             purchase,
             cheapest,
             g.offers.len().to_string(),
+            // GeForce cards: their driver licence does not allow datacentre deployment.
+            if g.is_consumer() {
+                "yes: no datacentre use".into()
+            } else {
+                "–".into()
+            },
         ]);
     }
     t
