@@ -6,8 +6,20 @@
 //! `mp_rounding = "exact"` (fal and Runflow publish rounding up; Runflow's mirror of BFL's
 //! FLUX.2 prices, $0.045 at ~2 MP and $0.075 at ~4 MP on [pro], matches it).
 //! A batch of n images costs n times the single-image price (BFL pricing docs).
+//!
+//! Rules that price by steps bill the request's steps, or the rule's `default_steps` when the
+//! request does not say, and refuse steps outside the rule's range:
+//! - `per_step`: `steps × step_usd`, whatever the size (Fireworks FLUX.1 [schnell] FP8,
+//!   $0.00035 a step).
+//! - `per_mp_step`: `megapixels × steps × mp_step_usd` (DeepInfra FLUX.1 [schnell],
+//!   "$0.0005 x (width / 1024) x (height / 1024) x iters": no rounding, so `exact`).
+//! - `per_tile`: `out_tiles × (tile_usd + steps × tile_step_usd) + steps × step_usd +
+//!   in_tiles × (input_tile_usd + steps × input_tile_step_usd)` (Cloudflare Workers AI, 512 px
+//!   tiles). Cloudflare does not publish how it counts tiles; `cover` (the default) counts the
+//!   tiles that cover the image, `ceil(w / 512) × ceil(h / 512)`, `area` counts `w × h / 512²`.
+//! - `per_gpu_second`: a reference image cost scaled by steps and resolution.
 
-use crate::catalogue::{ApiOffering, Catalogue, DatedPrice, MpRounding, PriceRule};
+use crate::catalogue::{ApiOffering, Catalogue, DatedPrice, MpRounding, PriceRule, TileCount};
 use crate::error::{Error, Problems, Result};
 use crate::money::Usd;
 use chrono::NaiveDate;
@@ -125,6 +137,10 @@ pub struct Quote {
     pub steps: Option<u32>,
     /// GPU-seconds billed per image, for per-second rules.
     pub billed_gpu_seconds: Option<Decimal>,
+    /// Output tiles billed, for per-tile rules.
+    pub billed_output_tiles: Option<Decimal>,
+    /// Input tiles billed (all inputs), for per-tile rules.
+    pub billed_input_tiles: Option<Decimal>,
     /// Price of one image [USD].
     pub unit_price_usd: Usd,
     /// Images.
@@ -142,11 +158,69 @@ fn billed_mp(mp: Decimal, rounding: MpRounding) -> Decimal {
     }
 }
 
+/// Megapixels billed for all of a request's inputs, each rounded on its own.
+fn billed_inputs_mp(req: &Request, rounding: MpRounding) -> Decimal {
+    req.inputs.iter().map(|s| billed_mp(s.mp(), rounding)).sum()
+}
+
+/// Tiles of `tile_px` × `tile_px` billed for an image of `size`, exact.
+pub fn count_tiles(size: Size, tile_px: u32, count: TileCount) -> Decimal {
+    count.tiles(size.width, size.height, tile_px)
+}
+
+/// `2 × 2 = 4 tiles of 512 px` or `3 tiles of 512 px by area`.
+fn tiles_line(size: Size, tile_px: u32, count: TileCount, tiles: Decimal) -> String {
+    let plural = if tiles == Decimal::ONE { "" } else { "s" };
+    match count {
+        TileCount::Cover => {
+            let px = u64::from(tile_px.max(1));
+            format!(
+                "{} × {} = {} tile{plural} of {tile_px} px",
+                u64::from(size.width).div_ceil(px),
+                u64::from(size.height).div_ceil(px),
+                tiles.normalize()
+            )
+        }
+        TileCount::Area => format!(
+            "{} tile{plural} of {tile_px} px by area",
+            tiles.round_dp(6).normalize()
+        ),
+    }
+}
+
+/// The billed parts of a tiled price, in words: `4 tiles × $0.0000528 + 4 steps × $0.0001056`.
+fn tile_parts(
+    tiles: Decimal,
+    tile_usd: Usd,
+    tile_step_usd: Usd,
+    steps: Option<u32>,
+    step_usd: Usd,
+) -> String {
+    let f = format_usd_exact;
+    let n = tiles.round_dp(6).normalize();
+    let mut parts = Vec::new();
+    if !tile_usd.is_zero() {
+        parts.push(format!("{n} × {}", f(tile_usd)));
+    }
+    if let Some(s) = steps {
+        if !tile_step_usd.is_zero() {
+            parts.push(format!("{n} × {s} steps × {}", f(tile_step_usd)));
+        }
+        if !step_usd.is_zero() {
+            parts.push(format!("{s} steps × {}", f(step_usd)));
+        }
+    }
+    if parts.is_empty() {
+        parts.push(format!("{n} × {}", f(Usd::ZERO)));
+    }
+    parts.join(" + ")
+}
+
 /// Dollars exactly as priced, for explanations: `$0.014`, `$15,000`, `$0.0048`. Amounts with
-/// more than six decimal places (per-GPU-second prices at odd resolutions) are shown rounded,
+/// more than eight decimal places (per-GPU-second prices at odd resolutions) are shown rounded,
 /// marked `≈`; the `Quote` itself keeps every digit.
 pub fn format_usd_exact(usd: Usd) -> String {
-    const SHOWN_DP: u32 = 6;
+    const SHOWN_DP: u32 = 8;
     let n = usd.normalize();
     let (approx, n) = if n.scale() > SHOWN_DP {
         ("≈", n.round_dp(SHOWN_DP).normalize())
@@ -251,20 +325,13 @@ pub fn check_limits(
             }
         }
     }
-    match (&price.rule, req.steps) {
-        (
-            PriceRule::PerGpuSecond {
-                min_steps,
-                max_steps,
-                ..
-            },
-            Some(s),
-        ) if s < *min_steps || s > *max_steps => {
+    match (price.rule.steps(), req.steps) {
+        (Some(range), Some(s)) if !range.allows(s) => {
             p.push(
                 "steps",
                 format!(
-                    "{s} is outside {}'s range of {min_steps} to {max_steps} steps",
-                    api.id
+                    "{s} is outside {}'s range of {} to {} steps",
+                    api.id, range.min_steps, range.max_steps
                 ),
             );
         }
@@ -302,6 +369,21 @@ pub fn quote(
     let out_mp = req.size.mp();
     let mut lines = Vec::new();
     let f = format_usd_exact;
+    // Every product and sum below is checked: a catalogue may carry any decimal, and a
+    // price that overflows is bad input, not a panic.
+    let overflow = || {
+        Error::input(
+            "<command line>",
+            "size",
+            format!(
+                "{} on {} overflows a dollar amount; expected a smaller request or price",
+                req.size, api.id
+            ),
+        )
+    };
+    let mul = |a: Decimal, b: Decimal| a.checked_mul(b).ok_or_else(overflow);
+    let add = |a: Decimal, b: Decimal| a.checked_add(b).ok_or_else(overflow);
+    let mut tiles = None;
     let (unit, billed_out, billed_in, steps, seconds) = match &price.rule {
         PriceRule::PerMpFirstExtra {
             first_mp_usd,
@@ -312,12 +394,11 @@ pub fn quote(
             // The first megapixel is charged whole, however small the image.
             let out = billed_mp(out_mp, *mp_rounding).max(Decimal::ONE);
             let extra = out - Decimal::ONE;
-            let inp: Decimal = req
-                .inputs
-                .iter()
-                .map(|s| billed_mp(s.mp(), *mp_rounding))
-                .sum();
-            let unit = first_mp_usd + extra * extra_mp_usd + inp * input_mp_usd;
+            let inp = billed_inputs_mp(req, *mp_rounding);
+            let unit = add(
+                add(*first_mp_usd, mul(extra, *extra_mp_usd)?)?,
+                mul(inp, *input_mp_usd)?,
+            )?;
             lines.push(format!(
                 "output {} = {} MP, billed {} MP: first MP {} + {} extra MP × {}",
                 req.size,
@@ -338,12 +419,8 @@ pub fn quote(
             mp_rounding,
         } => {
             let out = billed_mp(out_mp, *mp_rounding);
-            let inp: Decimal = req
-                .inputs
-                .iter()
-                .map(|s| billed_mp(s.mp(), *mp_rounding))
-                .sum();
-            let unit = out * mp_usd + inp * input_mp_usd;
+            let inp = billed_inputs_mp(req, *mp_rounding);
+            let unit = add(mul(out, *mp_usd)?, mul(inp, *input_mp_usd)?)?;
             lines.push(format!(
                 "output {} = {} MP, billed {} MP × {}",
                 req.size,
@@ -361,7 +438,7 @@ pub fn quote(
             input_image_usd,
         } => {
             let n_in = Decimal::from(req.inputs.len() as u64);
-            let unit = image_usd + n_in * input_image_usd;
+            let unit = add(*image_usd, mul(n_in, *input_image_usd)?)?;
             let inputs = if req.inputs.is_empty() || input_image_usd.is_zero() {
                 String::new()
             } else {
@@ -380,16 +457,16 @@ pub fn quote(
         PriceRule::PerGpuSecond {
             gpu_second_usd,
             reference_image_usd,
-            default_steps,
             fixed_share,
-            ..
+            steps: range,
         } => {
-            let steps = req.steps.unwrap_or(*default_steps);
+            let steps = range.steps(req.steps);
+            let default_steps = range.default_steps;
             let step_factor = fixed_share
                 + (Decimal::ONE - fixed_share) * Decimal::from(steps)
-                    / Decimal::from(*default_steps);
+                    / Decimal::from(default_steps);
             let res = resolution_factor(catalogue, api, out_mp);
-            let unit = reference_image_usd * step_factor * res;
+            let unit = mul(mul(*reference_image_usd, step_factor)?, res)?;
             // A zero rate would make GPU time meaningless, not the price wrong.
             let seconds = unit.checked_div(*gpu_second_usd);
             lines.push(format!(
@@ -419,6 +496,84 @@ pub fn quote(
                 Some(steps),
                 seconds.map(|s| s.normalize()),
             )
+        }
+        PriceRule::PerStep {
+            step_usd,
+            steps: range,
+        } => {
+            let steps = range.steps(req.steps);
+            let unit = mul(Decimal::from(steps), *step_usd)?;
+            lines.push(format!(
+                "{steps} step{} × {}, whatever the size",
+                if steps == 1 { "" } else { "s" },
+                f(*step_usd)
+            ));
+            (unit, Decimal::ZERO, Decimal::ZERO, Some(steps), None)
+        }
+        PriceRule::PerMpStep {
+            mp_step_usd,
+            mp_rounding,
+            steps: range,
+        } => {
+            let steps = range.steps(req.steps);
+            let out = billed_mp(out_mp, *mp_rounding);
+            let unit = mul(mul(out, Decimal::from(steps))?, *mp_step_usd)?;
+            lines.push(format!(
+                "output {} = {} MP, billed {} MP × {steps} step{} × {}",
+                req.size,
+                out_mp.normalize(),
+                out.normalize(),
+                if steps == 1 { "" } else { "s" },
+                f(*mp_step_usd)
+            ));
+            (unit, out, Decimal::ZERO, Some(steps), None)
+        }
+        PriceRule::PerTile {
+            tile_px,
+            tile_count,
+            tile_usd,
+            tile_step_usd,
+            step_usd,
+            input_tile_usd,
+            input_tile_step_usd,
+            steps: range,
+        } => {
+            // Without a per-step part the steps multiply only zeros.
+            let steps = range.map(|r| r.steps(req.steps));
+            let s = Decimal::from(steps.unwrap_or(0));
+            let out_tiles = count_tiles(req.size, *tile_px, *tile_count);
+            let in_tiles = req.inputs.iter().try_fold(Decimal::ZERO, |acc, i| {
+                add(acc, count_tiles(*i, *tile_px, *tile_count))
+            })?;
+            let per_out_tile = add(*tile_usd, mul(s, *tile_step_usd)?)?;
+            let per_in_tile = add(*input_tile_usd, mul(s, *input_tile_step_usd)?)?;
+            let unit = add(
+                add(mul(out_tiles, per_out_tile)?, mul(s, *step_usd)?)?,
+                mul(in_tiles, per_in_tile)?,
+            )?;
+            lines.push(format!(
+                "output {} = {}: {}",
+                req.size,
+                tiles_line(req.size, *tile_px, *tile_count, out_tiles),
+                tile_parts(out_tiles, *tile_usd, *tile_step_usd, steps, *step_usd)
+            ));
+            if !req.inputs.is_empty() {
+                lines.push(format!(
+                    "inputs: {}, {} tile{} of {tile_px} px: {}",
+                    images(req.inputs.len() as u64),
+                    in_tiles.normalize(),
+                    if in_tiles == Decimal::ONE { "" } else { "s" },
+                    tile_parts(
+                        in_tiles,
+                        *input_tile_usd,
+                        *input_tile_step_usd,
+                        steps,
+                        Decimal::ZERO
+                    )
+                ));
+            }
+            tiles = Some((out_tiles.normalize(), in_tiles.normalize()));
+            (unit, Decimal::ZERO, Decimal::ZERO, steps, None)
         }
     };
     if let (Some(s), None) = (req.steps, steps) {
@@ -459,6 +614,8 @@ pub fn quote(
         billed_input_mp: billed_in.normalize(),
         steps,
         billed_gpu_seconds: seconds,
+        billed_output_tiles: tiles.map(|t| t.0),
+        billed_input_tiles: tiles.map(|t| t.1),
         unit_price_usd: unit,
         count: req.count,
         total_usd: total,
@@ -529,7 +686,8 @@ mod tests {
         assert_eq!(format_usd_exact(dec!(1234.5)), "$1,234.5");
         assert_eq!(format_usd_exact(dec!(0)), "$0");
         assert_eq!(format_usd_exact(dec!(-0.5)), "-$0.5");
-        assert_eq!(format_usd_exact(dec!(0.0162713671875)), "≈$0.016271");
+        assert_eq!(format_usd_exact(dec!(0.0162713671875)), "≈$0.01627137");
+        assert_eq!(format_usd_exact(dec!(0.00028655)), "$0.00028655");
     }
 
     #[test]
@@ -550,6 +708,40 @@ mod tests {
         for bad in ["1024", "x", "10x-2", "0x5", "70000x16", "1.5x2"] {
             assert!(bad.parse::<Size>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tile_arithmetic_reads_as_the_bill() {
+        let cover = TileCount::Cover;
+        assert_eq!(
+            tiles_line(Size::new(896, 1600), 512, cover, dec!(8)),
+            "2 × 4 = 8 tiles of 512 px"
+        );
+        assert_eq!(
+            tiles_line(Size::new(512, 512), 512, cover, dec!(1)),
+            "1 × 1 = 1 tile of 512 px"
+        );
+        assert_eq!(
+            tiles_line(Size::new(1024, 768), 512, TileCount::Area, dec!(3)),
+            "3 tiles of 512 px by area"
+        );
+        assert_eq!(
+            tile_parts(dec!(4), dec!(0.0000528), dec!(0), Some(4), dec!(0.0001056)),
+            "4 × $0.0000528 + 4 steps × $0.0001056"
+        );
+        assert_eq!(
+            tile_parts(dec!(4), dec!(0), dec!(0.0004125), Some(25), dec!(0)),
+            "4 × 25 steps × $0.0004125"
+        );
+        // The steps of a price without a per-step part are never shown.
+        assert_eq!(
+            tile_parts(dec!(2), dec!(0.1), dec!(0), None, dec!(0)),
+            "2 × $0.1"
+        );
+        assert_eq!(
+            tile_parts(dec!(2), dec!(0), dec!(0), None, dec!(0)),
+            "2 × $0"
+        );
     }
 
     #[test]

@@ -265,6 +265,15 @@ const CATALOGUES: &[(&str, &[&str])] = &[
         "selfhost/tiny.toml: speed[0].seconds_at_1mp: inf is not a positive number of seconds",
     ]),
     ("cat-duplicate-price-date", &["api/acme/image.toml: price: two prices dated 2026-01-01; expected one price per date"]),
+    ("cat-tile-rule", &[
+        "api/acme/image.toml: price[0].tile_px: is 0; expected the side of a tile in pixels",
+        "api/acme/image.toml: price[0].tile_usd: is missing; rule per_tile needs tile_usd or tile_step_usd",
+        "api/acme/image.toml: price[0].default_steps: does not apply: this per_tile price has no per-step part",
+    ]),
+    ("cat-speed-setup", &[
+        "selfhost/tiny.toml: speed[0].setup: unknown value \"fast\"; expected one of optimised, eager, unstated",
+        "gpu/test-gpu.toml: consumer: the boolean true is the wrong type; expected a table",
+    ]),
     ("cat-many", &[
         "api/acme/image.toml: price[0].image_usd: -0.01 is negative",
         "gpu/test-gpu.toml: power_wats: unknown key \"power_wats\"; nearest: power_watts",

@@ -227,6 +227,133 @@ fn price_steps_change_gpu_second_prices() {
     assert_eq!(q["unit_price_usd"], Value::from("0.02"));
 }
 
+#[test]
+fn price_shows_the_tile_arithmetic() {
+    let out = stdout_of(&["price", "cloudflare/flux-2-klein-4b", "--size", "1024x1024"]);
+    for part in [
+        "model   cloudflare/flux-2-klein-4b (FLUX.2 [klein] 4B on Cloudflare Workers AI)",
+        "rule    per_tile: $0.00028655/tile, 512 px tiles ($0.0011462 for 1 MP)",
+        "as of   2026-08-28",
+        "source  developers.cloudflare.com/workers-ai/platform/pricing",
+        "output 1024x1024 = 2 × 2 = 4 tiles of 512 px: 4 × $0.00028655",
+        "total   $0.0011462 for 1 image",
+    ] {
+        assert!(out.contains(part), "{part:?} missing from:\n{out}");
+    }
+    let q = json_of(&[
+        "price",
+        "cloudflare/flux-2-dev",
+        "--steps",
+        "28",
+        "--input",
+        "512x512",
+        "--json",
+    ]);
+    assert_eq!(q["rule"], Value::from("per_tile"));
+    assert_eq!(q["steps"], Value::from(28));
+    assert_eq!(q["billed_output_tiles"], Value::from("4"));
+    assert_eq!(q["billed_input_tiles"], Value::from("1"));
+    assert_eq!(q["unit_price_usd"], Value::from("0.051975"));
+    // Rules not billed by tiles say so with nulls.
+    let q = json_of(&["price", "bfl/flux-2-klein-4b", "--json"]);
+    assert!(q["billed_output_tiles"].is_null(), "{q}");
+}
+
+#[test]
+fn price_steps_change_step_prices() {
+    let q = json_of(&["price", "fireworks/flux-1-schnell", "--json"]);
+    assert_eq!(
+        (&q["unit_price_usd"], &q["steps"]),
+        (&Value::from("0.0014"), &Value::from(4))
+    );
+    let q = json_of(&[
+        "price",
+        "deepinfra/flux-1-schnell",
+        "--steps",
+        "4",
+        "--size",
+        "1024x768",
+        "--json",
+    ]);
+    assert_eq!(q["unit_price_usd"], Value::from("0.0015"));
+    let out = stdout_of(&["price", "fireworks/flux-1-schnell", "--steps", "2"]);
+    assert!(
+        out.contains("2 steps × $0.00035, whatever the size"),
+        "{out}"
+    );
+}
+
+#[test]
+fn models_show_setups_consumer_cards_and_new_rules() {
+    let selfhost = stdout_of(&["models", "--kind", "selfhost"]);
+    let klein = selfhost
+        .lines()
+        .find(|l| l.starts_with("flux-2-klein-4b "))
+        .expect("klein row");
+    for cell in [
+        "h100-sxm 0.57 s eager",
+        "rtx-5090 1.2 s optimised",
+        "l4 ≈3.7 s eager",
+        "rtx-4090 1.5 s unstated",
+    ] {
+        assert!(klein.contains(cell), "{cell:?} missing from {klein:?}");
+    }
+    let gpu = stdout_of(&["models", "--kind", "gpu"]);
+    let row = |id: &str| {
+        gpu.lines()
+            .find(|l| l.starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no {id} row in:\n{gpu}"))
+            .to_string()
+    };
+    assert!(
+        row("rtx-4090").ends_with("yes: no datacentre use"),
+        "{}",
+        row("rtx-4090")
+    );
+    assert!(row("h100-sxm").ends_with('–'), "{}", row("h100-sxm"));
+    assert!(
+        row("rtx-pro-6000").contains("96 GB"),
+        "{}",
+        row("rtx-pro-6000")
+    );
+    let api = stdout_of(&["models", "--kind", "api"]);
+    for (id, rule) in [
+        ("cloudflare/flux-1-schnell", "per_tile"),
+        ("deepinfra/flux-1-schnell", "per_mp_step"),
+        ("fireworks/flux-1-schnell", "per_step"),
+    ] {
+        assert!(
+            api.lines().any(|l| l.starts_with(id) && l.contains(rule)),
+            "no {id} {rule} row in:\n{api}"
+        );
+    }
+    let json = json_of(&["models", "--json"]);
+    let speed = &json["selfhost"]["flux-2-klein-4b"]["speeds"][0];
+    assert_eq!(
+        (&speed["setup"], &speed["derived"]),
+        (&Value::from("eager"), &Value::from(false))
+    );
+    assert_eq!(
+        json["gpus"]["rtx-4090"]["consumer"]["as_of"],
+        Value::from("2017-11-30")
+    );
+    assert!(json["gpus"]["h100-sxm"]["consumer"].is_null());
+    let tile = &json["apis"]["cloudflare/flux-1-schnell"]["prices"][0];
+    for (key, value) in [
+        ("rule", "per_tile"),
+        ("tile_usd", "0.0000528"),
+        ("step_usd", "0.0001056"),
+        ("tile_count", "cover"),
+    ] {
+        assert_eq!(tile[key], Value::from(value), "{key} in {tile}");
+    }
+    assert_eq!(tile["default_steps"], Value::from(4));
+    // A per-tile price without steps has no step keys at all.
+    assert!(json["apis"]["cloudflare/flux-2-klein-4b"]["prices"][0]
+        .get("default_steps")
+        .is_none());
+}
+
 /// A bad request: exit code 2, nothing on stdout, one error line naming the problem (clap adds
 /// its "For more information" hint under its own errors), and no panic.
 fn refused(args: &[&str], problem: &str) {
@@ -288,6 +415,14 @@ fn bad_requests_get_one_clear_line_and_exit_code_2() {
         (
             &["price", "segmind/flux-schnell", "--steps", "13"],
             "steps: 13 is outside segmind/flux-schnell's range of 1 to 12 steps",
+        ),
+        (
+            &["price", "cloudflare/flux-2-dev", "--steps", "51"],
+            "steps: 51 is outside cloudflare/flux-2-dev's range of 1 to 50 steps",
+        ),
+        (
+            &["price", "fireworks/flux-1-schnell", "--size", "2048x2048"],
+            "2048x2048 is 4 MP, over fireworks/flux-1-schnell's limit of 1 MP",
         ),
         (
             &["price", "bfl/flux-2-klein-4b", "--as-of", "2020-01-01"],

@@ -130,6 +130,100 @@ min_steps = 1
 max_steps = 12
 "#;
 
+/// Like Fireworks' FLUX.1 [schnell] FP8: $0.00035 a step, 4 by default, up to 8.
+const PER_STEP: &str = r#"
+name = "per step"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_step"
+step_usd = "0.00035"
+default_steps = 4
+max_steps = 8
+"#;
+
+/// Like DeepInfra's FLUX.1 [schnell]: $0.0005 per exact megapixel per step, 1 step by default.
+const PER_MP_STEP: &str = r#"
+name = "per MP per step"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_mp_step"
+mp_step_usd = "0.0005"
+mp_rounding = "exact"
+default_steps = 1
+max_steps = 50
+"#;
+
+/// The same rate, megapixels rounded up (the default).
+const PER_MP_STEP_CEIL: &str = r#"
+name = "per MP per step, rounded up"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_mp_step"
+mp_step_usd = "0.0005"
+default_steps = 4
+max_steps = 8
+"#;
+
+/// Like Cloudflare's FLUX.2 [klein] 4B: a flat price per output and per input tile.
+const PER_TILE: &str = r#"
+name = "per tile"
+provider = "test"
+max_input_images = 4
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_tile"
+tile_usd = "0.00028655"
+input_tile_usd = "0.00005907"
+"#;
+
+/// Like Cloudflare's FLUX.1 [schnell]: per tile plus per step.
+const PER_TILE_STEP: &str = r#"
+name = "per tile + per step"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_tile"
+tile_px = 512
+tile_usd = "0.0000528"
+step_usd = "0.0001056"
+default_steps = 4
+max_steps = 8
+"#;
+
+/// Like Cloudflare's FLUX.2 [dev]: per tile per step, inputs too.
+const PER_TILE_PER_STEP: &str = r#"
+name = "per tile per step"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_tile"
+tile_step_usd = "0.0004125"
+input_tile_step_usd = "0.00020625"
+default_steps = 25
+max_steps = 50
+"#;
+
+/// Tiles counted by area instead of covering the image.
+const PER_TILE_AREA: &str = r#"
+name = "per tile by area"
+provider = "test"
+[[price]]
+as_of = "2026-01-01"
+source = "test"
+rule = "per_tile"
+tile_count = "area"
+tile_usd = "0.0001"
+"#;
+
 const PROFILE: &str = r#"
 name = "open"
 licence = "free"
@@ -182,6 +276,13 @@ fn test_catalogue() -> Catalogue {
         ("api/t/gpu-second.toml", GPU_SECOND),
         ("api/t/gpu-second-scaled.toml", GPU_SECOND_SCALED),
         ("api/t/history.toml", HISTORY),
+        ("api/t/per-step.toml", PER_STEP),
+        ("api/t/per-mp-step.toml", PER_MP_STEP),
+        ("api/t/per-mp-step-ceil.toml", PER_MP_STEP_CEIL),
+        ("api/t/per-tile.toml", PER_TILE),
+        ("api/t/per-tile-step.toml", PER_TILE_STEP),
+        ("api/t/per-tile-per-step.toml", PER_TILE_PER_STEP),
+        ("api/t/per-tile-area.toml", PER_TILE_AREA),
         ("selfhost/open.toml", PROFILE),
         ("licence/free.toml", LICENCE),
     ];
@@ -707,10 +808,8 @@ fn shipped_segmind_gpu_second_prices() {
     // Check the shipped fixed share the expectations below assume.
     match &c.api("segmind/flux-schnell").unwrap().prices[0].rule {
         PriceRule::PerGpuSecond {
-            fixed_share,
-            default_steps,
-            ..
-        } => assert_eq!((*fixed_share, *default_steps), (dec!(0.2), 4)),
+            fixed_share, steps, ..
+        } => assert_eq!((*fixed_share, steps.default_steps), (dec!(0.2), 4)),
         other => panic!("segmind/flux-schnell is priced {other:?}"),
     }
     assert_eq!(
@@ -757,9 +856,367 @@ fn shipped_flex_has_two_prices() {
     );
 }
 
+// per_step ----------------------------------------------------------------------------------
+
+#[test]
+fn per_step_is_steps_times_the_rate_whatever_the_size() {
+    let c = test_catalogue();
+    let m = "t/per-step";
+    for s in [size(512, 512), size(1024, 1024), size(2048, 2048)] {
+        assert_eq!(one(&c, m, s), dec!(0.0014), "{s}"); // 4 default steps × $0.00035
+    }
+    let at = |steps| total(&c, m, request(size(1024, 1024), &[], Some(steps), 1));
+    assert_eq!(at(1), dec!(0.00035));
+    assert_eq!(at(8), dec!(0.0028));
+    let q = quote_in(&c, m, &Request::image(size(1024, 1024)), None).unwrap();
+    assert_eq!((q.steps, q.rule), (Some(4), "per_step"));
+    assert_eq!(q.explanation[0], "4 steps × $0.00035, whatever the size");
+    let p = refused(&c, m, request(size(1024, 1024), &[], Some(9), 1), None);
+    assert_eq!(
+        p,
+        ["<command line>: steps: 9 is outside t/per-step's range of 1 to 8 steps"]
+    );
+}
+
+// per_mp_step -------------------------------------------------------------------------------
+
+#[test]
+fn per_mp_step_multiplies_megapixels_steps_and_the_rate() {
+    let c = test_catalogue();
+    let m = "t/per-mp-step";
+    // Default 1 step: $0.0005 × 1 MP × 1.
+    assert_eq!(one(&c, m, size(1024, 1024)), dec!(0.0005));
+    // Exact megapixels: 1024 × 768 is 0.75 MP; × 4 steps.
+    assert_eq!(
+        total(&c, m, request(size(1024, 768), &[], Some(4), 1)),
+        dec!(0.0015)
+    );
+    // 1920 × 1080 is 1.9775390625 MP.
+    assert_eq!(
+        total(&c, m, request(size(1920, 1080), &[], Some(4), 1)),
+        dec!(0.003955078125)
+    );
+    // Rounded up, 1024 × 768 bills 1 MP and 1920 × 1080 bills 2.
+    let m = "t/per-mp-step-ceil";
+    assert_eq!(one(&c, m, size(1024, 768)), dec!(0.002));
+    assert_eq!(one(&c, m, size(1920, 1080)), dec!(0.004));
+    let q = quote_in(&c, m, &Request::image(size(1920, 1080)), None).unwrap();
+    assert_eq!((q.billed_output_mp, q.steps), (dec!(2), Some(4)));
+}
+
+// per_tile ----------------------------------------------------------------------------------
+
+#[test]
+fn tiles_cover_the_image_side_by_side() {
+    use breakeven::catalogue::TileCount::{Area, Cover};
+    use breakeven::pricing::count_tiles;
+    let cover = |w, h| count_tiles(size(w, h), 512, Cover);
+    assert_eq!(cover(512, 512), dec!(1));
+    assert_eq!(cover(1024, 1024), dec!(4));
+    assert_eq!(cover(1024, 768), dec!(4)); // 2 × 2
+    assert_eq!(cover(513, 512), dec!(2));
+    assert_eq!(cover(1025, 1024), dec!(6)); // 3 × 2
+    assert_eq!(cover(896, 1600), dec!(8)); // 2 × 4
+    assert_eq!(cover(64, 64), dec!(1));
+    let area = |w, h| count_tiles(size(w, h), 512, Area);
+    assert_eq!(area(1024, 768), dec!(3));
+    assert_eq!(area(896, 1600), dec!(5.46875));
+    assert_eq!(area(256, 256), dec!(0.25));
+    assert_eq!(count_tiles(size(1024, 1024), 256, Cover), dec!(16));
+}
+
+#[test]
+fn per_tile_bills_output_and_input_tiles() {
+    let c = test_catalogue();
+    let m = "t/per-tile";
+    assert_eq!(one(&c, m, size(1024, 1024)), dec!(0.0011462)); // 4 × 0.00028655
+    assert_eq!(one(&c, m, size(512, 512)), dec!(0.00028655));
+    // Two 512² inputs (one tile each) and a 1 MP input (four).
+    let q = quote_in(
+        &c,
+        m,
+        &request(
+            size(1024, 1024),
+            &[size(512, 512), size(512, 512), size(1024, 1024)],
+            None,
+            1,
+        ),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (q.billed_output_tiles, q.billed_input_tiles),
+        (Some(dec!(4)), Some(dec!(6)))
+    );
+    assert_eq!(q.unit_price_usd, dec!(0.00150062)); // 0.0011462 + 6 × 0.00005907
+    assert_eq!(q.steps, None);
+    assert_eq!(
+        q.explanation[0],
+        "output 1024x1024 = 2 × 2 = 4 tiles of 512 px: 4 × $0.00028655"
+    );
+    assert_eq!(
+        q.explanation[1],
+        "inputs: 3 images, 6 tiles of 512 px: 6 × $0.00005907"
+    );
+    // Without a per-step part, steps change nothing and the quote says so.
+    let q = quote_in(&c, m, &request(size(1024, 1024), &[], Some(8), 1), None).unwrap();
+    assert_eq!((q.unit_price_usd, q.steps), (dec!(0.0011462), None));
+    assert!(q
+        .explanation
+        .iter()
+        .any(|l| l == "8 steps asked for; per_tile does not price by steps"));
+}
+
+#[test]
+fn per_tile_steps_price_the_image_and_each_tile() {
+    let c = test_catalogue();
+    // 4 tiles × $0.0000528 + 4 steps × $0.0001056.
+    let m = "t/per-tile-step";
+    assert_eq!(one(&c, m, size(1024, 1024)), dec!(0.0006336));
+    assert_eq!(
+        total(&c, m, request(size(1024, 1024), &[], Some(1), 1)),
+        dec!(0.0003168)
+    );
+    // 3 × 2 tiles, 8 steps: 6 × 0.0000528 + 8 × 0.0001056.
+    assert_eq!(
+        total(&c, m, request(size(1536, 1024), &[], Some(8), 1)),
+        dec!(0.0011616)
+    );
+    // 4 tiles × 25 steps × $0.0004125, and an input tile at $0.00020625 a step.
+    let m = "t/per-tile-per-step";
+    assert_eq!(one(&c, m, size(1024, 1024)), dec!(0.04125));
+    let q = quote_in(
+        &c,
+        m,
+        &request(size(1024, 1024), &[size(512, 512)], Some(28), 1),
+        None,
+    )
+    .unwrap();
+    assert_eq!(q.unit_price_usd, dec!(0.051975)); // 4 × 28 × 0.0004125 + 1 × 28 × 0.00020625
+    assert_eq!(q.steps, Some(28));
+    assert_eq!(
+        q.explanation[0],
+        "output 1024x1024 = 2 × 2 = 4 tiles of 512 px: 4 × 28 steps × $0.0004125"
+    );
+    let p = refused(&c, m, request(size(1024, 1024), &[], Some(51), 1), None);
+    assert!(p[0].contains("range of 1 to 50 steps"), "{p:?}");
+}
+
+#[test]
+fn per_tile_can_count_tiles_by_area() {
+    let c = test_catalogue();
+    let m = "t/per-tile-area";
+    assert_eq!(one(&c, m, size(1024, 768)), dec!(0.0003)); // 3 tiles
+    let q = quote_in(&c, m, &Request::image(size(896, 1600)), None).unwrap();
+    assert_eq!(q.billed_output_tiles, Some(dec!(5.46875)));
+    assert_eq!(q.unit_price_usd, dec!(0.000546875));
+    assert_eq!(
+        q.explanation[0],
+        "output 896x1600 = 5.46875 tiles of 512 px by area: 5.46875 × $0.0001"
+    );
+}
+
+#[test]
+fn a_price_too_large_to_compute_is_bad_input_not_a_panic() {
+    let huge = PER_TILE.replace(
+        "tile_usd = \"0.00028655\"",
+        "tile_usd = \"79228162514264337593543950335\"",
+    );
+    assert_ne!(huge, PER_TILE);
+    let c = Catalogue::from_files(
+        "test",
+        vec![CatalogueFile {
+            rel_path: "api/t/huge.toml".into(),
+            display: "test/api/t/huge.toml".into(),
+            text: huge,
+        }],
+    )
+    .unwrap();
+    let p = refused(&c, "t/huge", Request::image(size(1024, 1024)), None);
+    assert!(p[0].contains("overflows a dollar amount"), "{p:?}");
+    // The table's headline shows it rather than panicking on the 1 MP example.
+    let headline = c.api("t/huge").unwrap().prices[0].rule.headline();
+    assert!(headline.contains("too large to show"), "{headline}");
+}
+
+// published figures, on the shipped catalogue -----------------------------------------------
+
+#[test]
+fn fireworks_schnell_costs_its_published_default() {
+    // "Normally priced at $0.00035 per inference step … 4 steps by default, making the
+    // effective per-image cost $0.0014" (lumenfall.ai, Fireworks' price).
+    let c = builtin();
+    assert_eq!(
+        one(&c, "fireworks/flux-1-schnell", size(1024, 1024)),
+        dec!(0.0014)
+    );
+}
+
+#[test]
+fn deepinfra_schnell_follows_its_published_formula() {
+    // "$0.0005 x (width / 1024) x (height / 1024) x iters", no rounding; 1 step by default.
+    let c = builtin();
+    let m = "deepinfra/flux-1-schnell";
+    for (w, h, steps) in [
+        (1024, 1024, 1),
+        (1024, 1024, 4),
+        (1024, 768, 4),
+        (512, 512, 2),
+    ] {
+        let formula = dec!(0.0005) * Decimal::from(w) / dec!(1024) * Decimal::from(h) / dec!(1024)
+            * Decimal::from(steps);
+        let priced = if steps == 1 {
+            one(&c, m, size(w, h))
+        } else {
+            total(&c, m, request(size(w, h), &[], Some(steps), 1))
+        };
+        assert_eq!(priced, formula, "{w}x{h} at {steps} steps");
+    }
+    assert_eq!(
+        total(&c, m, request(size(1024, 1024), &[], Some(4), 1)),
+        dec!(0.002)
+    );
+}
+
+/// Cloudflare's dollars for a neuron count: $0.011 per 1,000 neurons.
+fn neurons(n: Decimal) -> Decimal {
+    n * dec!(0.011) / dec!(1000)
+}
+
+#[test]
+fn cloudflare_tiles_are_the_published_neurons_at_the_published_rate() {
+    let c = builtin();
+    let rule = |id: &str| c.api(id).unwrap().prices[0].rule.clone();
+    match rule("cloudflare/flux-2-klein-4b") {
+        PriceRule::PerTile {
+            tile_usd,
+            input_tile_usd,
+            ..
+        } => assert_eq!(
+            (tile_usd, input_tile_usd),
+            (neurons(dec!(26.05)), neurons(dec!(5.37)))
+        ),
+        other => panic!("{other:?}"),
+    }
+    match rule("cloudflare/flux-1-schnell") {
+        PriceRule::PerTile {
+            tile_usd, step_usd, ..
+        } => assert_eq!(
+            (tile_usd, step_usd),
+            (neurons(dec!(4.80)), neurons(dec!(9.60)))
+        ),
+        other => panic!("{other:?}"),
+    }
+    match rule("cloudflare/flux-2-dev") {
+        PriceRule::PerTile {
+            tile_step_usd,
+            input_tile_step_usd,
+            ..
+        } => assert_eq!(
+            (tile_step_usd, input_tile_step_usd),
+            (neurons(dec!(37.50)), neurons(dec!(18.75)))
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cloudflare_klein_4b_reproduces_its_published_arithmetic() {
+    let c = builtin();
+    let m = "cloudflare/flux-2-klein-4b";
+    // A user's published arithmetic: "a 896x1600 still is 8 tiles, $0.0023".
+    let q = quote_in(&c, m, &Request::image(size(896, 1600)), None).unwrap();
+    assert_eq!(q.billed_output_tiles, Some(dec!(8)));
+    assert_eq!(q.unit_price_usd, dec!(0.0022924));
+    assert_eq!(q.unit_price_usd.round_dp(4), dec!(0.0023));
+    // The fact sheet: "$0.000287 a tile (≈ $0.00115/MP)" and "Cloudflare ≈ $1.15k" for 1M
+    // images a month at 1 MP.
+    assert_eq!(one(&c, m, size(1024, 1024)), dec!(0.0011462));
+    let million = total(&c, m, request(size(1024, 1024), &[], None, 1_000_000));
+    assert_eq!(million, dec!(1146.2));
+    assert_eq!((million / dec!(1000)).round_dp(2), dec!(1.15));
+    // The page's rounded dollars give the same cents per thousand images.
+    assert_eq!(
+        (dec!(4) * dec!(0.000287) * dec!(1000)).round_dp(2),
+        (one(&c, m, size(1024, 1024)) * dec!(1000)).round_dp(2)
+    );
+}
+
+#[test]
+fn cloudflare_schnell_and_dev_reproduce_their_neuron_counts() {
+    let c = builtin();
+    // FLUX.1 [schnell]: 4 tiles × 4.80 + 4 steps × 9.60 = 57.6 neurons.
+    assert_eq!(
+        one(&c, "cloudflare/flux-1-schnell", size(1024, 1024)),
+        neurons(dec!(57.6))
+    );
+    assert_eq!(
+        one(&c, "cloudflare/flux-1-schnell", size(1024, 1024)),
+        dec!(0.0006336)
+    );
+    // FLUX.2 [dev] at Cloudflare's example 25 steps: 4 tiles × 25 steps × 37.50 neurons.
+    assert_eq!(
+        one(&c, "cloudflare/flux-2-dev", size(1024, 1024)),
+        neurons(dec!(3750))
+    );
+    assert_eq!(
+        one(&c, "cloudflare/flux-2-dev", size(1024, 1024)),
+        dec!(0.04125)
+    );
+}
+
+#[test]
+fn per_mp_offerings_reproduce_their_listings() {
+    let c = builtin();
+    // Cloudflare's klein 9B is BFL's formula: $0.015 first MP, $0.002 each extra and input MP.
+    let m = "cloudflare/flux-2-klein-9b";
+    assert_eq!(one(&c, m, size(1024, 1024)), dec!(0.015));
+    assert_eq!(one(&c, m, size(1024, 2048)), dec!(0.017));
+    assert_eq!(
+        total(
+            &c,
+            m,
+            request(size(1024, 1024), &[size(1024, 1024)], None, 1)
+        ),
+        dec!(0.017)
+    );
+    // Replicate klein 4B: "starting from $0.0010 /image" at 1 MP.
+    assert_eq!(
+        one(&c, "replicate/flux-2-klein-4b", size(1024, 1024)),
+        dec!(0.001)
+    );
+    // Runflow: $0.005/MP (4B), $0.006/MP (9B), and the 9B edit at $0.011 per MP in + out.
+    assert_eq!(
+        one(&c, "runflow/flux-2-klein-4b", size(1024, 1024)),
+        dec!(0.005)
+    );
+    assert_eq!(
+        one(&c, "runflow/flux-2-klein-9b", size(1024, 1024)),
+        dec!(0.006)
+    );
+    assert_eq!(
+        total(
+            &c,
+            "runflow/flux-2-klein-9b",
+            request(size(1024, 1024), &[size(1024, 1024)], None, 1)
+        ),
+        dec!(0.011)
+    );
+    // Runware base models: "1024x1024: $0.0019" and "$0.00416".
+    assert_eq!(
+        one(&c, "runware/flux-2-klein-4b-base", size(1024, 1024)),
+        dec!(0.0019)
+    );
+    assert_eq!(
+        one(&c, "runware/flux-2-klein-9b-base", size(1024, 1024)),
+        dec!(0.00416)
+    );
+}
+
 // invariants --------------------------------------------------------------------------------
 
-/// Sizes every shipped offering accepts: sides multiples of 16 from 64 px, at most 4 MP.
+/// Sizes most shipped offerings accept: sides multiples of 16 from 64 px, at most 4 MP. Those an
+/// offering's published limits refuse are skipped for it.
 fn sizes() -> impl Strategy<Value = Size> {
     (4u32..=256, 4u32..=256)
         .prop_filter("at most 4 MP", |(w, h)| w * h * 256 <= 4 * 1024 * 1024)
@@ -770,13 +1227,62 @@ fn pixels(s: Size) -> u64 {
     s.width as u64 * s.height as u64
 }
 
-fn is_per_mp(rule: &PriceRule) -> bool {
-    matches!(
-        rule,
+/// Rules whose price grows with the pixel count, whatever the aspect: not tiles that cover the
+/// image, where 720 × 720 (4 tiles) costs more than 512 × 1024 (2).
+fn grows_with_pixels(rule: &PriceRule) -> bool {
+    match rule {
         PriceRule::PerMp { .. }
-            | PriceRule::PerMpFirstExtra { .. }
-            | PriceRule::PerGpuSecond { .. }
-    )
+        | PriceRule::PerMpFirstExtra { .. }
+        | PriceRule::PerGpuSecond { .. }
+        | PriceRule::PerMpStep { .. } => true,
+        PriceRule::PerTile { tile_count, .. } => {
+            *tile_count == breakeven::catalogue::TileCount::Area
+        }
+        PriceRule::PerImage { .. } | PriceRule::PerStep { .. } => false,
+    }
+}
+
+/// Whether `api` takes `req` at all.
+fn accepts(api: &breakeven::catalogue::ApiOffering, req: &Request) -> bool {
+    check_limits(api, api.price_on(None).unwrap(), req).is_ok()
+}
+
+/// Every offering of the shipped and the test catalogue, with its catalogue.
+fn every_offering() -> Vec<(Catalogue, String)> {
+    [builtin(), test_catalogue()]
+        .into_iter()
+        .flat_map(|c| {
+            let ids: Vec<String> = c.apis.keys().cloned().collect();
+            ids.into_iter().map(move |id| (c.clone(), id))
+        })
+        .collect()
+}
+
+#[test]
+fn every_rule_is_covered_by_the_invariants() {
+    // A new rule must be shipped or in the test catalogue, so the properties below reach it.
+    let names: std::collections::BTreeSet<&str> = every_offering()
+        .iter()
+        .flat_map(|(c, id)| {
+            c.apis[id]
+                .prices
+                .iter()
+                .map(|p| p.rule.name())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        [
+            "per_gpu_second",
+            "per_image",
+            "per_mp",
+            "per_mp_first_extra",
+            "per_mp_step",
+            "per_step",
+            "per_tile"
+        ]
+    );
 }
 
 proptest! {
@@ -786,6 +1292,9 @@ proptest! {
             for (id, api) in &c.apis {
                 let inputs: Vec<Size> = input.into_iter().filter(|_| api.max_input_images != Some(0)).collect();
                 let req = request(s, &inputs, None, count);
+                if !accepts(api, &req) {
+                    continue;
+                }
                 let q = quote(&c, api, &req, None).unwrap_or_else(|e| panic!("{id} {req:?}: {e}"));
                 prop_assert!(q.unit_price_usd >= Decimal::ZERO, "{id}: {}", q.unit_price_usd);
                 prop_assert_eq!(q.total_usd, q.unit_price_usd * Decimal::from(count), "{}", id);
@@ -797,7 +1306,10 @@ proptest! {
     fn larger_outputs_never_cost_less(a in sizes(), b in sizes()) {
         let (small, large) = if pixels(a) <= pixels(b) { (a, b) } else { (b, a) };
         for c in [builtin(), test_catalogue()] {
-            for (id, api) in c.apis.iter().filter(|(_, api)| api.prices.iter().all(|p| is_per_mp(&p.rule))) {
+            for (id, api) in c.apis.iter().filter(|(_, api)| api.prices.iter().all(|p| grows_with_pixels(&p.rule))) {
+                if !accepts(api, &Request::image(small)) || !accepts(api, &Request::image(large)) {
+                    continue;
+                }
                 let lo = unit_price(&c, api, small, &[], None, None).unwrap();
                 let hi = unit_price(&c, api, large, &[], None, None).unwrap();
                 prop_assert!(lo <= hi, "{}: {} costs {} but {} costs {}", id, small, lo, large, hi);
@@ -806,11 +1318,35 @@ proptest! {
     }
 
     #[test]
-    fn more_steps_cost_strictly_more(s in sizes(), steps in 1u32..12) {
-        let c = builtin();
-        let api = c.api("segmind/flux-schnell").unwrap();
-        let fewer = unit_price(&c, api, s, &[], Some(steps), None).unwrap();
-        let more = unit_price(&c, api, s, &[], Some(steps + 1), None).unwrap();
-        prop_assert!(fewer < more, "{} steps at {}: {} vs {}", steps, s, fewer, more);
+    fn an_image_at_least_as_wide_and_as_tall_never_costs_less(a in sizes(), grow_w in 0u32..64, grow_h in 0u32..64) {
+        // Every rule, tiles included: growing either side never lowers the price.
+        let b = size(a.width + grow_w * 16, a.height + grow_h * 16);
+        for c in [builtin(), test_catalogue()] {
+            for (id, api) in &c.apis {
+                if !accepts(api, &Request::image(a)) || !accepts(api, &Request::image(b)) {
+                    continue;
+                }
+                let lo = unit_price(&c, api, a, &[], None, None).unwrap();
+                let hi = unit_price(&c, api, b, &[], None, None).unwrap();
+                prop_assert!(lo <= hi, "{}: {} costs {} but {} costs {}", id, a, lo, b, hi);
+            }
+        }
+    }
+
+    #[test]
+    fn more_steps_never_cost_less(s in sizes(), pick in 0u32..1000) {
+        for c in [builtin(), test_catalogue()] {
+            for (id, api) in &c.apis {
+                let Some(range) = api.price_on(None).unwrap().rule.steps().copied() else { continue };
+                if range.min_steps == range.max_steps || !accepts(api, &Request::image(s)) {
+                    continue;
+                }
+                let steps = range.min_steps + pick % (range.max_steps - range.min_steps);
+                let fewer = unit_price(&c, api, s, &[], Some(steps), None).unwrap();
+                let more = unit_price(&c, api, s, &[], Some(steps + 1), None).unwrap();
+                // Every shipped step-priced rule has a positive per-step part: strictly more.
+                prop_assert!(fewer < more, "{}: {} steps at {}: {} vs {}", id, steps, s, fewer, more);
+            }
+        }
     }
 }

@@ -94,9 +94,17 @@ pub struct Gpu {
     pub purchase: Option<Purchase>,
     /// Renting one.
     pub offers: Vec<Offer>,
+    /// Set for a consumer (GeForce) card, whose driver licence does not allow datacentre
+    /// deployment (NVIDIA GeForce driver licence §2.1.3, "No Datacenter Deployment"): where
+    /// the rule comes from. Cloud marketplaces rent such cards nonetheless; a plan should say so.
+    pub consumer: Option<Provenance>,
 }
 
 impl Gpu {
+    /// True for a consumer card that its driver licence keeps out of datacentres.
+    pub fn is_consumer(&self) -> bool {
+        self.consumer.is_some()
+    }
     /// The offer `id`.
     pub fn offer(&self, id: &str) -> Option<&Offer> {
         self.offers.iter().find(|o| o.id == id)
@@ -113,6 +121,16 @@ struct RawGpu {
     purchase: Option<RawPurchase>,
     #[serde(default)]
     offer: Vec<RawOffer>,
+    consumer: Option<RawConsumer>,
+    note: Option<String>,
+}
+
+/// `consumer = { source = "…", as_of = "…" }`: the licence term that makes a card consumer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    source: String,
+    as_of: chrono::NaiveDate,
     note: Option<String>,
 }
 
@@ -300,6 +318,16 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
             provenance,
         });
     }
+    let consumer = raw.consumer.map(|c| {
+        let provenance = Provenance {
+            source: c.source,
+            as_of: c.as_of,
+            assumption: false,
+            note: c.note,
+        };
+        check_provenance(&provenance, "consumer", &mut problems);
+        provenance
+    });
     let problems = after_parse(parsed, problems);
     problems.finish(Gpu {
         id: id.to_string(),
@@ -309,5 +337,6 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
         bf16_tflops: raw.bf16_tflops,
         purchase,
         offers,
+        consumer,
     })
 }

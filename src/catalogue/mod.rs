@@ -9,12 +9,12 @@ mod load;
 mod read;
 mod selfhost;
 
-pub use api::{ApiOffering, DatedPrice, MpRounding, PriceRule};
+pub use api::{ApiOffering, DatedPrice, MpRounding, PriceRule, StepRange, TileCount};
 pub use gpu::{Gpu, Offer, OfferClass, Purchase};
 pub use licence::Licence;
 pub use load::{builtin_files, files_in_dir, CatalogueFile, MAX_INPUT_BYTES};
 pub(crate) use load::{read_capped, too_big};
-pub use selfhost::{ResolutionScaling, SpeedPoint, SpeedProfile};
+pub use selfhost::{ResolutionScaling, Setup, SpeedPoint, SpeedProfile};
 
 use crate::error::{Error, Problems, Result};
 use chrono::NaiveDate;

@@ -31,6 +31,33 @@ impl ResolutionScaling {
     }
 }
 
+/// How the stack behind a speed was set up, so that speeds are compared like with like: the
+/// same GPU can differ 1.5–2.5× between a stock pipeline and a tuned one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Setup {
+    /// A tuned stack: lower-precision compute (FP8, FP4, INT8), `torch.compile`, fused or
+    /// FlashAttention-3 kernels, TensorRT, CUDA graphs (Replicate's and fal's serving stacks,
+    /// ComfyUI's FP8 path on Ada or Blackwell).
+    Optimised,
+    /// A stock pipeline in BF16/FP16 without compilation or quantised compute (diffusers or
+    /// ComfyUI defaults, sglang's BF16 path).
+    Eager,
+    /// The source does not say how it ran.
+    Unstated,
+}
+
+impl Setup {
+    /// The name as written in the catalogue.
+    pub fn name(self) -> &'static str {
+        match self {
+            Setup::Optimised => "optimised",
+            Setup::Eager => "eager",
+            Setup::Unstated => "unstated",
+        }
+    }
+}
+
 /// A measured (or derived) speed on one GPU.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeedPoint {
@@ -38,6 +65,11 @@ pub struct SpeedPoint {
     pub gpu: String,
     /// One 1 MP image at the profile's default steps, batch 1 [s].
     pub seconds_at_1mp: f64,
+    /// How the stack the figure describes was set up.
+    pub setup: Setup,
+    /// True when the figure is computed from other measurements (another GPU, another model,
+    /// TFLOPS ratios), not measured on this GPU with this model; `note` says how.
+    pub derived: bool,
     /// Memory this speed's setup needs [GB], where it differs from the profile's (a quantised
     /// or offloaded setup).
     pub memory_gb: Option<f64>,
@@ -102,6 +134,10 @@ impl SpeedProfile {
     pub fn speed_on(&self, gpu: &str) -> Option<&SpeedPoint> {
         self.speeds.iter().find(|s| s.gpu == gpu)
     }
+    /// The speed entries measured or derived with `setup`, to compare like with like.
+    pub fn speeds_with(&self, setup: Setup) -> impl Iterator<Item = &SpeedPoint> {
+        self.speeds.iter().filter(move |s| s.setup == setup)
+    }
 }
 
 #[derive(Deserialize)]
@@ -143,6 +179,9 @@ struct RawScaling {
 struct RawSpeed {
     gpu: String,
     seconds_at_1mp: f64,
+    setup: Setup,
+    #[serde(default)]
+    derived: bool,
     memory_gb: Option<f64>,
     precision: Option<String>,
     source: String,
@@ -236,6 +275,8 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
         speeds.push(SpeedPoint {
             gpu: sp.gpu,
             seconds_at_1mp: sp.seconds_at_1mp,
+            setup: sp.setup,
+            derived: sp.derived,
             memory_gb: sp.memory_gb,
             precision: sp.precision,
             provenance,

@@ -343,6 +343,7 @@ fn gpu_table<'a>(gpus: impl Iterator<Item = &'a Gpu>) -> Table {
         num("purchase"),
         col("cheapest hourly offer"),
         num("offers"),
+        col("consumer"),
     ]);
     for g in gpus {
         let purchase = match &g.purchase {
@@ -368,6 +369,12 @@ fn gpu_table<'a>(gpus: impl Iterator<Item = &'a Gpu>) -> Table {
             purchase,
             cheapest,
             g.offers.len().to_string(),
+            // GeForce cards: their driver licence does not allow datacentre deployment.
+            if g.is_consumer() {
+                "yes: no datacentre use".into()
+            } else {
+                "–".into()
+            },
         ]);
     }
     t
@@ -379,15 +386,16 @@ fn selfhost_table<'a>(profiles: impl Iterator<Item = &'a SpeedProfile>) -> Table
         col("licence"),
         num("steps"),
         num("memory"),
-        col("seconds per 1 MP image, by GPU"),
+        col("seconds per 1 MP image, by GPU (setup; ≈ derived)"),
     ]);
     for p in profiles {
         let speeds: Vec<String> = p
             .speeds
             .iter()
             .map(|s| {
-                let figure = t.mark(format!("{} s", s.seconds_at_1mp), &s.provenance);
-                format!("{} {figure}", s.gpu)
+                let approx = if s.derived { "≈" } else { "" };
+                let figure = t.mark(format!("{approx}{} s", s.seconds_at_1mp), &s.provenance);
+                format!("{} {figure} {}", s.gpu, s.setup.name())
             })
             .collect();
         t.push(vec![
