@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod ids;
+pub mod linalg;
 pub mod money;
 pub mod pricing;
 pub mod queue;

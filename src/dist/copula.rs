@@ -1,6 +1,7 @@
 //! Rank correlations between inputs through a Gaussian copula.
 
 use super::*;
+use crate::linalg::{cholesky, SmallPivot};
 
 /// A Gaussian copula: correlated uniforms for several inputs, each then fed to that input's
 /// [`Dist::quantile`], so every input keeps its own distribution while their ranks move together.
@@ -93,7 +94,8 @@ impl Copula {
         for i in 0..n {
             pearson[i * n + i] = 1.0;
         }
-        let Some(chol) = cholesky(&pearson, n) else {
+        // A pivot this small means some input is (almost) a combination of the others.
+        let Some(chol) = cholesky(&pearson, n, SmallPivot::Refuse(1e-10)) else {
             probs.push(
                 "",
                 "correlations do not form a valid correlation matrix (not positive definite: \
@@ -143,26 +145,4 @@ impl Copula {
             out[i] = normal_cdf(z).clamp(U_LO, U_HI);
         }
     }
-}
-
-/// Lower-triangular `L` with `L Lᵀ = a` for a symmetric row-major `n × n` matrix, or `None` when
-/// `a` is not (numerically) positive definite.
-fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let dot: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
-            if i == j {
-                let d = a[i * n + i] - dot;
-                // A pivot this small means some input is (almost) a combination of the others.
-                if d <= 1e-10 {
-                    return None;
-                }
-                l[i * n + i] = d.sqrt();
-            } else {
-                l[i * n + j] = (a[i * n + j] - dot) / l[j * n + j];
-            }
-        }
-    }
-    Some(l)
 }

@@ -17,6 +17,7 @@
 //! engine prices is the same as drawing every stream's count in every hour.
 
 use crate::ids::StreamId;
+use crate::linalg::{add_orthonormal, cholesky, SmallPivot};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -309,7 +310,8 @@ impl Projection {
                 sums.cross[a * d + b] = sums.cross[b * d + a];
             }
         }
-        let chol = psd_cholesky(&sums.cross, d);
+        let chol = cholesky(&sums.cross, d, SmallPivot::Zero(1e-12))
+            .expect("a semi-definite factor always exists");
         let (n, rank) = (self.streams.len(), self.rank);
         for s in 0..n {
             let i = self.streams[s];
@@ -439,47 +441,6 @@ impl MonthSums {
     }
 }
 
-/// Add `v` to the orthonormal `cols` after removing its parts along them (twice, for
-/// accuracy), unless nothing is left of it.
-fn add_orthonormal(cols: &mut Vec<Vec<f64>>, mut v: Vec<f64>) {
-    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let start = norm(&v);
-    if start == 0.0 {
-        return;
-    }
-    for _ in 0..2 {
-        for c in cols.iter() {
-            let d: f64 = v.iter().zip(c).map(|(a, b)| a * b).sum();
-            v.iter_mut().zip(c).for_each(|(a, b)| *a -= d * b);
-        }
-    }
-    let left = norm(&v);
-    if left <= 1e-9 * start {
-        return;
-    }
-    v.iter_mut().for_each(|a| *a /= left);
-    cols.push(v);
-}
-
-/// Lower Cholesky factor of a positive semi-definite matrix (row-major `d × d`): a pivot that
-/// is zero up to rounding gives a zero column (that combination has no variance).
-fn psd_cholesky(a: &[f64], d: usize) -> Vec<f64> {
-    let scale = (0..d).map(|i| a[i * d + i]).fold(0.0, f64::max);
-    let mut l = vec![0.0; d * d];
-    for i in 0..d {
-        for j in 0..=i {
-            let dot: f64 = (0..j).map(|k| l[i * d + k] * l[j * d + k]).sum();
-            if i == j {
-                let p = a[i * d + i] - dot;
-                l[i * d + i] = if p > 1e-12 * scale { p.sqrt() } else { 0.0 };
-            } else if l[j * d + j] > 0.0 {
-                l[i * d + j] = (a[i * d + j] - dot) / l[j * d + j];
-            }
-        }
-    }
-    l
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,7 +492,7 @@ mod tests {
     #[test]
     fn semidefinite_factor_of_a_repeated_variable() {
         // Overflow share 1 in every hour: the overflow sum is the count sum itself.
-        let l = psd_cholesky(&[4.0, 4.0, 4.0, 4.0], 2);
+        let l = cholesky(&[4.0, 4.0, 4.0, 4.0], 2, SmallPivot::Zero(1e-12)).unwrap();
         assert_eq!(l, vec![2.0, 0.0, 2.0, 0.0]);
     }
 
