@@ -109,8 +109,8 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ("unknown-dist-family", &["demand.monthly.dist: unknown dist \"lognormel\"", "did you mean \"lognormal\""]),
     ("unknown-enum-value", &["demand.normalise: unknown value \"weekly\"; nearest: week; expected one of month, week"]),
     ("profile-unknown", &["demand.profile: unknown weekly profile \"busines-hours\"; nearest: business-hours"]),
-    ("unknown-fleet-policy", &["option[0].fleet.policy: unknown fleet policy \"autoscale\"; nearest: autoscaled"]),
-    ("unknown-payment", &["option[0].payment: \"lease\" is not a payment; expected on-demand, reserved, spot, serverless or owned"]),
+    ("unknown-fleet-policy", &["option[0].fleet.policy: unknown value \"autoscale\"; nearest: autoscaled; expected one of fixed, autoscaled, serverless"]),
+    ("unknown-payment", &["option[0].payment: unknown value \"lease\"; expected one of on-demand, reserved, spot, serverless, owned"]),
     // Missing keys.
     ("missing-horizon", &["horizon_months: is missing; this key is required"]),
     ("missing-demand", &["demand: is missing; this key is required"]),

@@ -81,7 +81,7 @@ pub(super) struct RawOption {
     pub(super) selfhost: Option<String>,
     pub(super) gpu: Option<String>,
     pub(super) offer: Option<String>,
-    pub(super) payment: Option<String>,
+    pub(super) payment: Option<RawPayment>,
     #[serde(default, deserialize_with = "de_usd_opt")]
     pub(super) usd_per_hour: Option<Usd>,
     pub(super) gpu_price_factor: Option<RawDist>,
@@ -109,7 +109,7 @@ pub(super) struct RawOption {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFleet {
-    pub(super) policy: String,
+    pub(super) policy: RawPolicy,
     pub(super) gpus: Option<u32>,
     pub(super) min: Option<u32>,
     pub(super) max: Option<u32>,
@@ -136,3 +136,36 @@ pub(super) struct RawOwned {
 /// Electricity price used when an owned option names none: the US figure TCO posts use
 /// (workflowlab.dev self-hosted TCO, 2026-05).
 pub const DEFAULT_USD_PER_KWH: &str = "0.12";
+
+/// A fleet policy as written.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawPolicy {
+    Fixed,
+    Autoscaled,
+    Serverless,
+}
+
+/// A payment as written.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawPayment {
+    OnDemand,
+    Reserved,
+    Spot,
+    Serverless,
+    Owned,
+}
+
+impl RawPayment {
+    /// As written in the file.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            RawPayment::OnDemand => "on-demand",
+            RawPayment::Reserved => "reserved",
+            RawPayment::Spot => "spot",
+            RawPayment::Serverless => "serverless",
+            RawPayment::Owned => "owned",
+        }
+    }
+}

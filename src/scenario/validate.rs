@@ -752,8 +752,8 @@ fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<F
             }
         }
     };
-    match f.policy.as_str() {
-        "fixed" => {
+    match f.policy {
+        RawPolicy::Fixed => {
             stray(
                 &[
                     ("min", f.min.is_some()),
@@ -774,7 +774,7 @@ fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<F
             }
             Some(FleetPolicy::Fixed { gpus })
         }
-        "autoscaled" => {
+        RawPolicy::Autoscaled => {
             stray(
                 &[
                     ("gpus", f.gpus.is_some()),
@@ -820,7 +820,7 @@ fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<F
                 min_billed_hours: min_billed,
             })
         }
-        "serverless" => {
+        RawPolicy::Serverless => {
             stray(
                 &[
                     ("gpus", f.gpus.is_some()),
@@ -839,17 +839,6 @@ fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<F
             }
             Some(FleetPolicy::Serverless { max_workers: w })
         }
-        other => {
-            let known: Vec<String> = ["fixed", "autoscaled", "serverless"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            p.push(
-                k("policy"),
-                crate::catalogue::unknown("fleet policy", other, known.iter()),
-            );
-            None
-        }
     }
 }
 
@@ -861,8 +850,8 @@ fn validate_payment(
     p: &mut Problems,
 ) -> Option<Payment> {
     let k = |x: &str| join_key(key, x);
-    let payment = o.payment.as_deref();
-    if payment == Some("owned") || (o.owned.is_some() && o.offer.is_none()) {
+    let payment = o.payment;
+    if payment == Some(RawPayment::Owned) || (o.owned.is_some() && o.offer.is_none()) {
         let Some(ow) = &o.owned else {
             p.push(
                 k("owned"),
@@ -961,23 +950,22 @@ fn validate_payment(
     };
     if let Some(pay) = payment {
         let ok = match pay {
-            "serverless" => offer.class == OfferClass::Serverless,
-            "spot" => matches!(offer.class, OfferClass::Spot | OfferClass::Community),
-            "reserved" => offer.class == OfferClass::Reserved,
-            "on-demand" => matches!(
+            RawPayment::Serverless => offer.class == OfferClass::Serverless,
+            RawPayment::Spot => matches!(offer.class, OfferClass::Spot | OfferClass::Community),
+            RawPayment::Reserved => offer.class == OfferClass::Reserved,
+            RawPayment::OnDemand => matches!(
                 offer.class,
                 OfferClass::OnDemand | OfferClass::Secure | OfferClass::Community
             ),
-            _ => {
-                p.push(k("payment"), format!("\"{pay}\" is not a payment; expected on-demand, reserved, spot, serverless or owned"));
-                return None;
-            }
+            // Handled above.
+            RawPayment::Owned => true,
         };
         if !ok {
             p.push(
                 k("payment"),
                 format!(
-                    "\"{pay}\" does not match offer {} of class {}",
+                    "\"{}\" does not match offer {} of class {}",
+                    pay.name(),
                     offer.id,
                     offer.class.name()
                 ),
