@@ -33,6 +33,20 @@ pub fn cost(quantity_f64: f64, price: Usd) -> Option<Usd> {
     quantity(quantity_f64)?.checked_mul(price)
 }
 
+/// Decimal places a price multiplier (a month's drift and known changes) is rounded to before
+/// it multiplies an exact price: a billionth, far below a cent on any bill.
+pub const FACTOR_DP: u32 = 9;
+
+/// `price × factor`, the factor rounded to [`FACTOR_DP`] places; `None` when the factor is
+/// not finite or the product overflows.
+pub fn moved_price(price: Usd, factor: f64) -> Option<Usd> {
+    if !factor.is_finite() {
+        return None;
+    }
+    let f = Decimal::from_f64(factor)?.round_dp(FACTOR_DP);
+    price.checked_mul(f)
+}
+
 /// A dollar amount as `f64`, for statistics and charts. Loses nothing a chart can show.
 pub fn to_f64(usd: Usd) -> f64 {
     usd.to_f64().unwrap_or(f64::NAN)

@@ -2,6 +2,7 @@
 //! drives the answer ([`sensitivity`]), what to buy ([`plan`]) and when owned hardware pays
 //! for itself ([`payback`]).
 
+pub mod api_price;
 pub mod payback;
 pub mod plan;
 pub mod sensitivity;

@@ -47,6 +47,8 @@ pub struct PlanConfig {
     pub screen_paths: u64,
     /// Candidates re-run at full size.
     pub finalists: usize,
+    /// What may be searched.
+    pub search: Search,
     /// Full run.
     pub run: RunConfig,
 }
@@ -59,6 +61,7 @@ impl PlanConfig {
             latency_p95_s: Some(DEFAULT_LATENCY_P95_S),
             screen_paths: DEFAULT_SCREEN_PATHS,
             finalists: DEFAULT_FINALISTS,
+            search: Search::default(),
             run,
         }
     }
@@ -87,6 +90,8 @@ pub struct Evaluated {
     pub objective_usd: f64,
     /// Dated prices and speeds it rests on.
     pub prices: Vec<String>,
+    /// Set when it runs on a GeForce card: what its driver licence says.
+    pub consumer_gpu: Option<String>,
 }
 
 /// The recommendation.
@@ -117,10 +122,63 @@ pub struct PlanResult {
     pub saving_vs_best_api_usd: Option<f64>,
     /// Every finalist, best first.
     pub finalists: Vec<Evaluated>,
+    /// What the search compared and left out, in words.
+    pub notes: Vec<String>,
+}
+
+/// Which candidates the search may consider.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Consider speeds of any setup (optimised, eager, unstated) side by side; by default
+    /// only the setup of the scenario's own self-hosted option (else the profile's most
+    /// common one) is used, so GPUs are compared like with like.
+    pub mix_setups: bool,
+    /// Leave out GeForce cards, whose driver licence forbids datacentre deployment.
+    pub no_consumer_gpus: bool,
+}
+
+/// The candidates, and what the search left out or assumed, in words.
+pub struct Candidates {
+    /// Candidate self-hosted options.
+    pub options: Vec<OptionSpec>,
+    /// Notes for the reader (setups compared, GPUs left out).
+    pub notes: Vec<String>,
+}
+
+/// The speed setup candidates of `profile` are compared at: the scenario's own option's, else
+/// the most common among the profile's speeds.
+fn setup_for(
+    s: &Scenario,
+    profile: &crate::catalogue::SpeedProfile,
+) -> Option<crate::catalogue::Setup> {
+    use crate::catalogue::Setup;
+    let own = s.options.iter().find_map(|o| match &o.kind {
+        OptionKind::SelfHost(h) if h.profile == profile.id => profile.speed_on(&h.gpu),
+        _ => None,
+    });
+    if let Some(sp) = own {
+        return Some(sp.setup);
+    }
+    [Setup::Optimised, Setup::Eager, Setup::Unstated]
+        .into_iter()
+        .map(|st| (profile.speeds_with(st).count(), st))
+        .filter(|(n, _)| *n > 0)
+        // The most common; among equals, the first listed.
+        .fold(None, |best: Option<(usize, Setup)>, x| match best {
+            Some(b) if b.0 >= x.0 => Some(b),
+            _ => Some(x),
+        })
+        .map(|(_, st)| st)
 }
 
 /// Candidate self-hosted options for a scenario.
-pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -> Vec<OptionSpec> {
+pub fn candidates(
+    s: &Scenario,
+    cat: &Catalogue,
+    inputs: &mut Vec<NamedInput>,
+    search: &Search,
+) -> Candidates {
+    let mut notes = Vec::new();
     let mut profiles: Vec<String> = Vec::new();
     let mut api_for: BTreeMap<String, String> = BTreeMap::new();
     let mut template: Option<&SelfHost> = None;
@@ -181,10 +239,21 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
         let Some(profile) = cat.selfhost.get(profile_id) else {
             continue;
         };
-        let overflow_api = api_for
-            .get(profile_id)
-            .cloned()
-            .or_else(|| first_api.clone());
+        // Overflow to the cheapest hosted offering of the model for each image, when the
+        // catalogue has one; else to the scenario's first API.
+        let overflow_api = if cat.apis.values().any(|a| a.model_key() == profile_id) {
+            Some(crate::scenario::CHEAPEST.to_string())
+        } else {
+            api_for
+                .get(profile_id)
+                .cloned()
+                .or_else(|| first_api.clone())
+        };
+        let setup = (!search.mix_setups)
+            .then(|| setup_for(s, profile))
+            .flatten();
+        let mut left_out: Vec<String> = Vec::new();
+        let mut consumer: Vec<String> = Vec::new();
         let Some(licence) = cat.licences_for(profile_id).first().map(|l| l.id.clone()) else {
             continue;
         };
@@ -192,6 +261,14 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
             let Some(gpu) = cat.gpus.get(&speed.gpu) else {
                 continue;
             };
+            if setup.is_some_and(|st| st != speed.setup) {
+                left_out.push(format!("{} ({})", gpu.id, speed.setup.name()));
+                continue;
+            }
+            if gpu.is_consumer() && search.no_consumer_gpus {
+                consumer.push(gpu.id.clone());
+                continue;
+            }
             if profile.memory_on(&gpu.id) > gpu.memory_gb {
                 continue;
             }
@@ -221,6 +298,7 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
                         fleet: FleetPolicy,
                         overflow: Option<Overflow>| OptionSpec {
                 id,
+                from_market: false,
                 kind: OptionKind::SelfHost(Box::new(SelfHost {
                     profile: profile_id.clone(),
                     gpu: gpu.id.clone(),
@@ -235,6 +313,7 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
                     bucket_seconds: None,
                     seconds_at_1mp: None,
                     gpu_price_factor,
+                    gpu_price_drift: None,
                 })),
                 stage_apis: s
                     .options
@@ -339,8 +418,37 @@ pub fn candidates(s: &Scenario, cat: &Catalogue, inputs: &mut Vec<NamedInput>) -
                 }
             }
         }
+        if let Some(st) = setup {
+            notes.push(if left_out.is_empty() {
+                format!("{profile_id}: every GPU's speed is {} (like with like)", st.name())
+            } else {
+                format!(
+                    "{profile_id}: speeds compared like with like ({}); left out, measured another way: {} (--mix-setups to include them)",
+                    st.name(),
+                    left_out.join(", ")
+                )
+            });
+        } else if search.mix_setups {
+            let setups: std::collections::BTreeSet<&str> =
+                profile.speeds.iter().map(|sp| sp.setup.name()).collect();
+            if setups.len() > 1 {
+                notes.push(format!(
+                    "{profile_id}: speeds of different setups are compared side by side ({})",
+                    setups.into_iter().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if !consumer.is_empty() {
+            notes.push(format!(
+                "{profile_id}: left out as consumer cards (--no-consumer-gpus): {}",
+                consumer.join(", ")
+            ));
+        }
     }
-    out
+    Candidates {
+        options: out,
+        notes,
+    }
 }
 
 fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalogue) -> Evaluated {
@@ -367,7 +475,21 @@ fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalog
         feasible,
         objective_usd,
         prices: price_dates(e, i, cat),
+        consumer_gpu: consumer_note(&e.scenario.options[i], cat),
     }
+}
+
+/// What a GeForce card's driver licence says, when option `o` runs on one.
+fn consumer_note(o: &OptionSpec, cat: &Catalogue) -> Option<String> {
+    let OptionKind::SelfHost(h) = &o.kind else {
+        return None;
+    };
+    let g = cat.gpus.get(&h.gpu)?;
+    let c = g.consumer.as_ref()?;
+    Some(format!(
+        "{} is a GeForce card: NVIDIA's driver licence does not allow it to be deployed in a datacentre ({}, as of {})",
+        g.id, c.source, c.as_of
+    ))
 }
 
 /// The dated figures an option rests on, for the reader to check.
@@ -456,7 +578,10 @@ pub fn plan(
 ) -> Result<PlanResult> {
     let mut scen = s.clone();
     let mut inputs = scen.inputs.clone();
-    let cands = candidates(s, cat, &mut inputs);
+    let Candidates {
+        options: cands,
+        notes,
+    } = candidates(s, cat, &mut inputs, &cfg.search);
     if cands.is_empty() {
         return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
     }
@@ -528,5 +653,6 @@ pub fn plan(
         best_api,
         saving_vs_best_api_usd: saving,
         finalists: all,
+        notes,
     })
 }

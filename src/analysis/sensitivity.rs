@@ -61,6 +61,14 @@ pub struct SensitivityResult {
     pub never_matter: Vec<String>,
     /// Inputs with a fixed value.
     pub fixed_inputs: Vec<String>,
+    /// Share of the tornado's summed swings that comes from prices (API price factors, GPU
+    /// price factors and price drifts): how much of the answer hangs on prices.
+    pub price_share: f64,
+}
+
+/// True for the inputs that are prices: price factors and drifts.
+pub fn is_price_input(name: &str) -> bool {
+    name.ends_with("price_factor") || name.ends_with("price_drift")
 }
 
 fn headline(p: &PathResult, a: OptionId, b: OptionId) -> f64 {
@@ -198,6 +206,13 @@ pub fn analyse(
     }
     tornado.sort_by(|x, y| y.swing.total_cmp(&x.swing).then(x.input.cmp(&y.input)));
     let top = tornado.first().map(|b| b.swing).unwrap_or(0.0);
+    let all: f64 = tornado.iter().map(|b| b.swing).sum();
+    let prices: f64 = tornado
+        .iter()
+        .filter(|b| is_price_input(&b.input))
+        .map(|b| b.swing)
+        .sum();
+    let price_share = if all > 0.0 { prices / all } else { 0.0 };
     let never_matter = tornado
         .iter()
         .filter(|b| b.swing <= 1e-3 * top && b.spearman.abs() < 0.05)
@@ -218,5 +233,6 @@ pub fn analyse(
         tornado,
         never_matter,
         fixed_inputs,
+        price_share,
     })
 }

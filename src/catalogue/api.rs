@@ -315,6 +315,16 @@ pub struct ApiOffering {
 }
 
 impl ApiOffering {
+    /// What work it does, to find other offerings of the same model: the open model it
+    /// serves when it has one (`flux-2-klein-4b`), else its id without the provider
+    /// (`flux-2-pro` for `bfl/flux-2-pro` and `fal/flux-2-pro`).
+    pub fn model_key(&self) -> &str {
+        match &self.open_model {
+            Some(m) => m,
+            None => self.id.split_once('/').map(|(_, m)| m).unwrap_or(&self.id),
+        }
+    }
+
     /// The price in force on `date` (the newest price when `None`).
     pub fn price_on(&self, date: Option<NaiveDate>) -> Option<&DatedPrice> {
         match date {

@@ -25,6 +25,14 @@ pub struct Args {
     /// Candidates re-run with all paths.
     #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_FINALISTS)]
     pub finalists: usize,
+    /// Compare speeds measured with different setups (optimised, eager, unstated) side by
+    /// side; by default GPUs are compared like with like.
+    #[arg(long)]
+    pub mix_setups: bool,
+    /// Leave out GeForce cards (RTX 4090, 5090): their driver licence forbids datacentre
+    /// deployment.
+    #[arg(long)]
+    pub no_consumer_gpus: bool,
     #[command(flatten)]
     pub run: RunFlags,
     /// Print the result as JSON.
@@ -58,8 +66,8 @@ pub fn render(r: &PlanResult) -> String {
         "{}: {} candidates screened on {} paths each ({} cannot keep up), {} finalists on {} paths; objective {:?}{}\n\n",
         r.provenance.scenario,
         r.screened,
-        r.screened_over_capacity,
         r.screen_paths,
+        r.screened_over_capacity,
         r.finalists.len(),
         r.samples,
         r.objective,
@@ -69,6 +77,11 @@ pub fn render(r: &PlanResult) -> String {
     for p in &r.recommended.prices {
         out.push_str(&format!("      {p}\n"));
     }
+    if let Some(c) = &r.recommended.consumer_gpu {
+        out.push_str(&format!(
+            "      warning: {c}; --no-consumer-gpus leaves such cards out\n"
+        ));
+    }
     if let Some(u) = &r.runner_up {
         out.push_str(&format!("runner-up:   {}\n", line(u)));
     }
@@ -77,6 +90,9 @@ pub fn render(r: &PlanResult) -> String {
         for p in &b.prices {
             out.push_str(&format!("      {p}\n"));
         }
+    }
+    for n in &r.notes {
+        out.push_str(&format!("note: {n}\n"));
     }
     if let (Some(s), Some(b)) = (r.saving_vs_best_api_usd, &r.best_api) {
         if r.recommended.id == b.id {
@@ -113,6 +129,10 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         latency_p95_s: Some(a.latency_p95),
         screen_paths: a.screen_paths,
         finalists: a.finalists,
+        search: breakeven::analysis::plan::Search {
+            mix_setups: a.mix_setups,
+            no_consumer_gpus: a.no_consumer_gpus,
+        },
         run,
     };
     let dir = a.run.out_dir(&engine);

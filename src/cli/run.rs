@@ -1,6 +1,7 @@
 //! `breakeven run`: simulate a scenario and report every option's cost.
 
 use super::common::{self, RunFlags};
+use breakeven::analysis::api_price::ApiPriceFold;
 use breakeven::analysis::payback::PaybackFold;
 use breakeven::engine::{self, PathResult, RunResult};
 use breakeven::report::{
@@ -37,13 +38,19 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let mut csv_file = AtomicFile::create(&dir.join("samples.csv"))?;
     let mut csv = SamplesCsv::new(csv_file.writer(), &engine)?;
     let watch = common::watch(cfg.samples);
-    let (result, payback): (RunResult, PaybackFold) = engine::run_with(
-        &engine,
-        &cfg,
-        watch.controls(),
-        &|| (engine.new_result(), PaybackFold::new(&engine)),
-        Some(&mut |b: &[PathResult]| csv.write(b)),
-    )?;
+    let (result, (payback, api_price)): (RunResult, (PaybackFold, ApiPriceFold)) =
+        engine::run_with(
+            &engine,
+            &cfg,
+            watch.controls(),
+            &|| {
+                (
+                    engine.new_result(),
+                    (PaybackFold::new(&engine), ApiPriceFold::new(&engine)),
+                )
+            },
+            Some(&mut |b: &[PathResult]| csv.write(b)),
+        )?;
     // The fleet charts' hour-by-hour profiles, from the first paths replayed on their own.
     let traces = engine::trace(&engine, &cfg, engine::TRACED_PATHS, watch.controls())?;
     drop(watch);
@@ -55,6 +62,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         against,
     );
     summary.payback = payback.finish(&engine);
+    summary.api_price_breakeven = api_price.finish(&engine);
     let json = serde_json::to_string_pretty(&summary)? + "\n";
     let csv_path = csv_file.commit()?;
     let summary_path = files::write_atomic(&dir.join("summary.json"), json.as_bytes())?;

@@ -111,7 +111,17 @@ impl PathScratch {
                 if *q == 0.0 {
                     continue;
                 }
-                let c = money::cost(*q, item.unit_usd).ok_or_else(|| {
+                // This month's price: today's, moved by the drift and known changes.
+                let unit = match item.moves.factor(x, m, &e.scenario.market.changes) {
+                    None => item.unit_usd,
+                    Some(f) => money::moved_price(item.unit_usd, f).ok_or_else(|| {
+                        Error::Invariant(format!(
+                            "option {}: {} × price factor {f} does not fit a dollar amount",
+                            opt.id, item.label
+                        ))
+                    })?,
+                };
+                let c = money::cost(*q, unit).ok_or_else(|| {
                     Error::Invariant(format!(
                         "option {}: {} × {} does not fit a dollar amount",
                         opt.id, q, item.label

@@ -7,7 +7,7 @@ use crate::fleet::{Autoscaler, Fleet, FleetKind, OwnedItems, ServerlessBilling};
 use crate::ids::{InputId, StreamId};
 use crate::money::Usd;
 use crate::pricing::{unit_price, Size};
-use crate::scenario::{FleetPolicy, OptionKind, Payment, Scenario};
+use crate::scenario::{FleetPolicy, Mover, OptionKind, Payment, PriceChange, Scenario, CHEAPEST};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -42,10 +42,63 @@ pub enum ItemKind {
 pub struct Item {
     /// What it is, for people (`bfl/flux-2-klein-4b 1024x1024`).
     pub label: String,
-    /// Price of one unit [USD].
+    /// Price of one unit today [USD].
     pub unit_usd: Usd,
     /// Kind.
     pub kind: ItemKind,
+    /// How its price moves over the horizon.
+    pub moves: Moves,
+}
+
+/// How an item's price moves month by month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "with", rename_all = "snake_case")]
+pub enum Moves {
+    /// Not at all (a purchase, power, people, a licence).
+    Fixed,
+    /// With an API offering's prices: its drift, and the scenario's known changes to it.
+    Api {
+        /// The offering.
+        api: String,
+        /// Yearly drift input, if any.
+        drift: Option<InputId>,
+    },
+    /// With a GPU's rents.
+    Gpu {
+        /// The GPU.
+        gpu: String,
+        /// Yearly drift input, if any.
+        drift: Option<InputId>,
+    },
+}
+
+impl Moves {
+    /// The multiplier on today's price in month `m` (0-based) of a path with inputs `x`, or
+    /// `None` when it is exactly 1: `(1 + drift)^(m/12)` times every known change in force.
+    pub fn factor(&self, x: &[f64], m: usize, changes: &[PriceChange]) -> Option<f64> {
+        let drift = match self {
+            Moves::Fixed => return None,
+            Moves::Api { drift, .. } | Moves::Gpu { drift, .. } => drift,
+        };
+        let mut f = 1.0;
+        let mut moved = false;
+        if let Some(d) = drift.map(|d| x[d.0]).filter(|d| *d != 0.0 && m > 0) {
+            f *= (1.0 + d).powf(m as f64 / 12.0);
+            moved = true;
+        }
+        for c in changes {
+            let mine = match (&c.what, self) {
+                (Mover::Api(a), Moves::Api { api, .. }) => a == api,
+                (Mover::Gpu(g), Moves::Gpu { gpu, .. }) => g == gpu,
+                _ => false,
+            };
+            if mine && m + 1 >= c.from_month as usize {
+                f *= c.factor;
+                moved = true;
+            }
+        }
+        moved.then_some(f)
+    }
 }
 
 /// A stream of images: one pipeline stage of one mix bucket.
@@ -128,6 +181,7 @@ pub fn compile(s: &Scenario, cat: &Catalogue, streams: &[Stream]) -> Result<Vec<
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn api_item(
     items: &mut Vec<Item>,
     cat: &Catalogue,
@@ -136,6 +190,7 @@ fn api_item(
     stream: &Stream,
     kind: ItemKind,
     key: &str,
+    drift: Option<InputId>,
 ) -> Result<usize> {
     let off = cat.api(api)?;
     let b = &s.mix[stream.bucket];
@@ -164,8 +219,57 @@ fn api_item(
         label,
         unit_usd: unit,
         kind,
+        moves: Moves::Api {
+            api: api.to_string(),
+            drift,
+        },
     });
     Ok(items.len() - 1)
+}
+
+/// The offering of `profile`'s model (or a substitute the market allows) that makes the
+/// images of `stream` for the least today (the first by id among equals).
+fn cheapest_api(
+    cat: &Catalogue,
+    s: &Scenario,
+    profile: &str,
+    stream: &Stream,
+    key: &str,
+) -> Result<String> {
+    let b = &s.mix[stream.bucket];
+    let models: Vec<&str> = std::iter::once(profile)
+        .chain(s.market.substitutes.iter().map(String::as_str))
+        .collect();
+    // With `compare = "named"` only the offerings the scenario names are in the market.
+    let named: Vec<&str> = s
+        .options
+        .iter()
+        .filter_map(|o| match &o.kind {
+            OptionKind::Api { api, .. } => Some(api.as_str()),
+            _ => None,
+        })
+        .collect();
+    cat.apis
+        .values()
+        .filter(|a| models.contains(&a.model_key()))
+        .filter(|a| s.market.compare_all || named.contains(&a.id.as_str()))
+        .filter_map(|a| {
+            unit_price(cat, a, stream.size, &b.inputs, b.steps, s.as_of)
+                .ok()
+                .map(|u| (u, &a.id))
+        })
+        .min_by(|x, y| x.0.cmp(&y.0).then(x.1.cmp(y.1)))
+        .map(|(_, id)| id.clone())
+        .ok_or_else(|| {
+            Error::input(
+                &s.file,
+                key,
+                format!(
+                    "is \"cheapest\" but no hosted offering of {profile} can serve {}; expected an api id",
+                    stream.label
+                ),
+            )
+        })
 }
 
 fn compile_option(
@@ -181,12 +285,17 @@ fn compile_option(
     let field = |f: &str| format!("{key}.{f}");
     let stage_api = |st: &Stream| o.stage_apis.get(&s.stages[st.stage].name).cloned();
     match &o.kind {
-        OptionKind::Api { api, price_factor } => {
+        OptionKind::Api {
+            api,
+            price_factor,
+            price_drift,
+        } => {
+            let market = s.market.api_price_drift;
             let mut stream_api_item = Vec::new();
             for st in streams {
-                let (which, from) = match stage_api(st) {
-                    Some(a) => (a, field("stages")),
-                    None => (api.clone(), field("api")),
+                let (which, from, drift) = match stage_api(st) {
+                    Some(a) => (a, field("stages"), market),
+                    None => (api.clone(), field("api"), price_drift.or(market)),
                 };
                 stream_api_item.push(Some(api_item(
                     &mut items,
@@ -196,6 +305,7 @@ fn compile_option(
                     st,
                     ItemKind::ApiImages,
                     &from,
+                    drift,
                 )?));
             }
             Ok(Compiled {
@@ -223,6 +333,7 @@ fn compile_option(
                         st,
                         ItemKind::ApiImages,
                         &field("stages"),
+                        s.market.api_price_drift,
                     )?));
                     stream_seconds.push(0.0);
                     overflow_item.push(None);
@@ -260,18 +371,30 @@ fn compile_option(
                 };
                 stream_seconds.push(secs);
                 overflow_item.push(match &h.overflow {
-                    Some(ov) => Some(api_item(
-                        &mut items,
-                        cat,
-                        s,
-                        &ov.api,
-                        st,
-                        ItemKind::OverflowImages,
-                        &field("overflow"),
-                    )?),
+                    Some(ov) => {
+                        let api = if ov.api == CHEAPEST {
+                            cheapest_api(cat, s, &h.profile, st, &field("overflow"))?
+                        } else {
+                            ov.api.clone()
+                        };
+                        Some(api_item(
+                            &mut items,
+                            cat,
+                            s,
+                            &api,
+                            st,
+                            ItemKind::OverflowImages,
+                            &field("overflow"),
+                            s.market.api_price_drift,
+                        )?)
+                    }
                     None => None,
                 });
             }
+            let gpu_moves = Moves::Gpu {
+                gpu: gpu.id.clone(),
+                drift: h.gpu_price_drift.or(s.market.gpu_price_drift),
+            };
             // The scenario check allows only these pairs: owned GPUs run fixed, a serverless
             // offer runs serverless workers, an hourly offer runs fixed or autoscaled GPUs.
             let mismatch = || {
@@ -295,6 +418,7 @@ fn compile_option(
                         label: format!("{} {} ({}) GPU-hours", gpu.id, offer, class.name()),
                         unit_usd: *usd_per_hour,
                         kind: ItemKind::GpuHours,
+                        moves: gpu_moves.clone(),
                     });
                     let gpu_hours_item = items.len() - 1;
                     let usable =
@@ -338,6 +462,7 @@ fn compile_option(
                         label: format!("{} {} GPU-seconds", gpu.id, offer),
                         unit_usd: *usd_per_second,
                         kind: ItemKind::GpuSeconds,
+                        moves: gpu_moves.clone(),
                     });
                     let billing = ServerlessBilling {
                         gpu_seconds_item: items.len() - 1,
@@ -368,18 +493,21 @@ fn compile_option(
                         label: format!("{} purchase over {amortise_months} months", gpu.id),
                         unit_usd: purchase_usd / Decimal::from(*amortise_months),
                         kind: ItemKind::Amortisation,
+                        moves: Moves::Fixed,
                     });
                     let amortisation = items.len() - 1;
                     items.push(Item {
                         label: "electricity [kWh]".into(),
                         unit_usd: *usd_per_kwh,
                         kind: ItemKind::Power,
+                        moves: Moves::Fixed,
                     });
                     let power = items.len() - 1;
                     items.push(Item {
                         label: format!("{} hosting", gpu.id),
                         unit_usd: *hosting_usd_per_month,
                         kind: ItemKind::Hosting,
+                        moves: Moves::Fixed,
                     });
                     let hosting = items.len() - 1;
                     let owned = OwnedItems {
@@ -399,6 +527,7 @@ fn compile_option(
                 label: "operations [hours]".into(),
                 unit_usd: h.ops_usd_per_hour,
                 kind: ItemKind::Ops,
+                moves: Moves::Fixed,
             });
             let ops_item = items.len() - 1;
             let licence = cat.licence(&h.licence)?;
@@ -406,6 +535,7 @@ fn compile_option(
                 label: format!("licence {}", licence.id),
                 unit_usd: h.licence_fee_usd.unwrap_or(licence.monthly_fee_usd),
                 kind: ItemKind::LicenceFee,
+                moves: Moves::Fixed,
             });
             let licence_fee_item = items.len() - 1;
             let licence_overage = match licence.included_images_per_month {
@@ -417,6 +547,7 @@ fn compile_option(
                         label: format!("licence {} overage [images]", licence.id),
                         unit_usd: licence.overage_usd_per_image.unwrap_or(Usd::ZERO),
                         kind: ItemKind::LicenceOverage,
+                        moves: Moves::Fixed,
                     });
                     Some((items.len() - 1, inc as f64))
                 }

@@ -6,6 +6,7 @@ use super::charts::Chart;
 use super::html::{self, ReportInputs};
 use super::summary::{Provenance, RunSummary};
 use super::views;
+use crate::analysis::api_price::ApiPriceFold;
 use crate::analysis::payback::PaybackFold;
 use crate::analysis::plan::{self, PlanConfig, PlanResult};
 use crate::analysis::sensitivity::{self, SensitivityResult};
@@ -52,16 +53,17 @@ pub fn build(
     let provenance =
         |e: &Engine| Provenance::new(e, &catalogue.origin, cfg.run.seed, cfg.run.sampler);
     phase("run");
-    let (run, payback) = engine::run_with(
+    let (run, (payback, api_price)) = engine::run_with(
         e,
         &cfg.run,
         ctl,
-        &|| (e.new_result(), PaybackFold::new(e)),
+        &|| (e.new_result(), (PaybackFold::new(e), ApiPriceFold::new(e))),
         None,
     )?;
     let traces = engine::trace(e, &cfg.run, engine::TRACED_PATHS, ctl)?;
     let mut summary = RunSummary::new(e, &run, provenance(e), cfg.against);
     summary.payback = payback.finish(e);
+    summary.api_price_breakeven = api_price.finish(e);
 
     let sweep_engine = sweep::sweep_engine(&e.scenario, catalogue)?;
     let sweep = if sweep::pairs(&sweep_engine).is_empty() {

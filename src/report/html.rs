@@ -402,6 +402,17 @@ pub fn render(r: &ReportInputs) -> Result<String> {
     h.push_str(&assumptions(r.engine));
     h.push_str("<h2>What each option costs</h2>\n");
     h.push_str(&run_table(r.run));
+    for ap in r.run.api_prices_to_tell() {
+        h.push_str(&format!("<p>{}</p>\n", esc(&ap.sentence())));
+    }
+    for d in &r.run.dearer_named_apis {
+        h.push_str(&format!(
+            "<p>Note: {} (named in the scenario) costs {} more over the horizon than {}, for the same work.</p>\n",
+            esc(&d.named),
+            format_usd_short(d.more_usd),
+            esc(&d.cheapest)
+        ));
+    }
     for pb in r.run.paybacks_to_tell() {
         h.push_str(&format!("<p>{}</p>\n", esc(&pb.sentence(s.horizon_months))));
     }
@@ -449,6 +460,10 @@ pub fn render(r: &ReportInputs) -> Result<String> {
             "<p>Headline: {}. With every input at its median it is {}.</p>\n",
             esc(&sens.headline),
             format_usd_short(sens.baseline_usd)
+        ));
+        h.push_str(&format!(
+            "<p>Prices (API price factors and drifts, GPU price factors and drifts) account for {:.0}% of the summed swings.</p>\n",
+            100.0 * sens.price_share
         ));
         h.push_str(&chart(c)?);
         if !sens.never_matter.is_empty() {

@@ -72,6 +72,8 @@ pub struct OptionSummary {
     pub kind: &'static str,
     /// What serves it, in words.
     pub serves: String,
+    /// Added from the catalogue (the whole market), not named in the scenario.
+    pub from_market: bool,
     /// Total over the horizon [USD].
     pub total_cost_usd: Summary,
     /// Average month [USD/month].
@@ -149,6 +151,25 @@ pub struct RunSummary {
     pub verdict: Option<Verdict>,
     /// Payback of owned options against each API option.
     pub payback: Vec<crate::analysis::payback::Payback>,
+    /// The multiple of today's API prices below which each self-hosted option stops paying,
+    /// against each API option.
+    pub api_price_breakeven: Vec<crate::analysis::api_price::ApiPriceBreakeven>,
+    /// The scenario's named API options that are not the cheapest hosted way to do the same
+    /// work, with what they cost more.
+    pub dearer_named_apis: Vec<DearerApi>,
+}
+
+/// A named API option that costs more than the cheapest hosted offering of the same work.
+#[derive(Debug, Clone, Serialize)]
+pub struct DearerApi {
+    /// The named option.
+    pub named: String,
+    /// The cheapest API option (named or from the catalogue).
+    pub cheapest: String,
+    /// What the named option costs more over the horizon, mean [USD].
+    pub more_usd: f64,
+    /// Its standard error [USD].
+    pub more_std_error: f64,
 }
 
 fn month_points(v: &[crate::stats::Stream]) -> Vec<MonthPoint> {
@@ -170,6 +191,9 @@ fn month_points(v: &[crate::stats::Stream]) -> Vec<MonthPoint> {
 /// What an option is, in words and as a kind.
 pub fn describe(engine: &Engine, i: usize) -> (&'static str, String) {
     match &engine.scenario.options[i].kind {
+        OptionKind::Api { api, .. } if engine.scenario.options[i].from_market => {
+            ("api", format!("{api} (from the catalogue: same work)"))
+        }
         OptionKind::Api { api, .. } => ("api", api.clone()),
         OptionKind::SelfHost(h) => {
             let fleet = match &h.fleet {
@@ -187,6 +211,13 @@ pub fn describe(engine: &Engine, i: usize) -> (&'static str, String) {
                 crate::scenario::Payment::Owned { .. } => "owned".into(),
             };
             match &h.overflow {
+                Some(o) if o.api == crate::scenario::CHEAPEST => (
+                    "hybrid",
+                    format!(
+                        "{} on {fleet} ({pay}), overflow to the cheapest API for each image",
+                        h.profile
+                    ),
+                ),
                 Some(o) => (
                     "hybrid",
                     format!("{} on {fleet} ({pay}), overflow to {}", h.profile, o.api),
@@ -206,6 +237,7 @@ fn option_summary(engine: &Engine, r: &RunResult, i: usize, st: &OptionStats) ->
         id: engine.options[i].id.clone(),
         kind,
         serves,
+        from_market: engine.scenario.options[i].from_market,
         total_cost_usd: st.total.summary(),
         monthly_cost_usd: st.monthly.summary(),
         cost_per_asset_usd: per_asset,
@@ -233,6 +265,23 @@ impl RunSummary {
             .iter()
             .filter(|o| o.kind == "api")
             .min_by(|a, b| a.total_cost_usd.mean.total_cmp(&b.total_cost_usd.mean))
+    }
+
+    /// The break-even API prices worth a sentence: the headline's self-hosted option against
+    /// the best API.
+    pub fn api_prices_to_tell(
+        &self,
+    ) -> impl Iterator<Item = &crate::analysis::api_price::ApiPriceBreakeven> {
+        let api = self.best_api().map(|o| o.id.clone());
+        let own = self.verdict.as_ref().and_then(|v| {
+            [&v.winner, &v.runner_up]
+                .into_iter()
+                .find(|id| self.options.iter().any(|o| &o.id == *id && o.kind != "api"))
+                .cloned()
+        });
+        self.api_price_breakeven
+            .iter()
+            .filter(move |p| Some(&p.api) == api.as_ref() && Some(&p.selfhost) == own.as_ref())
     }
 
     /// The paybacks worth a sentence: owned hardware against the best API.
@@ -281,7 +330,26 @@ impl RunSummary {
                 most_often_cheapest: options[most].id.clone(),
             }
         });
+        let dearer_named_apis = match r.best_api() {
+            Some(best) => (0..options.len())
+                .filter(|&i| {
+                    r.is_api[i] && !engine.scenario.options[i].from_market && OptionId(i) != best
+                })
+                .filter_map(|i| {
+                    let (d, se) = r.difference(OptionId(i), best)?;
+                    Some(DearerApi {
+                        named: options[i].id.clone(),
+                        cheapest: options[best.0].id.clone(),
+                        more_usd: d,
+                        more_std_error: se,
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         RunSummary {
+            api_price_breakeven: Vec::new(),
+            dearer_named_apis,
             provenance,
             samples: r.samples,
             horizon_months: engine.scenario.horizon_months,

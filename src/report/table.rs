@@ -111,6 +111,17 @@ pub fn render(s: &RunSummary) -> String {
             ));
         }
     }
+    for d in &s.dearer_named_apis {
+        out.push_str(&format!(
+            "  note: {} (named in the scenario) costs {}/month more than {} for the same work (± {}; {} over {})\n",
+            d.named,
+            format_usd_short(d.more_usd / s.horizon_months as f64),
+            d.cheapest,
+            format_usd_short(d.more_std_error / s.horizon_months as f64),
+            format_usd_short(d.more_usd),
+            months(s.horizon_months)
+        ));
+    }
     if let Some(v) = &s.verdict {
         out.push('\n');
         let role = |id: &str| match s.options.iter().find(|o| o.id == id) {
@@ -151,6 +162,10 @@ pub fn render(s: &RunSummary) -> String {
                 ));
             }
         }
+    }
+    for p in s.api_prices_to_tell() {
+        out.push_str(&p.sentence());
+        out.push('\n');
     }
     for p in s.paybacks_to_tell() {
         out.push_str(&p.sentence(s.horizon_months));

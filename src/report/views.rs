@@ -112,12 +112,15 @@ pub fn run_charts(
             .iter()
             .filter(|p| Some(&p.api) == best_api.as_ref())
             .map(|p| Overtake {
-                label: format!(
-                    "{} overtakes {} on {:.0}% of paths, median",
-                    p.selfhost,
-                    p.api,
-                    100.0 * p.p_within_horizon
-                ),
+                label: match p.months {
+                    Some(_) => format!(
+                        "{} overtakes {} on {:.0}% of paths, median",
+                        p.selfhost,
+                        p.api,
+                        100.0 * p.p_within_horizon
+                    ),
+                    None => format!("{} overtakes {}", p.selfhost, p.api),
+                },
                 month: p.months.map(|m| m.p50),
             })
             .collect();

@@ -23,6 +23,7 @@ mod validate;
 use raw::RawScenario;
 pub use raw::DEFAULT_USD_PER_KWH;
 use validate::validate;
+pub use validate::{models_of, CHEAPEST};
 
 /// Hours in a simulated month: 365 × 24 / 12.
 pub const HOURS_PER_MONTH: usize = 730;
@@ -62,6 +63,8 @@ pub struct Scenario {
     pub inputs: Vec<NamedInput>,
     /// Rank correlations between inputs, as `(i, j, spearman)`.
     pub correlations: Vec<(InputId, InputId, f64)>,
+    /// Which hosted offerings are compared, and how prices move over the horizon.
+    pub market: Market,
     /// The copula that realises them (None when there are none).
     #[serde(skip)]
     pub copula: Option<Copula>,
@@ -153,11 +156,53 @@ pub struct Stage {
     pub size: Option<Size>,
 }
 
+/// The market around a scenario's options: which other hosted offerings to compare, and how
+/// API prices and GPU rents move over the horizon.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Market {
+    /// Compare every hosted offering of the scenario's models (the default), not only the
+    /// API options the file names.
+    pub compare_all: bool,
+    /// Other models acceptable for the same work (model keys, e.g. `flux-1-schnell`).
+    pub substitutes: Vec<String>,
+    /// Yearly drift of every API price [share per year; −0.3 = 30% cheaper a year], unless an
+    /// option has its own.
+    pub api_price_drift: Option<InputId>,
+    /// Yearly drift of every GPU rent [share per year], unless an option has its own.
+    pub gpu_price_drift: Option<InputId>,
+    /// Known changes on known months.
+    pub changes: Vec<PriceChange>,
+}
+
+/// A known price change: from month `from_month` (1-based) on, the prices of `what` are
+/// multiplied by `factor` (on top of any drift).
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceChange {
+    /// Whose prices.
+    pub what: Mover,
+    /// First month it applies to, from 1.
+    pub from_month: u32,
+    /// Multiplier on today's price.
+    pub factor: f64,
+}
+
+/// Whose price moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Mover {
+    /// An API offering's prices.
+    Api(String),
+    /// A GPU's rents (hourly and per-second offers; a purchase does not move).
+    Gpu(String),
+}
+
 /// An option to compare.
 #[derive(Debug, Clone, Serialize)]
 pub struct OptionSpec {
     /// Short id, unique in the scenario.
     pub id: String,
+    /// Added from the catalogue because it does the same work as an option the file names.
+    pub from_market: bool,
     /// What serves it.
     pub kind: OptionKind,
     /// Stages served by an API whatever the main server is: stage name → API id.
@@ -174,6 +219,8 @@ pub enum OptionKind {
         api: String,
         /// Input index of a multiplier on its prices (1 = the catalogue's price).
         price_factor: Option<InputId>,
+        /// Its own yearly price drift (else the market's).
+        price_drift: Option<InputId>,
     },
     /// A self-hosted fleet, optionally with overflow to an API.
     SelfHost(Box<SelfHost>),
@@ -208,6 +255,8 @@ pub struct SelfHost {
     pub seconds_at_1mp: Option<f64>,
     /// Input index of a multiplier on the GPU's hourly or per-second price.
     pub gpu_price_factor: InputId,
+    /// Its own yearly drift of the GPU rent (else the market's).
+    pub gpu_price_drift: Option<InputId>,
 }
 
 /// How GPUs are paid for.

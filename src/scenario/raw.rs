@@ -24,6 +24,40 @@ pub(super) struct RawScenario {
     pub(super) option: Vec<RawOption>,
     #[serde(default)]
     pub(super) correlations: Vec<(String, String, f64)>,
+    pub(super) market: Option<RawMarket>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMarket {
+    pub(super) compare: Option<RawCompare>,
+    #[serde(default)]
+    pub(super) substitutes: Vec<String>,
+    pub(super) api_price_drift: Option<RawDist>,
+    pub(super) gpu_price_drift: Option<RawDist>,
+    #[serde(default)]
+    pub(super) price_change: Vec<RawPriceChange>,
+}
+
+/// Which hosted offerings a run compares.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawCompare {
+    /// Every offering of the scenario's models.
+    All,
+    /// Only the API options the file names.
+    Named,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPriceChange {
+    pub(super) api: Option<String>,
+    pub(super) gpu: Option<String>,
+    pub(super) from_month: u32,
+    pub(super) factor: f64,
+    #[serde(default)]
+    pub(super) note: String,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +119,7 @@ pub(super) struct RawOption {
     #[serde(default, deserialize_with = "de_usd_opt")]
     pub(super) usd_per_hour: Option<Usd>,
     pub(super) gpu_price_factor: Option<RawDist>,
+    pub(super) price_drift: Option<RawDist>,
     pub(super) fleet: Option<RawFleet>,
     pub(super) overflow: Option<String>,
     pub(super) max_queue_seconds: Option<f64>,

@@ -4,6 +4,9 @@
 use super::raw::*;
 use super::*;
 
+/// `overflow = "cheapest"`: each image goes to the cheapest offering of the fleet's model.
+pub const CHEAPEST: &str = "cheapest";
+
 struct Inputs(Vec<NamedInput>);
 
 impl Inputs {
@@ -309,6 +312,12 @@ pub(super) fn validate(
         }
     }
 
+    // The market: which offerings to compare, and how prices move.
+    let market = validate_market(raw.market.as_ref(), cat, raw.horizon_months, &mut inputs, p);
+    if market.compare_all && p.is_empty() {
+        add_market_options(&mut options, &market, cat, &stages, &mix, raw.as_of);
+    }
+
     // Correlations.
     let mut correlations = Vec::new();
     // Where each accepted pair is in the file, to point back at it.
@@ -386,7 +395,207 @@ pub(super) fn validate(
             .map(|(a, b, r)| (InputId(a), InputId(b), r))
             .collect(),
         copula,
+        market,
     })
+}
+
+/// The yearly drift input of an option's prices, when it sets one.
+fn drift_input(
+    inputs: &mut Inputs,
+    base: &str,
+    raw: Option<&RawDist>,
+    key: &str,
+    p: &mut Problems,
+) -> Option<InputId> {
+    raw.map(|r| {
+        inputs.add(
+            format!("{base}.price_drift"),
+            key,
+            Some(r),
+            0.0,
+            "share per year",
+            (Some(-0.99), Some(10.0)),
+            p,
+        )
+    })
+}
+
+fn validate_market(
+    raw: Option<&RawMarket>,
+    cat: &Catalogue,
+    horizon: u32,
+    inputs: &mut Inputs,
+    p: &mut Problems,
+) -> Market {
+    let Some(m) = raw else {
+        return Market {
+            compare_all: true,
+            ..Default::default()
+        };
+    };
+    let models: Vec<String> = {
+        let mut v: Vec<String> = cat
+            .apis
+            .values()
+            .map(|a| a.model_key().to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    for (i, s) in m.substitutes.iter().enumerate() {
+        if !models.contains(s) {
+            p.push(
+                format!("market.substitutes[{i}]"),
+                crate::catalogue::unknown("model", s, models.iter()),
+            );
+        }
+    }
+    let drift = |name: &str, raw: Option<&RawDist>, inputs: &mut Inputs, p: &mut Problems| {
+        raw.map(|r| {
+            inputs.add(
+                format!("market.{name}"),
+                &format!("market.{name}"),
+                Some(r),
+                0.0,
+                "share per year",
+                (Some(-0.99), Some(10.0)),
+                p,
+            )
+        })
+    };
+    let api_price_drift = drift("api_price_drift", m.api_price_drift.as_ref(), inputs, p);
+    let gpu_price_drift = drift("gpu_price_drift", m.gpu_price_drift.as_ref(), inputs, p);
+    let mut changes = Vec::new();
+    for (i, c) in m.price_change.iter().enumerate() {
+        let key = |f: &str| format!("market.price_change[{i}].{f}");
+        let what = match (&c.api, &c.gpu) {
+            (Some(a), None) => check_api(cat, a, &key("api"), p).then(|| Mover::Api(a.clone())),
+            (None, Some(g)) => {
+                if cat.gpus.contains_key(g) {
+                    Some(Mover::Gpu(g.clone()))
+                } else {
+                    p.push(
+                        key("gpu"),
+                        crate::catalogue::unknown("gpu", g, cat.gpus.keys()),
+                    );
+                    None
+                }
+            }
+            _ => {
+                p.push(
+                    format!("market.price_change[{i}]"),
+                    "names both or neither of api and gpu; expected one of them",
+                );
+                None
+            }
+        };
+        if c.from_month == 0 || c.from_month > horizon {
+            p.push(
+                key("from_month"),
+                format!(
+                    "{} is outside the horizon; expected a month from 1 to {horizon}",
+                    c.from_month
+                ),
+            );
+        }
+        finite_in(
+            c.factor,
+            0.0,
+            100.0,
+            &key("factor"),
+            "a price multiplier",
+            p,
+        );
+        let _ = &c.note;
+        if let Some(what) = what {
+            changes.push(PriceChange {
+                what,
+                from_month: c.from_month,
+                factor: c.factor,
+            });
+        }
+    }
+    Market {
+        compare_all: m.compare != Some(RawCompare::Named),
+        substitutes: m.substitutes.clone(),
+        api_price_drift,
+        gpu_price_drift,
+        changes,
+    }
+}
+
+/// The models the scenario's options do (API options' models, self-hosted profiles), and
+/// the substitutes the market allows.
+pub fn models_of(options: &[OptionSpec], cat: &Catalogue, market: &Market) -> Vec<String> {
+    let mut models: Vec<String> = Vec::new();
+    for o in options {
+        let m = match &o.kind {
+            OptionKind::Api { api, .. } => cat.apis.get(api).map(|a| a.model_key().to_string()),
+            OptionKind::SelfHost(h) => Some(h.profile.clone()),
+        };
+        if let Some(m) = m {
+            if !models.contains(&m) {
+                models.push(m);
+            }
+        }
+    }
+    for s in &market.substitutes {
+        if !models.contains(s) {
+            models.push(s.clone());
+        }
+    }
+    models
+}
+
+/// Add every hosted offering of the scenario's models (and substitutes) that the file does
+/// not name and that can serve every image the scenario asks for, as API options.
+fn add_market_options(
+    options: &mut Vec<OptionSpec>,
+    market: &Market,
+    cat: &Catalogue,
+    stages: &[Stage],
+    mix: &[Bucket],
+    as_of: Option<NaiveDate>,
+) {
+    let models = models_of(options, cat, market);
+    let named: Vec<String> = options
+        .iter()
+        .filter_map(|o| match &o.kind {
+            OptionKind::Api { api, .. } => Some(api.clone()),
+            _ => None,
+        })
+        .collect();
+    // Stage routing is copied from the first option that has any.
+    let stage_apis = options
+        .iter()
+        .find_map(|o| (!o.stage_apis.is_empty()).then(|| o.stage_apis.clone()))
+        .unwrap_or_default();
+    for off in cat.apis.values() {
+        if named.contains(&off.id) || !models.iter().any(|m| m == off.model_key()) {
+            continue;
+        }
+        let serves_all = stages.iter().all(|st| {
+            mix.iter().all(|b| {
+                let size = st.size.unwrap_or(b.size);
+                crate::pricing::unit_price(cat, off, size, &b.inputs, b.steps, as_of).is_ok()
+            })
+        });
+        let id = off.id.replace('/', "-");
+        if !serves_all || options.iter().any(|o| o.id == id) {
+            continue;
+        }
+        options.push(OptionSpec {
+            id,
+            from_market: true,
+            kind: OptionKind::Api {
+                api: off.id.clone(),
+                price_factor: None,
+                price_drift: None,
+            },
+            stage_apis: stage_apis.clone(),
+        });
+    }
 }
 
 /// Most assets in one month that a simulation takes (the engine stops past it).
@@ -513,9 +722,12 @@ fn validate_option(
                     p,
                 )
             });
+            let price_drift =
+                drift_input(inputs, &base, o.price_drift.as_ref(), &k("price_drift"), p);
             OptionKind::Api {
                 api: api.clone(),
                 price_factor,
+                price_drift,
             }
         }
         (None, Some(profile_id)) => {
@@ -665,7 +877,8 @@ fn validate_option(
                 }
             }
             let overflow = o.overflow.as_ref().and_then(|api| {
-                check_api(cat, api, &k("overflow"), p).then(|| Overflow {
+                let ok = api == CHEAPEST || check_api(cat, api, &k("overflow"), p);
+                ok.then(|| Overflow {
                     api: api.clone(),
                     max_queue_seconds: o.max_queue_seconds.unwrap_or(0.0),
                 })
@@ -713,6 +926,8 @@ fn validate_option(
                 (Some(0.0), Some(1e3)),
                 p,
             );
+            let gpu_price_drift =
+                drift_input(inputs, &base, o.price_drift.as_ref(), &k("price_drift"), p);
             let (Some(fleet), Some(payment)) = (fleet, payment) else {
                 return None;
             };
@@ -730,10 +945,12 @@ fn validate_option(
                 bucket_seconds: o.bucket_seconds.clone(),
                 seconds_at_1mp: o.seconds_at_1mp,
                 gpu_price_factor,
+                gpu_price_drift,
             }))
         }
     };
     (p.0.len() == before).then(|| OptionSpec {
+        from_market: false,
         id: o.id.clone(),
         kind,
         stage_apis: o.stages.clone(),
