@@ -78,10 +78,13 @@ pub struct ServerlessBilling {
 /// Items of owned hardware.
 #[derive(Debug, Clone, Serialize)]
 pub struct OwnedItems {
-    /// Amortisation item [GPU-months].
-    pub amortisation: usize,
-    /// Months of amortisation.
-    pub amortise_months: u32,
+    /// What the whole fleet costs to buy: cards and their share of servers and networking
+    /// [USD], paid in the first month.
+    pub capex_usd: Usd,
+    /// Resale value at the horizon's end, as a share of `capex_usd`.
+    pub residual_share: InputId,
+    /// Item of the purchase less its resale, spread evenly over the horizon.
+    pub depreciation: usize,
     /// Power item [kWh].
     pub power: usize,
     /// Hosting item [GPU-months].
@@ -90,8 +93,6 @@ pub struct OwnedItems {
     pub pue: f64,
     /// Share of power drawn idle.
     pub idle_power_share: f64,
-    /// Purchase of the whole fleet [USD].
-    pub purchase_usd: Usd,
 }
 
 /// A self-hosted fleet ready to simulate.

@@ -161,7 +161,8 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ("fleet-zero-gpus", &["option[0].fleet.gpus: 0 is out of range; expected 1 to 10000 gpus"]),
     ("autoscale-min-above-max", &["option[0].fleet.max: min (5) and max (2) must satisfy 0 <= min <= max"]),
     ("owned-amortise-zero", &[
-        "option[0].owned.amortise_months: 0 is out of range; expected 1 to 120 months",
+        "option[0].owned.amortise_months: is no longer used: the purchase is paid up front",
+        "option[0].owned.residual_share: value (1.2) is above 1; expected values <= 1",
         "option[0].owned.pue: 0.5 is out of range; expected a power usage effectiveness from 1 to 3",
     ]),
     ("seconds-negative", &["option[0].seconds_at_1mp: -0.5 is out of range; expected seconds"]),

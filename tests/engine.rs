@@ -325,7 +325,7 @@ interruption_lost_seconds = 600
 }
 
 #[test]
-fn owned_fleet_costs_amortisation_power_and_hosting() {
+fn owned_fleet_costs_purchase_less_resale_power_and_hosting() {
     let opt = r#"
 [[option]]
 id = "owned"
@@ -333,7 +333,7 @@ selfhost = "flux-2-klein-4b"
 gpu = "h100-sxm"
 payment = "owned"
 fleet = { policy = "fixed", gpus = 2 }
-owned = { purchase_usd = "27000", amortise_months = 36, usd_per_kwh = "0.10", pue = 1.5, hosting_usd_per_month = "200", idle_power_share = 0.25 }
+owned = { purchase_usd = "27000", system_usd = "3000", residual_share = 0.7, usd_per_kwh = "0.10", pue = 1.5, hosting_usd_per_month = "200", idle_power_share = 0.25 }
 "#;
     let volume = 1_000_000.0;
     let e = engine(&fixed(volume, 2, opt));
@@ -341,12 +341,13 @@ owned = { purchase_usd = "27000", amortise_months = 36, usd_per_kwh = "0.10", pu
     let busy_h = volume * 0.57 / 3600.0;
     let gpu_h = 2.0 * 730.0;
     let kwh = 0.7 * 1.5 * (busy_h + 0.25 * (gpu_h - busy_h));
-    let per_month = 2.0 * 27000.0 / 36.0 + kwh * 0.10 + 2.0 * 200.0;
+    // Two GPUs × ($27,000 + $3,000) bought, 70% of it back after two months.
+    let running = kwh * 0.10 + 2.0 * 200.0;
+    let expected = 2.0 * 30_000.0 * 0.3 + 2.0 * running;
     assert!(
-        close(r.options[0].total.mean(), 2.0 * per_month, 1e-9),
-        "{} vs {}",
-        r.options[0].total.mean(),
-        2.0 * per_month
+        close(r.options[0].total.mean(), expected, 1e-9),
+        "{} vs {expected}",
+        r.options[0].total.mean()
     );
 }
 

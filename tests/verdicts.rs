@@ -437,7 +437,9 @@ fn the_headline_is_the_best_api_against_the_best_self_hosted_option() {
 fn the_report_shows_the_figures_the_commands_print() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let text = std::fs::read_to_string("scenarios/startup-growth.toml").unwrap()
+    let text = std::fs::read_to_string("scenarios/startup-growth.toml")
+        .unwrap()
+        .replace("purchase_usd = \"27500\"", "purchase_usd = \"30000\"")
         + "\n[market]\ncompare = \"named\"\n";
     let file = write(dir.path(), "startup-growth.toml", &text);
     for cmd in ["run", "sweep", "sensitivity", "plan"] {
@@ -483,14 +485,28 @@ fn the_report_shows_the_figures_the_commands_print() {
     );
 
     let page = report.page(&e, &cat).unwrap();
-    // The scenario's own purchase price ($35,000, not the catalogue's $27,500) is its own.
-    let row = page
-        .lines()
-        .find(|l| l.contains("h100-sxm purchase"))
-        .expect("a purchase row");
+    // The scenario's own figures ($30,000 for the card, not the catalogue's $27,500; its
+    // server share) are credited to the scenario, the catalogue's resale curve to its source.
+    let row = |what: &str| {
+        page.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no row {what}"))
+            .to_string()
+    };
+    let purchase = row("h100-sxm purchase");
     assert!(
-        row.contains("$35000") && row.contains("own figure"),
-        "{row}"
+        purchase.contains("$30000") && purchase.contains("own figure"),
+        "{purchase}"
+    );
+    let system = row("h100-sxm server and networking share");
+    assert!(
+        system.contains("$7500") && system.contains("own figure"),
+        "{system}"
+    );
+    let resale = row("h100-sxm resale after 24 months");
+    assert!(
+        resale.contains("40–45%") && resale.contains("v2-pseo-ai"),
+        "{resale}"
     );
     // The cumulative chart marks the month the text gives for the owned GPU's payback.
     let pb = report

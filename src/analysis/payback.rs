@@ -81,7 +81,7 @@ impl PaybackFold {
             };
             let upfront = f
                 .owned()
-                .map(|ow| money::to_f64(ow.purchase_usd))
+                .map(|ow| money::to_f64(ow.capex_usd))
                 .unwrap_or(0.0);
             for (a, api) in e.options.iter().enumerate() {
                 if api.is_api() {

@@ -227,6 +227,26 @@ pub fn candidates(
             fixed_input("plan.gpu_price_factor", 1.0, "× GPU price"),
         ),
     };
+    // Set-up comes from the scenario's own self-hosted option too; owned figures from its
+    // own owned option where the GPU is the same.
+    let setup_usd = s
+        .options
+        .iter()
+        .find(|o| matches!(o.kind, OptionKind::SelfHost(_)))
+        .and_then(|o| o.setup_usd);
+    let own_owned = s.options.iter().find_map(|o| match &o.kind {
+        OptionKind::SelfHost(h) if matches!(h.payment, Payment::Owned { .. }) => {
+            Some((h.gpu.clone(), h.payment.clone()))
+        }
+        _ => None,
+    });
+    let mut assumed: Vec<String> = Vec::new();
+    if template.is_none() {
+        assumed
+            .push("no people cost (the scenario has no self-hosted option to take it from)".into());
+    } else if template.is_some_and(|h| !h.ops_given) {
+        assumed.push("no people cost (the scenario's self-hosted option sets none)".into());
+    }
     // Peak work per GPU-hour decides how many GPUs are worth trying.
     let median_v = s.input(s.demand.monthly).dist.median();
     let growth = s.input(s.demand.growth).dist.median();
@@ -299,6 +319,7 @@ pub fn candidates(
                         overflow: Option<Overflow>| OptionSpec {
                 id,
                 from_market: false,
+                setup_usd,
                 kind: OptionKind::SelfHost(Box::new(SelfHost {
                     profile: profile_id.clone(),
                     gpu: gpu.id.clone(),
@@ -308,6 +329,7 @@ pub fn candidates(
                     licence: licence.clone(),
                     licence_fee_usd: None,
                     ops_hours,
+                    ops_given: true,
                     ops_usd_per_hour: ops_rate,
                     speed_factor,
                     bucket_seconds: None,
@@ -350,6 +372,8 @@ pub fn candidates(
                     class: o.class,
                     interruptions_per_hour: o.interruptions_per_hour.unwrap_or(0.0),
                     interruption_lost_seconds: 600.0,
+                    commitment_months: o.commitment_months,
+                    commitment_exit_usd: None,
                 };
                 for n in 1..=n_max {
                     let fixed = FleetPolicy::Fixed { gpus: n };
@@ -397,18 +421,84 @@ pub fn candidates(
                     }
                 }
             }
-            if let Some(purchase) = &gpu.purchase {
-                for n in 1..=n_max.min(4) {
-                    let pay = Payment::Owned {
-                        purchase_usd: purchase.usd,
-                        amortise_months: 36,
-                        usd_per_kwh: crate::scenario::DEFAULT_USD_PER_KWH
-                            .parse()
-                            .unwrap_or_default(),
-                        pue: 1.3,
-                        hosting_usd_per_month: Default::default(),
-                        idle_power_share: 0.3,
+            let owned_pay = match (&own_owned, &gpu.purchase) {
+                // The scenario's own figures for this GPU: purchase, system, resale, power.
+                (Some((g, pay)), _) if *g == gpu.id => Some(pay.clone()),
+                (_, Some(purchase)) => {
+                    // The catalogue's card price; the rest from the scenario's owned option,
+                    // or defaults, and every assumption said.
+                    let like = own_owned.as_ref().map(|(_, p)| p);
+                    let (system, kwh, pue, hosting, idle) = match like {
+                        Some(Payment::Owned {
+                            system_usd,
+                            usd_per_kwh,
+                            pue,
+                            hosting_usd_per_month,
+                            idle_power_share,
+                            ..
+                        }) => (
+                            *system_usd,
+                            *usd_per_kwh,
+                            *pue,
+                            *hosting_usd_per_month,
+                            *idle_power_share,
+                        ),
+                        _ => {
+                            assumed.push(format!(
+                                "owned {}: the card alone (${}), no server share or hosting, power at ${}/kWh, PUE 1.3",
+                                gpu.id,
+                                purchase.usd,
+                                crate::scenario::DEFAULT_USD_PER_KWH
+                            ));
+                            (
+                                Default::default(),
+                                crate::scenario::DEFAULT_USD_PER_KWH
+                                    .parse()
+                                    .unwrap_or_default(),
+                                1.3,
+                                Default::default(),
+                                0.3,
+                            )
+                        }
                     };
+                    let curve = gpu
+                        .resale
+                        .as_ref()
+                        .or_else(|| cat.gpus.get("h100-sxm").and_then(|g| g.resale.as_ref()));
+                    curve.map(|c| {
+                        if gpu.resale.is_none() {
+                            assumed.push(format!(
+                                "owned {}: resale follows the H100's curve (the catalogue has none for it)",
+                                gpu.id
+                            ));
+                        }
+                        let (lo, hi) = c.share_at(s.horizon_months);
+                        inputs.push(NamedInput {
+                            name: format!("plan.{}.residual_share", gpu.id),
+                            dist: if hi > lo {
+                                crate::dist::Dist::Uniform { min: lo, max: hi }
+                            } else {
+                                crate::dist::Dist::Fixed(lo)
+                            },
+                            unit: "share of purchase",
+                        });
+                        Payment::Owned {
+                            purchase_usd: purchase.usd,
+                            system_usd: system,
+                            residual_share: InputId(inputs.len() - 1),
+                            residual_from_catalogue: true,
+                            usd_per_kwh: kwh,
+                            pue,
+                            hosting_usd_per_month: hosting,
+                            idle_power_share: idle,
+                        }
+                    })
+                }
+                _ => None,
+            };
+            if let Some(pay) = owned_pay {
+                for n in 1..=n_max.min(4) {
+                    let pay = pay.clone();
                     out.push(base(
                         format!("{profile_id}/{}/owned-{n}+api", gpu.id),
                         pay,
@@ -445,6 +535,7 @@ pub fn candidates(
             ));
         }
     }
+    notes.extend(assumed.into_iter().map(|a| format!("assumed: {a}")));
     Candidates {
         options: out,
         notes,
@@ -586,6 +677,18 @@ pub fn plan(
         return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
     }
     scen.inputs = inputs;
+    // The candidates brought inputs of their own (uncorrelated): the copula grows with them.
+    if !scen.correlations.is_empty() {
+        let pairs: Vec<(usize, usize, f64)> = scen
+            .correlations
+            .iter()
+            .map(|(a, b, r)| (a.0, b.0, *r))
+            .collect();
+        scen.copula = Some(
+            crate::dist::Copula::new(scen.inputs.len(), &pairs)
+                .map_err(|p| Error::Invariant(format!("copula: {p}")))?,
+        );
+    }
     let apis: Vec<OptionSpec> = s
         .options
         .iter()

@@ -98,6 +98,44 @@ pub struct Gpu {
     /// deployment (NVIDIA GeForce driver licence §2.1.3, "No Datacenter Deployment"): where
     /// the rule comes from. Cloud marketplaces rent such cards nonetheless; a plan should say so.
     pub consumer: Option<Provenance>,
+    /// What a used card fetches by age, when a source gives it.
+    pub resale: Option<Resale>,
+}
+
+/// Resale value by age: a share of the purchase price after 1, 2, … years, as a range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resale {
+    /// Low end of the share after each whole year, from year 1.
+    pub low: Vec<f64>,
+    /// High end likewise.
+    pub high: Vec<f64>,
+    /// Source and date.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+impl Resale {
+    /// The low and high share after `months` of age, linear between whole years from a new
+    /// card's full price at age 0, and flat past the last year given.
+    pub fn share_at(&self, months: u32) -> (f64, f64) {
+        let at = |v: &[f64]| {
+            let y = months as f64 / 12.0;
+            let k = y.floor() as usize;
+            let point = |i: usize| {
+                if i == 0 {
+                    1.0
+                } else {
+                    v[(i - 1).min(v.len() - 1)]
+                }
+            };
+            if k >= v.len() {
+                return v[v.len() - 1];
+            }
+            let t = y - k as f64;
+            point(k) + t * (point(k + 1) - point(k))
+        };
+        (at(&self.low), at(&self.high))
+    }
 }
 
 impl Gpu {
@@ -122,6 +160,19 @@ struct RawGpu {
     #[serde(default)]
     offer: Vec<RawOffer>,
     consumer: Option<RawConsumer>,
+    resale: Option<RawResale>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResale {
+    low: Vec<f64>,
+    high: Vec<f64>,
+    source: String,
+    as_of: chrono::NaiveDate,
+    #[serde(default)]
+    assumption: bool,
     note: Option<String>,
 }
 
@@ -328,8 +379,41 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
         check_provenance(&provenance, "consumer", &mut problems);
         provenance
     });
+    let resale = raw.resale.map(|r| {
+        let ok = |v: &[f64]| v.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x));
+        if r.low.is_empty() || r.low.len() != r.high.len() || r.low.len() > 10 {
+            problems.push(
+                "resale",
+                format!(
+                    "low has {} and high {} shares; expected the same number (1 to 10), one per year of age",
+                    r.low.len(),
+                    r.high.len()
+                ),
+            );
+        } else if !ok(&r.low) || !ok(&r.high) || r.low.iter().zip(&r.high).any(|(l, h)| l > h) {
+            problems.push(
+                "resale",
+                "shares must be between 0 and 1, with low <= high each year",
+            );
+        } else if r.low.windows(2).any(|w| w[1] > w[0]) || r.high.windows(2).any(|w| w[1] > w[0]) {
+            problems.push("resale", "shares must not grow with age");
+        }
+        let provenance = Provenance {
+            source: r.source,
+            as_of: r.as_of,
+            assumption: r.assumption,
+            note: r.note,
+        };
+        check_provenance(&provenance, "resale", &mut problems);
+        Resale {
+            low: r.low,
+            high: r.high,
+            provenance,
+        }
+    });
     let problems = after_parse(parsed, problems);
     problems.finish(Gpu {
+        resale,
         id: id.to_string(),
         name: raw.name,
         memory_gb: raw.memory_gb,

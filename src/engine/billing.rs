@@ -57,7 +57,15 @@ impl PathScratch {
     }
 
     /// Price month `m` (0-based, with `assets` delivered) and add it to the path's totals.
+    ///
+    /// Two views of the same money: the month's *cost* (owned hardware's purchase less its
+    /// resale spread evenly over the horizon) and its *cash* (the purchase paid in the first
+    /// month, the resale coming back in the last). Set-up is both cost and cash in the first
+    /// month; a reservation's term past the horizon (or its exit cost) both in the last.
     pub fn close_month(&mut self, e: &Engine, x: &[f64], m: usize, assets: f64) -> Result<()> {
+        let horizon = e.scenario.horizon_months as usize;
+        let last = m + 1 == horizon;
+        let changes = &e.scenario.market.changes;
         for (opt, run) in e.options.iter().zip(self.opts.iter_mut()) {
             let out = &mut run.out;
             let month = &mut run.month;
@@ -66,8 +74,12 @@ impl PathScratch {
             if let Some(pf) = opt.api_price_factor {
                 qty.iter_mut().for_each(|q| *q *= x[pf.0]);
             }
+            let gpu_factor = opt
+                .fleet
+                .as_ref()
+                .map(|f| x[f.gpu_price_factor.0])
+                .unwrap_or(1.0);
             if let Some(f) = &opt.fleet {
-                let gpu_factor = x[f.gpu_price_factor.0];
                 match &f.kind {
                     FleetKind::Rented { gpu_hours_item, .. }
                     | FleetKind::Autoscaled { gpu_hours_item, .. } => {
@@ -78,9 +90,6 @@ impl PathScratch {
                     }
                     FleetKind::Owned { gpus, owned } => {
                         let gpus = *gpus as f64;
-                        if (m as u32) < owned.amortise_months {
-                            qty[owned.amortisation] += gpus;
-                        }
                         qty[owned.hosting] += gpus;
                         let gpu_hours = gpus * HOURS_PER_MONTH as f64;
                         let busy_h = (month.busy / 3600.0).min(gpu_hours);
@@ -101,44 +110,98 @@ impl PathScratch {
                 run.busy_all += month.busy;
                 run.cap_all += month.cap;
             }
+            let too_big = |what: &str| {
+                Error::Invariant(format!(
+                    "option {}: {what} does not fit a dollar amount",
+                    opt.id
+                ))
+            };
             let mut bill = Decimal::ZERO;
-            // Cash: owned hardware is paid in full in the first month, not as amortisation.
-            let mut cash = match opt.fleet.as_ref().and_then(|f| f.owned()) {
-                Some(owned) if m == 0 => owned.purchase_usd,
-                _ => Decimal::ZERO,
+            let mut cash = Decimal::ZERO;
+            let mut capex = Decimal::ZERO;
+            let mut api = Decimal::ZERO;
+            let add = |run_breakdown: &mut Vec<(ItemKind, Decimal)>, kind: ItemKind, c: Decimal| {
+                match run_breakdown.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, v)) => *v += c,
+                    None => run_breakdown.push((kind, c)),
+                }
             };
             for (item, q) in opt.items.iter().zip(qty.iter()) {
                 if *q == 0.0 {
                     continue;
                 }
                 // This month's price: today's, moved by the drift and known changes.
-                let unit = match item.moves.factor(x, m, &e.scenario.market.changes) {
+                let unit = match item.moves.factor(x, m, changes) {
                     None => item.unit_usd,
-                    Some(f) => money::moved_price(item.unit_usd, f).ok_or_else(|| {
-                        Error::Invariant(format!(
-                            "option {}: {} × price factor {f} does not fit a dollar amount",
-                            opt.id, item.label
-                        ))
-                    })?,
+                    Some(f) => money::moved_price(item.unit_usd, f)
+                        .ok_or_else(|| too_big(&format!("{} × price factor {f}", item.label)))?,
                 };
-                let c = money::cost(*q, unit).ok_or_else(|| {
-                    Error::Invariant(format!(
-                        "option {}: {} × {} does not fit a dollar amount",
-                        opt.id, q, item.label
-                    ))
-                })?;
+                let c = money::cost(*q, unit)
+                    .ok_or_else(|| too_big(&format!("{q} × {}", item.label)))?;
                 bill += c;
-                if item.kind != ItemKind::Amortisation {
-                    cash += c;
+                cash += c;
+                if matches!(item.kind, ItemKind::ApiImages | ItemKind::OverflowImages) {
+                    api += c;
                 }
-                match run.breakdown.iter_mut().find(|(k, _)| *k == item.kind) {
-                    Some((_, v)) => *v += c,
-                    None => run.breakdown.push((item.kind, c)),
+                add(&mut run.breakdown, item.kind, c);
+            }
+            // One-time set-up: the first month.
+            if let (Some(setup), 0) = (opt.setup_usd, m) {
+                let c = money::quantity(x[setup.0]).ok_or_else(|| too_big("set-up"))?;
+                bill += c;
+                cash += c;
+                capex += c;
+                add(&mut run.breakdown, ItemKind::Setup, c);
+            }
+            // Owned hardware: bought in the first month, sold at the horizon's end; its cost
+            // is the difference, spread evenly.
+            if let Some(owned) = opt.fleet.as_ref().and_then(|f| f.owned()) {
+                let kept = Decimal::ONE
+                    - money::quantity(x[owned.residual_share.0])
+                        .ok_or_else(|| too_big("resale"))?;
+                let spread = owned
+                    .capex_usd
+                    .checked_mul(kept)
+                    .map(|d| d / Decimal::from(horizon))
+                    .ok_or_else(|| too_big("purchase"))?;
+                bill += spread;
+                add(&mut run.breakdown, ItemKind::Depreciation, spread);
+                if m == 0 {
+                    cash += owned.capex_usd;
+                    capex += owned.capex_usd;
+                }
+                if last {
+                    let resale = owned.capex_usd - owned.capex_usd * kept;
+                    cash -= resale;
+                    capex -= resale;
+                }
+            }
+            // A reservation's term past the horizon is owed at its end (or its exit cost).
+            if let (Some(c), true) = (&opt.commitment, last) {
+                let left_months = c.months.saturating_sub(horizon as u32);
+                if left_months > 0 {
+                    let item = &opt.items[c.gpu_hours_item];
+                    let unit = match item.moves.factor(x, m, changes) {
+                        None => item.unit_usd,
+                        Some(f) => money::moved_price(item.unit_usd, f)
+                            .ok_or_else(|| too_big("the reservation"))?,
+                    };
+                    let hours = left_months as f64 * HOURS_PER_MONTH as f64 * c.gpus as f64;
+                    let owed = money::cost(hours * gpu_factor, unit)
+                        .ok_or_else(|| too_big("the reservation"))?;
+                    out.commitment_left_usd = money::to_f64(owed);
+                    let due = c.exit_usd.unwrap_or(owed);
+                    bill += due;
+                    cash += due;
+                    capex += due;
+                    add(&mut run.breakdown, ItemKind::CommitmentLeft, due);
                 }
             }
             run.total += bill;
             out.monthly_usd.push(money::to_f64(bill));
             out.monthly_cash_usd.push(money::to_f64(cash));
+            out.monthly_capex_usd.push(money::to_f64(capex));
+            out.monthly_api_usd.push(money::to_f64(api));
         }
         Ok(())
     }

@@ -23,8 +23,13 @@ pub enum ItemKind {
     GpuHours,
     /// Serverless GPU time [GPU-seconds].
     GpuSeconds,
-    /// Purchase spread over months [GPU-months].
-    Amortisation,
+    /// Owned hardware's purchase less its resale at the horizon's end, spread over the
+    /// horizon [USD].
+    Depreciation,
+    /// One-time set-up [USD].
+    Setup,
+    /// The part of a reservation's term that runs past the horizon, or its exit cost [USD].
+    CommitmentLeft,
     /// Electricity [kWh].
     Power,
     /// Rack space and hosting [GPU-months].
@@ -129,6 +134,23 @@ pub struct Compiled {
     pub api_price_factor: Option<InputId>,
     /// The fleet, for self-hosted options.
     pub fleet: Option<Fleet>,
+    /// One-time cost of starting the option [USD], billed in the first month.
+    pub setup_usd: Option<InputId>,
+    /// A reservation's term, billed in full.
+    pub commitment: Option<Commitment>,
+}
+
+/// A reserved fleet's committed term.
+#[derive(Debug, Clone, Serialize)]
+pub struct Commitment {
+    /// Months committed.
+    pub months: u32,
+    /// GPUs reserved.
+    pub gpus: u32,
+    /// The GPU-hours item the term is billed at.
+    pub gpu_hours_item: usize,
+    /// What reselling or cancelling the rest costs, instead of paying it (None: paid).
+    pub exit_usd: Option<Usd>,
 }
 
 impl Compiled {
@@ -314,6 +336,8 @@ fn compile_option(
                 stream_api_item,
                 api_price_factor: *price_factor,
                 fleet: None,
+                setup_usd: o.setup_usd,
+                commitment: None,
             })
         }
         OptionKind::SelfHost(h) => {
@@ -403,6 +427,7 @@ fn compile_option(
                     o.id, h.fleet, h.payment
                 ))
             };
+            let mut commitment = None;
             let (kind, usable) = match (&h.payment, &h.fleet) {
                 (
                     Payment::Hourly {
@@ -411,6 +436,8 @@ fn compile_option(
                         interruptions_per_hour,
                         interruption_lost_seconds,
                         class,
+                        commitment_months,
+                        commitment_exit_usd,
                     },
                     policy,
                 ) => {
@@ -421,6 +448,15 @@ fn compile_option(
                         moves: gpu_moves.clone(),
                     });
                     let gpu_hours_item = items.len() - 1;
+                    if let (Some(months), FleetPolicy::Fixed { gpus }) = (commitment_months, policy)
+                    {
+                        commitment = Some(Commitment {
+                            months: *months,
+                            gpus: *gpus,
+                            gpu_hours_item,
+                            exit_usd: *commitment_exit_usd,
+                        });
+                    }
                     let usable =
                         (3600.0 - interruptions_per_hour * interruption_lost_seconds).max(0.0);
                     let kind = match policy {
@@ -481,21 +517,32 @@ fn compile_option(
                 (
                     Payment::Owned {
                         purchase_usd,
-                        amortise_months,
+                        system_usd,
+                        residual_share,
                         usd_per_kwh,
                         pue,
                         hosting_usd_per_month,
                         idle_power_share,
+                        ..
                     },
                     FleetPolicy::Fixed { gpus },
                 ) => {
+                    let capex_usd = (purchase_usd + system_usd)
+                        .checked_mul(Decimal::from(*gpus))
+                        .ok_or_else(|| {
+                            Error::input(
+                                &s.file,
+                                &field("owned.purchase_usd"),
+                                "times the fleet's gpus does not fit a dollar amount",
+                            )
+                        })?;
                     items.push(Item {
-                        label: format!("{} purchase over {amortise_months} months", gpu.id),
-                        unit_usd: purchase_usd / Decimal::from(*amortise_months),
-                        kind: ItemKind::Amortisation,
+                        label: format!("{gpus}× {} purchase less resale", gpu.id),
+                        unit_usd: capex_usd,
+                        kind: ItemKind::Depreciation,
                         moves: Moves::Fixed,
                     });
-                    let amortisation = items.len() - 1;
+                    let depreciation = items.len() - 1;
                     items.push(Item {
                         label: "electricity [kWh]".into(),
                         unit_usd: *usd_per_kwh,
@@ -511,13 +558,13 @@ fn compile_option(
                     });
                     let hosting = items.len() - 1;
                     let owned = OwnedItems {
-                        amortisation,
-                        amortise_months: *amortise_months,
+                        capex_usd,
+                        residual_share: *residual_share,
+                        depreciation,
                         power,
                         hosting,
                         pue: *pue,
                         idle_power_share: *idle_power_share,
-                        purchase_usd: purchase_usd * Decimal::from(*gpus),
                     };
                     (FleetKind::Owned { gpus: *gpus, owned }, 3600.0)
                 }
@@ -577,6 +624,8 @@ fn compile_option(
                 stream_api_item,
                 api_price_factor: None,
                 fleet: Some(fleet),
+                setup_usd: o.setup_usd,
+                commitment,
             })
         }
     }

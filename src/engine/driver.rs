@@ -6,6 +6,7 @@
 //! Between rounds of [`ROUND`] batches the driver reports progress, checks Ctrl-C (a batch
 //! that has not started when it comes does not start) and asks whether the caller's answer is
 //! settled (`--precision`); rounds are fixed so the stopping point does not depend on threads.
+//! Ctrl-C is also seen between paths, so a stop waits for one path at most.
 
 use super::fold::Fold;
 use super::seeds::path_seeds;
@@ -110,6 +111,10 @@ where
                     let seeds = path_seeds(cfg.seed, cfg.samples, b);
                     let n = seeds.len() as u64;
                     for (path, seed) in seeds {
+                        // Ctrl-C stops within a path, not a batch: the round is discarded.
+                        if cancelled() {
+                            break;
+                        }
                         let p = job.simulate(path, seed)?;
                         part.add(&p)?;
                         if keep_paths {

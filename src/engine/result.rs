@@ -21,8 +21,18 @@ pub struct OptionPath {
     /// Cost of each month [USD].
     pub monthly_usd: Vec<f64>,
     /// Cash paid out in each month [USD]: the cost, but owned hardware's purchase in full in
-    /// the first month instead of its amortisation.
+    /// the first month and its resale coming back in the last, instead of their difference
+    /// spread over the horizon.
     pub monthly_cash_usd: Vec<f64>,
+    /// Of each month's cash, one-time outlays (purchase less resale, set-up, a reservation's
+    /// term past the horizon) [USD].
+    pub monthly_capex_usd: Vec<f64>,
+    /// Of each month's cash, API bills (the API's own, overflow, stages) [USD].
+    pub monthly_api_usd: Vec<f64>,
+    /// Present value of the cash at the scenario's discount rate [USD].
+    pub present_value_usd: f64,
+    /// What a reservation's term past the horizon would cost in full [USD] (0 without one).
+    pub commitment_left_usd: f64,
     /// Delivered assets over the horizon.
     pub assets: f64,
     /// Images made on the self-hosted fleet.
@@ -172,6 +182,16 @@ pub struct OptionStats {
     pub cumulative: Vec<Stream>,
     /// Cost by item kind, summed over paths [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
+    /// Present value of the cash [USD].
+    pub present_value: Stream,
+    /// Cash paid out in each month [USD].
+    pub cash_by_month: Vec<Moments>,
+    /// Of it, one-time outlays (purchase less resale, set-up, a reservation's rest) [USD].
+    pub capex_by_month: Vec<Moments>,
+    /// Of it, API bills [USD].
+    pub api_by_month: Vec<Moments>,
+    /// A reservation's term past the horizon, in full [USD].
+    pub commitment_left: Moments,
 }
 
 impl OptionStats {
@@ -179,6 +199,9 @@ impl OptionStats {
         OptionStats {
             by_month: vec![Stream::default(); horizon],
             cumulative: vec![Stream::default(); horizon],
+            cash_by_month: vec![Moments::default(); horizon],
+            capex_by_month: vec![Moments::default(); horizon],
+            api_by_month: vec![Moments::default(); horizon],
             ..Default::default()
         }
     }
@@ -199,8 +222,20 @@ impl OptionStats {
             by_month,
             cumulative,
             breakdown,
+            present_value,
+            cash_by_month,
+            capex_by_month,
+            api_by_month,
+            commitment_left,
         } = self;
         total.push(o.total_usd).map_err(inv)?;
+        present_value.push(o.present_value_usd).map_err(inv)?;
+        commitment_left.push(o.commitment_left_usd);
+        for m in 0..o.monthly_cash_usd.len() {
+            cash_by_month[m].push(o.monthly_cash_usd[m]);
+            capex_by_month[m].push(o.monthly_capex_usd[m]);
+            api_by_month[m].push(o.monthly_api_usd[m]);
+        }
         monthly.push(o.monthly_mean_usd()).map_err(inv)?;
         per_asset.push(o.total_usd, o.assets);
         utilisation.push(o.busy_seconds, o.capacity_seconds);
@@ -246,8 +281,18 @@ impl Merge for OptionStats {
             by_month,
             cumulative,
             breakdown,
+            present_value,
+            cash_by_month,
+            capex_by_month,
+            api_by_month,
+            commitment_left,
         } = self;
         total.merge(&later.total);
+        present_value.merge(&later.present_value);
+        cash_by_month.merge(&later.cash_by_month);
+        capex_by_month.merge(&later.capex_by_month);
+        api_by_month.merge(&later.api_by_month);
+        commitment_left.merge(&later.commitment_left);
         monthly.merge(&later.monthly);
         per_asset.merge(&later.per_asset);
         utilisation.merge(&later.utilisation);

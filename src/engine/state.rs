@@ -131,6 +131,10 @@ impl PathScratch {
                         total_usd: 0.0,
                         monthly_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
                         monthly_cash_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
+                        monthly_capex_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
+                        monthly_api_usd: Vec::with_capacity(e.scenario.horizon_months as usize),
+                        present_value_usd: 0.0,
+                        commitment_left_usd: 0.0,
                         assets: 0.0,
                         fleet_images: 0.0,
                         overflow_images: 0.0,
@@ -225,6 +229,8 @@ impl PathScratch {
                 ..
             } = run;
             out.total_usd = money::to_f64(total);
+            out.present_value_usd =
+                present_value(&out.monthly_cash_usd, e.scenario.discount_rate_per_year);
             out.busy_seconds = busy_all;
             out.capacity_seconds = cap_all;
             out.p95_wait_s = wait_quantile(&waits, 0.95);
@@ -272,6 +278,18 @@ impl PathScratch {
             trace,
         })
     }
+}
+
+/// Present value of monthly cash flows at a yearly rate: month `m` (from 0) is discounted by
+/// `(1 + rate)^(m/12)`, so the first month's money counts in full.
+pub fn present_value(cash: &[f64], rate: f64) -> f64 {
+    if rate == 0.0 {
+        return cash.iter().sum();
+    }
+    cash.iter()
+        .enumerate()
+        .map(|(m, c)| c / (1.0 + rate).powf(m as f64 / 12.0))
+        .sum()
 }
 
 fn wait_edge(b: usize) -> f64 {

@@ -259,7 +259,13 @@ fn prices(e: &Engine, cat: &Catalogue) -> String {
                                 );
                             }
                         }
-                        Payment::Owned { purchase_usd, .. } => {
+                        Payment::Owned {
+                            purchase_usd,
+                            system_usd,
+                            residual_share,
+                            residual_from_catalogue,
+                            ..
+                        } => {
                             let (d, src) = match &g.purchase {
                                 Some(p) => credit(p.usd == *purchase_usd, &p.provenance, &s.file),
                                 None => ("scenario".into(), s.file.clone()),
@@ -267,6 +273,49 @@ fn prices(e: &Engine, cat: &Catalogue) -> String {
                             add(
                                 format!("{} purchase (per GPU)", g.id),
                                 format!("${purchase_usd}"),
+                                d,
+                                src,
+                            );
+                            if !system_usd.is_zero() {
+                                add(
+                                    format!("{} server and networking share (per GPU)", g.id),
+                                    format!("${system_usd}"),
+                                    "scenario".into(),
+                                    format!("{} (the scenario's own figure)", s.file),
+                                );
+                            }
+                            let r = s.input(*residual_share);
+                            let resale = g.resale.as_ref().map(|r| &r.provenance).or_else(|| {
+                                cat.gpus
+                                    .get("h100-sxm")
+                                    .and_then(|h| h.resale.as_ref())
+                                    .map(|r| &r.provenance)
+                            });
+                            let (d, src) = match (resale, residual_from_catalogue) {
+                                (Some(p), true) => (
+                                    p.as_of.to_string(),
+                                    format!(
+                                        "{}{}",
+                                        p.source,
+                                        if g.resale.is_none() {
+                                            " (the H100's curve, assumed)"
+                                        } else {
+                                            ""
+                                        }
+                                    ),
+                                ),
+                                _ => (
+                                    "scenario".into(),
+                                    format!("{} (the scenario's own figure)", s.file),
+                                ),
+                            };
+                            add(
+                                format!("{} resale after {} months", g.id, s.horizon_months),
+                                format!(
+                                    "{:.0}–{:.0}% of purchase",
+                                    100.0 * r.dist.quantile(0.0),
+                                    100.0 * r.dist.quantile(1.0)
+                                ),
                                 d,
                                 src,
                             );

@@ -101,8 +101,32 @@ pub struct OptionSummary {
     pub breakdown_usd: Vec<(ItemKind, f64)>,
     /// Cost in each month.
     pub by_month: Vec<MonthPoint>,
-    /// Cumulative cost at the end of each month.
+    /// Cumulative cash paid out at the end of each month (owned hardware paid up front).
     pub cumulative: Vec<MonthPoint>,
+    /// Present value of the cash at the scenario's discount rate [USD].
+    pub present_value_usd: Summary,
+    /// Mean cash by month, split into one-time outlays, running costs and API bills [USD].
+    pub cash_by_month: Vec<CashMonth>,
+    /// Mean of a reservation's term past the horizon, in full [USD] (0 without one).
+    pub commitment_left_usd: f64,
+    /// True for a self-hosted option that sets no people cost (ops_hours_per_month).
+    pub ops_missing: bool,
+}
+
+/// One month's mean cash, split.
+#[derive(Debug, Clone, Serialize)]
+pub struct CashMonth {
+    /// Month from 1.
+    pub month: usize,
+    /// All cash paid out [USD] (negative when a resale comes back).
+    pub cash: f64,
+    /// One-time outlays: purchase (less resale, in the last month), set-up, a reservation's
+    /// rest [USD].
+    pub capex: f64,
+    /// Running costs: GPU time, power, hosting, people, licences [USD].
+    pub opex: f64,
+    /// API bills: the API's own, overflow and stages [USD].
+    pub api: f64,
 }
 
 /// The comparison a run leads with, in one sentence's worth of numbers: the best API against
@@ -143,6 +167,8 @@ pub struct RunSummary {
     pub samples: u64,
     /// Months simulated.
     pub horizon_months: u32,
+    /// Yearly discount rate of the present values.
+    pub discount_rate_per_year: f64,
     /// The uncertain inputs.
     pub inputs: Vec<NamedInput>,
     /// Options, in scenario order.
@@ -255,6 +281,28 @@ fn option_summary(engine: &Engine, r: &RunResult, i: usize, st: &OptionStats) ->
         breakdown_usd: r.mean_breakdown(OptionId(i)),
         by_month: month_points(&st.by_month),
         cumulative: month_points(&st.cumulative),
+        present_value_usd: st.present_value.summary(),
+        cash_by_month: (0..st.cash_by_month.len())
+            .map(|m| {
+                let (cash, capex, api) = (
+                    st.cash_by_month[m].mean(),
+                    st.capex_by_month[m].mean(),
+                    st.api_by_month[m].mean(),
+                );
+                CashMonth {
+                    month: m + 1,
+                    cash,
+                    capex,
+                    opex: cash - capex - api,
+                    api,
+                }
+            })
+            .collect(),
+        commitment_left_usd: st.commitment_left.mean(),
+        ops_missing: match &engine.scenario.options[i].kind {
+            OptionKind::SelfHost(h) => !h.ops_given,
+            _ => false,
+        },
     }
 }
 
@@ -353,6 +401,7 @@ impl RunSummary {
             provenance,
             samples: r.samples,
             horizon_months: engine.scenario.horizon_months,
+            discount_rate_per_year: engine.scenario.discount_rate_per_year,
             inputs: engine.scenario.inputs.clone(),
             options,
             verdict,

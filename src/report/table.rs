@@ -111,6 +111,32 @@ pub fn render(s: &RunSummary) -> String {
             ));
         }
     }
+    for o in &s.options {
+        if o.ops_missing {
+            out.push_str(&format!(
+                "  warning: {} has no people cost (ops_hours_per_month is not set; set it, to 0 if none)\n",
+                o.id
+            ));
+        }
+        if o.commitment_left_usd > 0.0 {
+            out.push_str(&format!(
+                "  note: {}'s reservation runs past the horizon: its total includes {} for the rest of the term\n",
+                o.id,
+                format_usd_short(o.commitment_left_usd)
+            ));
+        }
+    }
+    if s.discount_rate_per_year != 0.0 {
+        out.push_str(&format!(
+            "  present value at {:.1}% a year (mean): {}\n",
+            100.0 * s.discount_rate_per_year,
+            s.options
+                .iter()
+                .map(|o| format!("{} {}", o.id, format_usd_short(o.present_value_usd.mean)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     for d in &s.dearer_named_apis {
         out.push_str(&format!(
             "  note: {} (named in the scenario) costs {}/month more than {} for the same work (± {}; {} over {})\n",

@@ -65,6 +65,8 @@ pub struct Scenario {
     pub correlations: Vec<(InputId, InputId, f64)>,
     /// Which hosted offerings are compared, and how prices move over the horizon.
     pub market: Market,
+    /// Yearly discount rate for present values (0: none).
+    pub discount_rate_per_year: f64,
     /// The copula that realises them (None when there are none).
     #[serde(skip)]
     pub copula: Option<Copula>,
@@ -203,6 +205,9 @@ pub struct OptionSpec {
     pub id: String,
     /// Added from the catalogue because it does the same work as an option the file names.
     pub from_market: bool,
+    /// One-time cost of starting the option: integration, MLOps, load tests [USD], billed in
+    /// the first month.
+    pub setup_usd: Option<InputId>,
     /// What serves it.
     pub kind: OptionKind,
     /// Stages served by an API whatever the main server is: stage name → API id.
@@ -245,6 +250,9 @@ pub struct SelfHost {
     pub licence_fee_usd: Option<Usd>,
     /// Input index of operations hours per month.
     pub ops_hours: InputId,
+    /// True when the file sets `ops_hours_per_month` (0 is a choice; missing is a gap the
+    /// table warns about).
+    pub ops_given: bool,
     /// Operations rate [USD/hour].
     pub ops_usd_per_hour: Usd,
     /// Input index of a multiplier on the catalogue's seconds per image.
@@ -275,6 +283,11 @@ pub enum Payment {
         interruptions_per_hour: f64,
         /// Work lost and restart time per interruption [s].
         interruption_lost_seconds: f64,
+        /// A reservation's committed term [months]: billed in full, also past the horizon.
+        commitment_months: Option<u32>,
+        /// What it costs to resell or cancel the term left at the horizon's end (None: it is
+        /// paid in full) [USD].
+        commitment_exit_usd: Option<Usd>,
     },
     /// Rented by the second, workers come and go with demand.
     Serverless {
@@ -293,8 +306,12 @@ pub enum Payment {
     Owned {
         /// Purchase price per GPU [USD].
         purchase_usd: Usd,
-        /// Months over which the purchase is spread.
-        amortise_months: u32,
+        /// Per GPU, its share of the rest of the system: server, networking [USD].
+        system_usd: Usd,
+        /// Resale value at the horizon's end, as a share of purchase + system.
+        residual_share: InputId,
+        /// True when the resale comes from the catalogue's curve, not the scenario.
+        residual_from_catalogue: bool,
         /// Electricity [USD/kWh].
         usd_per_kwh: Usd,
         /// Power usage effectiveness of the room (1.0 = none lost).

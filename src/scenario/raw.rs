@@ -25,6 +25,7 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub(super) correlations: Vec<(String, String, f64)>,
     pub(super) market: Option<RawMarket>,
+    pub(super) discount_rate_per_year: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +121,10 @@ pub(super) struct RawOption {
     pub(super) usd_per_hour: Option<Usd>,
     pub(super) gpu_price_factor: Option<RawDist>,
     pub(super) price_drift: Option<RawDist>,
+    pub(super) setup_usd: Option<RawDist>,
+    pub(super) commitment_months: Option<u32>,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    pub(super) commitment_exit_usd: Option<Usd>,
     pub(super) fleet: Option<RawFleet>,
     pub(super) overflow: Option<String>,
     pub(super) max_queue_seconds: Option<f64>,
@@ -154,12 +159,15 @@ pub(super) struct RawFleet {
     pub(super) max_workers: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawOwned {
     #[serde(default, deserialize_with = "de_usd_opt")]
     pub(super) purchase_usd: Option<Usd>,
-    pub(super) amortise_months: u32,
+    pub(super) amortise_months: Option<u32>,
+    #[serde(default, deserialize_with = "de_usd_opt")]
+    pub(super) system_usd: Option<Usd>,
+    pub(super) residual_share: Option<RawDist>,
     #[serde(default, deserialize_with = "de_usd_opt")]
     pub(super) usd_per_kwh: Option<Usd>,
     pub(super) pue: Option<f64>,

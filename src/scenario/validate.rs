@@ -4,6 +4,9 @@
 use super::raw::*;
 use super::*;
 
+/// Longest committed term a scenario may hold [months].
+pub const MAX_COMMITMENT_MONTHS: u32 = 60;
+
 /// `overflow = "cheapest"`: each image goes to the cheapest offering of the fleet's model.
 pub const CHEAPEST: &str = "cheapest";
 
@@ -307,7 +310,16 @@ pub(super) fn validate(
                 format!("\"{}\" is empty or used twice; expected a unique id", o.id),
             );
         }
-        if let Some(spec) = validate_option(o, &key, cat, &stages, &mix, &mut inputs, p) {
+        if let Some(spec) = validate_option(
+            o,
+            &key,
+            cat,
+            &stages,
+            &mix,
+            &mut inputs,
+            raw.horizon_months,
+            p,
+        ) {
             options.push(spec);
         }
     }
@@ -376,7 +388,18 @@ pub(super) fn validate(
             format!("\"{name}\" cannot name an output folder; expected letters, digits and dashes"),
         );
     }
+    let discount_rate_per_year = raw.discount_rate_per_year.unwrap_or(0.0);
+    if !(discount_rate_per_year.is_finite()
+        && discount_rate_per_year > -0.5
+        && discount_rate_per_year < 1.0)
+    {
+        p.push(
+            "discount_rate_per_year",
+            format!("{discount_rate_per_year} is out of range; expected a yearly rate above -0.5 and below 1 (0.08 for 8%)"),
+        );
+    }
     p.is_empty().then(|| Scenario {
+        discount_rate_per_year,
         name,
         description: raw.description,
         file: String::new(),
@@ -588,6 +611,7 @@ fn add_market_options(
         options.push(OptionSpec {
             id,
             from_market: true,
+            setup_usd: None,
             kind: OptionKind::Api {
                 api: off.id.clone(),
                 price_factor: None,
@@ -671,6 +695,7 @@ fn validate_option(
     stages: &[Stage],
     mix: &[Bucket],
     inputs: &mut Inputs,
+    horizon: u32,
     p: &mut Problems,
 ) -> Option<OptionSpec> {
     let k = |f: &str| join_key(key, f);
@@ -686,6 +711,17 @@ fn validate_option(
         check_api(cat, api, &k(&format!("stages.{stage}")), p);
     }
     let base = format!("option.{}", o.id);
+    let setup_usd = o.setup_usd.as_ref().map(|r| {
+        inputs.add(
+            format!("{base}.setup_usd"),
+            &k("setup_usd"),
+            Some(r),
+            0.0,
+            "USD",
+            (Some(0.0), Some(1e9)),
+            p,
+        )
+    });
     let kind = match (&o.api, &o.selfhost) {
         (Some(_), Some(_)) => {
             p.push(key, "has both api and selfhost; expected one of them");
@@ -703,6 +739,8 @@ fn validate_option(
                 ("fleet", o.fleet.is_some()),
                 ("overflow", o.overflow.is_some()),
                 ("owned", o.owned.is_some()),
+                ("commitment_months", o.commitment_months.is_some()),
+                ("commitment_exit_usd", o.commitment_exit_usd.is_some()),
             ] {
                 if set {
                     p.push(
@@ -828,7 +866,7 @@ fn validate_option(
                 }
             }
             let fleet = validate_fleet(o.fleet.as_ref(), &k("fleet"), p);
-            let payment = validate_payment(o, gpu, &fleet, key, p);
+            let payment = validate_payment(o, gpu, cat, &fleet, key, &base, horizon, inputs, p);
             if let (Some(Payment::Serverless { .. }), Some(f)) = (&payment, &fleet) {
                 if !matches!(f, FleetPolicy::Serverless { .. }) {
                     p.push(
@@ -940,6 +978,7 @@ fn validate_option(
                 licence,
                 licence_fee_usd: o.licence_fee_usd,
                 ops_hours,
+                ops_given: o.ops_hours_per_month.is_some(),
                 ops_usd_per_hour: ops_rate,
                 speed_factor,
                 bucket_seconds: o.bucket_seconds.clone(),
@@ -951,6 +990,7 @@ fn validate_option(
     };
     (p.0.len() == before).then(|| OptionSpec {
         from_market: false,
+        setup_usd,
         id: o.id.clone(),
         kind,
         stage_apis: o.stages.clone(),
@@ -1059,23 +1099,24 @@ fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<F
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn validate_payment(
     o: &RawOption,
     gpu: &crate::catalogue::Gpu,
+    cat: &Catalogue,
     fleet: &Option<FleetPolicy>,
     key: &str,
+    base: &str,
+    horizon: u32,
+    inputs: &mut Inputs,
     p: &mut Problems,
 ) -> Option<Payment> {
     let k = |x: &str| join_key(key, x);
     let payment = o.payment;
     if payment == Some(RawPayment::Owned) || (o.owned.is_some() && o.offer.is_none()) {
-        let Some(ow) = &o.owned else {
-            p.push(
-                k("owned"),
-                "is missing; payment owned needs owned = { amortise_months = 36, ... }",
-            );
-            return None;
-        };
+        // Every owned figure has a default (the catalogue's price and resale curve).
+        let none = RawOwned::default();
+        let ow = o.owned.as_ref().unwrap_or(&none);
         if o.offer.is_some() {
             p.push(k("offer"), "does not belong to an owned option");
         }
@@ -1101,15 +1142,55 @@ fn validate_payment(
         if purchase.is_sign_negative() {
             p.push(k("owned.purchase_usd"), format!("{purchase} is negative"));
         }
-        if ow.amortise_months == 0 || ow.amortise_months > 120 {
+        if ow.amortise_months.is_some() {
             p.push(
                 k("owned.amortise_months"),
-                format!(
-                    "{} is out of range; expected 1 to 120 months",
-                    ow.amortise_months
-                ),
+                "is no longer used: the purchase is paid up front and its resale value comes back \
+                 at the horizon's end; expected owned.residual_share (a share of purchase + system, \
+                 a distribution) or nothing, for the catalogue's resale curve",
             );
         }
+        let system = ow.system_usd.unwrap_or(Usd::ZERO);
+        if system.is_sign_negative() {
+            p.push(k("owned.system_usd"), format!("{system} is negative"));
+        }
+        // Resale at the horizon's end: the file's, else the catalogue's curve at that age.
+        let resale = gpu
+            .resale
+            .as_ref()
+            .or_else(|| cat.gpus.get("h100-sxm").and_then(|g| g.resale.as_ref()));
+        let default = resale.map(|r| r.share_at(horizon));
+        let residual_share = match (&ow.residual_share, default) {
+            (Some(r), _) => inputs.add(
+                format!("{base}.residual_share"),
+                &k("owned.residual_share"),
+                Some(r),
+                0.0,
+                "share of purchase",
+                (Some(0.0), Some(1.0)),
+                p,
+            ),
+            (None, Some((lo, hi))) => {
+                let dist = if hi > lo {
+                    crate::dist::Dist::Uniform { min: lo, max: hi }
+                } else {
+                    crate::dist::Dist::Fixed(lo)
+                };
+                inputs.0.push(NamedInput {
+                    name: format!("{base}.residual_share"),
+                    dist,
+                    unit: "share of purchase",
+                });
+                InputId(inputs.0.len() - 1)
+            }
+            (None, None) => {
+                p.push(
+                    k("owned.residual_share"),
+                    format!("is missing and the catalogue has no resale curve for {}; expected a share of the purchase a used card fetches at the horizon's end", gpu.id),
+                );
+                InputId(0)
+            }
+        };
         let pue = ow.pue.unwrap_or(1.3);
         finite_in(
             pue,
@@ -1135,7 +1216,9 @@ fn validate_payment(
         }
         return Some(Payment::Owned {
             purchase_usd: purchase,
-            amortise_months: ow.amortise_months.max(1),
+            system_usd: system,
+            residual_share,
+            residual_from_catalogue: ow.residual_share.is_none(),
             usd_per_kwh: kwh,
             pue,
             hosting_usd_per_month: hosting,
@@ -1281,11 +1364,36 @@ fn validate_payment(
         "seconds",
         p,
     );
+    let commitment_months = o.commitment_months.or(offer.commitment_months);
+    if let Some(c) = commitment_months {
+        if c == 0 || c > MAX_COMMITMENT_MONTHS {
+            p.push(
+                k("commitment_months"),
+                format!("{c} is out of range; expected 1 to {MAX_COMMITMENT_MONTHS} months"),
+            );
+        }
+    }
+    if let Some(x) = o.commitment_exit_usd {
+        if x.is_sign_negative() {
+            p.push(
+                k("commitment_exit_usd"),
+                format!("{x} is negative; expected the cost of reselling or cancelling, 0 or more"),
+            );
+        }
+        if commitment_months.is_none() {
+            p.push(
+                k("commitment_exit_usd"),
+                "is set but the offer has no commitment",
+            );
+        }
+    }
     Some(Payment::Hourly {
         offer: offer.id.clone(),
         usd_per_hour: rate,
         class: offer.class,
         interruptions_per_hour,
         interruption_lost_seconds: lost,
+        commitment_months,
+        commitment_exit_usd: o.commitment_exit_usd,
     })
 }
