@@ -7,10 +7,11 @@
 //! for a person to look at.
 
 use breakeven::report::charts::{
-    overtake_month, render_png, render_svg, write_chart, BreakEvenChart, BreakEvenMark, Chart,
-    CostCurve, CostSample, CumulativeChart, CumulativeCurve, DistributionChart, FleetChart,
-    HourBand, MonthBand, Overtake, ProbabilityChart, ProbabilityCurve, ProbabilityPoint,
-    TickFormat, TornadoBar, TornadoChart, VolumePoint, HEIGHT, HOURS_PER_WEEK, WIDTH,
+    overtake_month, render_png, render_svg, write_chart, BreakEvenChart, BreakEvenMark, CashColumn,
+    CashFlowChart, Chart, CostCurve, CostSample, CumulativeChart, CumulativeCurve,
+    DistributionChart, FleetChart, HourBand, MonthBand, Overtake, ProbabilityChart,
+    ProbabilityCurve, ProbabilityPoint, TickFormat, TornadoBar, TornadoChart, VolumePoint, HEIGHT,
+    HOURS_PER_WEEK, WIDTH,
 };
 use plotters::prelude::*;
 use std::path::Path;
@@ -216,6 +217,29 @@ fn fleet_chart() -> FleetChart {
     }
 }
 
+fn cash_flow_chart() -> CashFlowChart {
+    CashFlowChart {
+        title: "Cash out month by month: owned H100 against BFL API".into(),
+        subtitle: SUBTITLE.into(),
+        selfhost: "owned H100".into(),
+        months: (0..12)
+            .map(|m| CashColumn {
+                capex: match m {
+                    0 => 35_000.0,
+                    11 => -15_000.0,
+                    _ => 0.0,
+                },
+                opex: 2_500.0,
+                api: 300.0 * m as f64,
+            })
+            .collect(),
+        api: (
+            "BFL API".into(),
+            (0..12).map(|m| 9_000.0 + 500.0 * m as f64).collect(),
+        ),
+    }
+}
+
 fn cumulative_chart() -> CumulativeChart {
     let months = 24;
     let api: Vec<MonthBand> = (1..=months)
@@ -322,6 +346,13 @@ fn all_charts() -> Vec<(&'static str, Chart, Vec<String>)> {
     ];
     cu_texts.extend(cu.options.iter().map(|o| o.label.clone()));
 
+    let cf_texts = vec![
+        "month of the horizon".to_string(),
+        "cash paid out in the month ($, mean over paths)".to_string(),
+        "owned H100: one-time (purchase, set-up; resale below zero)".to_string(),
+        "owned H100: running (GPU time, power, hosting, people)".to_string(),
+        "BFL API: its monthly bill".to_string(),
+    ];
     let mut out: Vec<(&str, Chart, Vec<String>)> = vec![
         ("break-even", be.into(), be_texts),
         ("p-cheaper", pr.into(), pr_texts),
@@ -329,6 +360,7 @@ fn all_charts() -> Vec<(&'static str, Chart, Vec<String>)> {
         ("tornado", to.into(), to_texts),
         ("fleet-week", fl.into(), fl_texts),
         ("cumulative", cu.into(), cu_texts),
+        ("cash-flow", cash_flow_chart().into(), cf_texts),
     ];
     for (_, chart, texts) in &mut out {
         texts.push(chart.title().to_string());

@@ -18,7 +18,7 @@ pub struct Payback {
     pub selfhost: String,
     /// API option id.
     pub api: String,
-    /// Paid up front: the purchase of owned hardware, else 0 [USD].
+    /// Paid up front: the purchase of owned hardware and the set-up (its median) [USD].
     pub upfront_usd: f64,
     /// Months to payback, over paths that pay back within the horizon.
     pub months: Option<stats::Summary>,
@@ -32,7 +32,7 @@ impl Payback {
         use crate::money::format_usd_short;
         let what = if self.upfront_usd > 0.0 {
             format!(
-                "{} pays back its {} against {}",
+                "{} pays back its {} up front against {}",
                 self.selfhost,
                 format_usd_short(self.upfront_usd),
                 self.api
@@ -79,10 +79,16 @@ impl PaybackFold {
             let Some(f) = opt.fleet.as_ref() else {
                 continue;
             };
+            // Paid up front: the purchase, and the set-up (its median, when uncertain).
+            let setup = opt
+                .setup_usd
+                .map(|i| e.scenario.input(i).dist.median())
+                .unwrap_or(0.0);
             let upfront = f
                 .owned()
                 .map(|ow| money::to_f64(ow.capex_usd))
-                .unwrap_or(0.0);
+                .unwrap_or(0.0)
+                + setup;
             for (a, api) in e.options.iter().enumerate() {
                 if api.is_api() {
                     pairs.push(PaybackPair {

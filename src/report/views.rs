@@ -131,6 +131,41 @@ pub fn run_charts(
             overtakes,
         };
         out.push(("cumulative-cost".to_string(), Chart::from(chart)));
+        // Cash month by month: the best self-hosted option against the best API.
+        if let (Some(own), Some(api)) = (r.best_selfhost(), r.best_api()) {
+            let st = &r.options[own.0];
+            let months = (0..st.cash_by_month.len())
+                .map(|m| {
+                    let (cash, capex, api) = (
+                        st.cash_by_month[m].mean(),
+                        st.capex_by_month[m].mean(),
+                        st.api_by_month[m].mean(),
+                    );
+                    CashColumn {
+                        capex,
+                        opex: cash - capex - api,
+                        api,
+                    }
+                })
+                .collect();
+            let bill = r.options[api.0]
+                .cash_by_month
+                .iter()
+                .map(|m| m.mean())
+                .collect();
+            let chart = CashFlowChart {
+                title: format!(
+                    "Cash out month by month: {} against {}",
+                    e.option(own).id,
+                    e.option(api).id
+                ),
+                subtitle: format!("{sub} · means over paths"),
+                selfhost: e.option(own).id.clone(),
+                months,
+                api: (e.option(api).id.clone(), bill),
+            };
+            out.push(("cash-flow".to_string(), Chart::from(chart)));
+        }
     }
     out
 }

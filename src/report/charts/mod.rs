@@ -12,6 +12,7 @@
 //! `font-family="sans-serif"` for the viewer to render.
 
 mod breakeven;
+mod cashflow;
 mod cumulative;
 mod distribution;
 mod fleet;
@@ -20,6 +21,7 @@ mod probability;
 mod tornado;
 
 pub use breakeven::{BreakEvenChart, BreakEvenMark, CostCurve, VolumePoint};
+pub use cashflow::{CashColumn, CashFlowChart};
 pub use cumulative::{overtake_month, CumulativeChart, CumulativeCurve, MonthBand, Overtake};
 pub use distribution::{CostSample, DistributionChart};
 pub use fleet::{FleetChart, HourBand, HOURS_PER_WEEK};
@@ -52,6 +54,8 @@ pub enum Chart {
     Fleet(FleetChart),
     /// Cumulative cost over the horizon.
     Cumulative(CumulativeChart),
+    /// Cash paid out month by month.
+    CashFlow(CashFlowChart),
 }
 
 impl Chart {
@@ -64,6 +68,7 @@ impl Chart {
             Chart::Tornado(c) => &c.title,
             Chart::Fleet(c) => &c.title,
             Chart::Cumulative(c) => &c.title,
+            Chart::CashFlow(c) => &c.title,
         }
     }
 
@@ -80,6 +85,7 @@ impl Chart {
             Chart::Tornado(c) => tornado::draw(c, root),
             Chart::Fleet(c) => fleet::draw(c, root),
             Chart::Cumulative(c) => cumulative::draw(c, root),
+            Chart::CashFlow(c) => cashflow::draw(c, root),
         }
     }
 }
@@ -95,7 +101,7 @@ macro_rules! from_chart {
 }
 from_chart!(BreakEvenChart => BreakEven, ProbabilityChart => Probability,
     DistributionChart => Distribution, TornadoChart => Tornado, FleetChart => Fleet,
-    CumulativeChart => Cumulative);
+    CumulativeChart => Cumulative, CashFlowChart => CashFlow);
 
 /// What drawing returns: plotters' errors, boxed (a backend's I/O error or a font error).
 pub type DrawResult<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
