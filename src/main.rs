@@ -2,7 +2,6 @@
 
 mod cli;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,7 +12,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     // A panic is a bug; say so in one line, without a backtrace, and exit 1.
     std::panic::set_hook(Box::new(|info| {
         let what = info
@@ -48,7 +47,8 @@ fn main() -> ExitCode {
 }
 
 /// The error and its causes, `a: b: c`, leaving out a cause whose text is already shown (an
-/// I/O error's message is both in its own text and its source's).
+/// I/O error's message is both in its own text and its source's). Each line is escaped, so
+/// a name or path echoed back cannot move the terminal's cursor.
 fn describe(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
@@ -61,5 +61,8 @@ fn describe(e: &anyhow::Error) -> String {
         }
         out.push_str(&text);
     }
-    out
+    out.split('\n')
+        .map(|line| breakeven::names::escape(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -103,10 +103,20 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if a.screen_paths == 0 || a.finalists == 0 {
-        return Err(
-            super::InputError("--screen-paths and --finalists must be at least 1".into()).into(),
-        );
+    use breakeven::limits::{MAX_FINALISTS, MAX_SCREEN_PATHS};
+    if a.screen_paths == 0 || a.screen_paths > MAX_SCREEN_PATHS {
+        return Err(super::InputError(format!(
+            "--screen-paths: {} is out of range; expected 1 to {MAX_SCREEN_PATHS} paths per candidate",
+            a.screen_paths
+        ))
+        .into());
+    }
+    if a.finalists == 0 || a.finalists > MAX_FINALISTS {
+        return Err(super::InputError(format!(
+            "--finalists: {} is out of range; expected 1 to {MAX_FINALISTS} candidates",
+            a.finalists
+        ))
+        .into());
     }
     let cfg = PlanConfig {
         objective: a.objective,

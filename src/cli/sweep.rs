@@ -235,6 +235,13 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
 pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
     let mut parts: Vec<(PathBuf, Part)> = Vec::new();
     for p in &a.parts {
+        if p.is_dir() {
+            return Err(InputError(format!(
+                "{}: is a folder; expected a part file written by `sweep --shard K/N`",
+                common::shown(p)
+            ))
+            .into());
+        }
         let text = std::fs::read_to_string(p).map_err(|e| breakeven::Error::Io {
             path: p.display().to_string(),
             source: e,

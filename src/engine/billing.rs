@@ -117,16 +117,19 @@ impl PathScratch {
                         opt.id, q, item.label
                     ))
                 })?;
-                bill += c;
+                // Checked: compile bounds every total far inside the decimal range, and should
+                // a sum leave it anyway, the run stops with an error instead of panicking.
+                let what = || format!("option {}: month {}", opt.id, m + 1);
+                bill = money::add(bill, c, &what)?;
                 if item.kind != ItemKind::Amortisation {
-                    cash += c;
+                    cash = money::add(cash, c, &what)?;
                 }
                 match run.breakdown.iter_mut().find(|(k, _)| *k == item.kind) {
-                    Some((_, v)) => *v += c,
+                    Some((_, v)) => *v = money::add(*v, c, &what)?,
                     None => run.breakdown.push((item.kind, c)),
                 }
             }
-            run.total += bill;
+            run.total = money::add(run.total, bill, &|| format!("option {}: total", opt.id))?;
             out.monthly_usd.push(money::to_f64(bill));
             out.monthly_cash_usd.push(money::to_f64(cash));
         }
