@@ -38,11 +38,29 @@ fn main() -> ExitCode {
                     describe(&e)
                 );
             } else {
-                eprintln!("error: {}", describe(&e));
+                eprintln!("error: {}{}", describe(&e), disk_full_note(&e));
             }
             ExitCode::from(code)
         }
         Err(_) => ExitCode::from(1),
+    }
+}
+
+/// A full disk is said in so many words, with what it means for the output folder: every
+/// command stages its files and swaps them in only when all are written.
+fn disk_full_note(e: &anyhow::Error) -> &'static str {
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        })
+    });
+    if full {
+        "\nthe disk is full; nothing was changed in the output folder, which keeps its previous results"
+    } else {
+        ""
     }
 }
 

@@ -149,6 +149,12 @@ impl RunFlags {
     }
 }
 
+/// Start replacing `owner`'s files in output folder `dir`: checked now, before any work, and
+/// swapped in whole by [`breakeven::report::output::Staged::commit`].
+pub fn stage(dir: &Path, owner: &str) -> anyhow::Result<breakeven::report::output::Staged> {
+    Ok(breakeven::report::output::Staged::begin(dir, owner)?)
+}
+
 /// A path for a message: control characters escaped, so a name cannot move the cursor.
 pub fn shown(p: &Path) -> String {
     breakeven::names::escape(&p.display().to_string()).into_owned()

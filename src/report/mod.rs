@@ -6,6 +6,7 @@ pub mod charts;
 pub mod files;
 pub mod full;
 pub mod html;
+pub mod output;
 pub mod samples;
 pub mod summary;
 pub mod table;
