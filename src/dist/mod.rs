@@ -679,7 +679,7 @@ impl Check {
             );
             return false;
         }
-        if !(shape >= MIN_GAMMA_SHAPE) {
+        if shape < MIN_GAMMA_SHAPE {
             self.0.push(
                 key,
                 format!("gamma's shape {shown} is below {MIN_GAMMA_SHAPE}: nearly every draw is 0; expected a shape of at least {MIN_GAMMA_SHAPE}"),

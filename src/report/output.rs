@@ -503,7 +503,7 @@ impl FolderLock {
                 .truncate(false)
                 .write(true)
                 .open(&path)?;
-            file.lock()?;
+            flock(&file, Lock::Wait)?;
             if same_file(&file, &path) {
                 return Ok(FolderLock { file, path });
             }
@@ -515,8 +515,48 @@ impl Drop for FolderLock {
     fn drop(&mut self) {
         // Remove before unlocking: whoever waits on this file then finds it gone and retries.
         let _ = fs::remove_file(&self.path);
-        let _ = self.file.unlock();
+        let _ = flock(&self.file, Lock::Release);
     }
+}
+
+/// What [`flock`] does.
+#[derive(Clone, Copy)]
+enum Lock {
+    /// Take the lock, waiting for its holder.
+    Wait,
+    /// Take the lock if it is free, else fail with `WouldBlock`.
+    Try,
+    /// Let it go.
+    Release,
+}
+
+/// An exclusive advisory lock on an open file (`flock(2)`): released by the system when the
+/// process ends however it ends, so a killed command never leaves a folder locked. (The
+/// standard library has this as `File::lock` from Rust 1.89; this crate supports 1.85.)
+#[cfg(unix)]
+fn flock(file: &File, how: Lock) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let op = match how {
+        Lock::Wait => libc::LOCK_EX,
+        Lock::Try => libc::LOCK_EX | libc::LOCK_NB,
+        Lock::Release => libc::LOCK_UN,
+    };
+    loop {
+        // SAFETY: `file` is open for the whole call; flock only reads the descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Without `flock`, no lock: commands on one folder must then not overlap.
+#[cfg(not(unix))]
+fn flock(_: &File, _: Lock) -> io::Result<()> {
+    Ok(())
 }
 
 /// True when `path` still names the file `file` has open.
@@ -549,7 +589,7 @@ fn make_stage(parent: &Path, name: &OsStr) -> io::Result<(PathBuf, File)> {
         }
         let made = (|| {
             let lock = File::create(stage.join(STAGE_LOCK))?;
-            lock.lock()?;
+            flock(&lock, Lock::Wait)?;
             Ok(lock)
         })();
         return match made {
@@ -597,7 +637,7 @@ fn recover(parent: &Path, name: &OsStr) -> io::Result<()> {
     for stage in stages {
         let stale = match File::open(stage.join(STAGE_LOCK)) {
             Err(_) => true,
-            Ok(f) => f.try_lock().is_ok(),
+            Ok(f) => flock(&f, Lock::Try).is_ok(),
         };
         if stale {
             let _ = fs::remove_dir_all(stage);
