@@ -42,23 +42,10 @@ impl fmt::Display for Problem {
     }
 }
 
-/// `s` with control characters escaped (`\n`, `\u{1b}`), so it prints on one line and cannot
-/// move the terminal's cursor.
+/// `s` with control characters and direction overrides escaped (see [`crate::names::escape`]),
+/// so it prints on one line and cannot move the terminal's cursor.
 fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        s.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        s.into()
-    }
+    crate::names::escape(s)
 }
 
 /// Every problem found in one or more inputs.

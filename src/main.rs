@@ -2,7 +2,6 @@
 
 mod cli;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,7 +12,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     // A panic is a bug; say so in one line, without a backtrace, and exit 1.
     std::panic::set_hook(Box::new(|info| {
         let what = info
@@ -39,7 +38,7 @@ fn main() -> ExitCode {
                     describe(&e)
                 );
             } else {
-                eprintln!("error: {}", describe(&e));
+                eprintln!("error: {}{}", describe(&e), disk_full_note(&e));
             }
             ExitCode::from(code)
         }
@@ -47,8 +46,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// A full disk is said in so many words, with what it means for the output folder: every
+/// command stages its files and swaps them in only when all are written.
+fn disk_full_note(e: &anyhow::Error) -> &'static str {
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        })
+    });
+    if full {
+        "\nthe disk is full; nothing was changed in the output folder, which keeps its previous results"
+    } else {
+        ""
+    }
+}
+
 /// The error and its causes, `a: b: c`, leaving out a cause whose text is already shown (an
-/// I/O error's message is both in its own text and its source's).
+/// I/O error's message is both in its own text and its source's). Each line is escaped, so
+/// a name or path echoed back cannot move the terminal's cursor.
 fn describe(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
@@ -61,5 +79,8 @@ fn describe(e: &anyhow::Error) -> String {
         }
         out.push_str(&text);
     }
-    out
+    out.split('\n')
+        .map(|line| breakeven::names::escape(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -183,9 +183,53 @@ fn trim_suffix(s: String) -> String {
         .replace(".0B", "B")
 }
 
+/// The largest dollar amount a file may hold, [`crate::limits::MAX_USD`], as a decimal.
+pub fn max_usd() -> Usd {
+    Decimal::from(crate::limits::MAX_USD)
+}
+
+/// `amount` when its size is at most [`max_usd`], else why not, for a file's reader: far
+/// larger amounts make totals that no decimal holds.
+pub fn bounded(amount: Usd) -> Result<Usd, String> {
+    if amount.abs() > max_usd() {
+        Err(format!(
+            "{amount} is out of range; expected a price, fee or purchase of at most {} in size",
+            format_usd(max_usd())
+        ))
+    } else {
+        Ok(amount)
+    }
+}
+
+/// `a + b`, or an error naming `what` when the sum leaves the decimal range (about 7.9e28
+/// dollars): money never wraps, saturates or panics.
+pub fn add(a: Usd, b: Usd, what: &dyn Fn() -> String) -> crate::Result<Usd> {
+    a.checked_add(b).ok_or_else(|| {
+        crate::Error::Invariant(format!(
+            "{}: {a} + {b} does not fit a dollar amount",
+            what()
+        ))
+    })
+}
+
+/// `a × b`, checked like [`add`].
+pub fn mul(a: Usd, b: Usd, what: &dyn Fn() -> String) -> crate::Result<Usd> {
+    a.checked_mul(b).ok_or_else(|| {
+        crate::Error::Invariant(format!(
+            "{}: {a} × {b} does not fit a dollar amount",
+            what()
+        ))
+    })
+}
+
 /// Serde: a dollar amount written as a quoted decimal (`"0.014"`, exact) or a plain number
-/// (taken by its spelling, so `0.014` is still exactly 0.014).
+/// (taken by its spelling, so `0.014` is still exactly 0.014), at most [`max_usd`] in size.
 pub fn de_usd<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Usd, D::Error> {
+    let amount = de_usd_unbounded(d)?;
+    bounded(amount).map_err(serde::de::Error::custom)
+}
+
+fn de_usd_unbounded<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Usd, D::Error> {
     struct V;
     impl serde::de::Visitor<'_> for V {
         type Value = Usd;

@@ -170,7 +170,7 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ("stage-per-asset-negative", &["stage[0].per_asset: -1 is out of range; expected images per asset"]),
     ("stage-duplicate", &["stage[1].name: \"draft\" is used twice; expected unique stage names"]),
     ("stage-route-unknown", &["option[0].stages.drafts: unknown stage \"drafts\"; nearest: draft"]),
-    ("name-with-slash", &["name: \"../escape\" cannot name an output folder"]),
+    ("name-with-slash", &["name: \"../escape\" holds a path separator ('/'); it cannot name an output folder"]),
     // Distributions that contradict themselves.
     ("p90-below-median", &["demand.monthly.p90: p90 (900) is below median (1000); expected p90 > median"]),
     ("triangular-min-above-max", &["demand.growth.max: max (0.1) is below min (0.3); expected max > min"]),
@@ -495,7 +495,7 @@ fn a_device_that_never_ends_is_refused_not_read_into_memory() {
     if let Some(e) = check_bad(
         "/dev/zero",
         got,
-        &["/dev/zero: is larger than 16 MB; expected a scenario file"],
+        &["/dev/zero: cannot be read (a character device, not a regular file); expected a scenario .toml file"],
     ) {
         panic!("{e}");
     }

@@ -335,7 +335,7 @@ fn consumer_cards_are_flagged_and_can_be_left_out() {
             .arg("plan")
             .arg(&file)
             .args(["--samples", "100", "--mix-setups", "--json", "--out"])
-            .arg(dir.path())
+            .arg(dir.path().join("out"))
             .args(extra)
             .output()
             .unwrap();

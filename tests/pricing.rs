@@ -1017,13 +1017,15 @@ fn per_tile_can_count_tiles_by_area() {
 }
 
 #[test]
-fn a_price_too_large_to_compute_is_bad_input_not_a_panic() {
+fn a_price_too_large_to_compute_is_bad_input_at_load() {
+    // A price at the decimal maximum used to load and fail when a quote multiplied it; every
+    // dollar amount is now bounded where it is read, with the file and key.
     let huge = PER_TILE.replace(
         "tile_usd = \"0.00028655\"",
         "tile_usd = \"79228162514264337593543950335\"",
     );
     assert_ne!(huge, PER_TILE);
-    let c = Catalogue::from_files(
+    let e = Catalogue::from_files(
         "test",
         vec![CatalogueFile {
             rel_path: "api/t/huge.toml".into(),
@@ -1031,12 +1033,12 @@ fn a_price_too_large_to_compute_is_bad_input_not_a_panic() {
             text: huge,
         }],
     )
-    .unwrap();
-    let p = refused(&c, "t/huge", Request::image(size(1024, 1024)), None);
-    assert!(p[0].contains("overflows a dollar amount"), "{p:?}");
-    // The table's headline shows it rather than panicking on the 1 MP example.
-    let headline = c.api("t/huge").unwrap().prices[0].rule.headline();
-    assert!(headline.contains("too large to show"), "{headline}");
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string().contains("test/api/t/huge.toml: price[0].tile_usd: 79228162514264337593543950335 is out of range; expected a price, fee or purchase of at most $1,000,000,000.00"),
+        "{e}"
+    );
 }
 
 // published figures, on the shipped catalogue -----------------------------------------------

@@ -236,12 +236,37 @@ fn non_negative(x: Option<f64>, key: &str, unit: &str, problems: &mut Problems) 
     }
 }
 
+/// A figure the engine multiplies by fleet sizes and hours: bounded as a scenario's own
+/// override of it is, so no product leaves the range of exact totals.
+fn at_most(x: Option<f64>, hi: f64, key: &str, unit: &str, problems: &mut Problems) {
+    if let Some(x) = x.filter(|x| x.is_finite() && *x > hi) {
+        problems.push(
+            key,
+            format!("{x} is out of range; expected at most {hi} {unit}"),
+        );
+    }
+}
+
 pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
     let (raw, parsed) = parse_toml::<RawGpu>(text)?;
     let _ = raw.note;
     let mut problems = Problems::default();
     positive(raw.memory_gb, "memory_gb", "GB", &mut problems);
     positive(raw.power_watts, "power_watts", "watts", &mut problems);
+    at_most(
+        Some(raw.power_watts),
+        100_000.0,
+        "power_watts",
+        "watts a gpu",
+        &mut problems,
+    );
+    at_most(
+        Some(raw.memory_gb),
+        100_000.0,
+        "memory_gb",
+        "GB",
+        &mut problems,
+    );
     if let Some(t) = raw.bf16_tflops {
         positive(t, "bf16_tflops", "TFLOPS", &mut problems);
     }
@@ -265,6 +290,37 @@ pub(super) fn parse(id: &str, text: &str) -> Result<Gpu, Problems> {
     for (i, o) in raw.offer.into_iter().enumerate() {
         let key = format!("offer[{i}]");
         let k = |f: &str| format!("{key}.{f}");
+        if let Some(why) = crate::names::id_problem(&o.id) {
+            problems.push(k("id"), why);
+        }
+        at_most(
+            o.cold_start_seconds,
+            3_600.0,
+            &k("cold_start_seconds"),
+            "seconds",
+            &mut problems,
+        );
+        at_most(
+            o.idle_timeout_seconds,
+            86_400.0,
+            &k("idle_timeout_seconds"),
+            "seconds",
+            &mut problems,
+        );
+        at_most(
+            o.interruptions_per_hour,
+            60.0,
+            &k("interruptions_per_hour"),
+            "interruptions per hour",
+            &mut problems,
+        );
+        at_most(
+            o.billing_increment_seconds.map(f64::from),
+            3_600.0,
+            &k("billing_increment_seconds"),
+            "seconds",
+            &mut problems,
+        );
         if offers.iter().any(|x: &Offer| x.id == o.id) {
             problems.push(
                 k("id"),

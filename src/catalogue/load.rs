@@ -1,7 +1,7 @@
 //! Finding catalogue files: compiled in, or in a folder.
 
 use super::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Problems, Result};
 use include_dir::{include_dir, Dir};
 use std::path::Path;
 
@@ -58,12 +58,14 @@ fn collect_embedded(dir: &Dir<'_>, out: &mut Vec<CatalogueFile>) {
     }
 }
 
-/// The `.toml` files below `dir`, sorted by path.
+/// The `.toml` files below `dir`, sorted by path. Links are followed only while they stay
+/// inside the catalogue; files must be regular files; the walk is bounded by the limits in
+/// [`crate::limits`] (entries, depth, files, bytes). Every problem is reported at once.
 pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
-    let io = |path: &Path, source: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        source,
+    use crate::limits::{
+        MAX_CATALOGUE_BYTES, MAX_CATALOGUE_DEPTH, MAX_CATALOGUE_ENTRIES, MAX_CATALOGUE_FILES,
     };
+    let shown = |p: &Path| p.display().to_string();
     // A folder that cannot be read is bad input (exit code 2), not a failure while running.
     let meta = std::fs::metadata(dir).map_err(|e| {
         let what = match e.kind() {
@@ -71,80 +73,237 @@ pub fn files_in_dir(dir: &Path) -> Result<Vec<CatalogueFile>> {
             _ => format!("cannot be read ({e})"),
         };
         Error::input(
-            &dir.display().to_string(),
+            &shown(dir),
             "",
             format!("{what}; expected a catalogue folder with api/, gpu/, selfhost/ and licence/"),
         )
     })?;
     if !meta.is_dir() {
         return Err(Error::input(
-            &dir.display().to_string(),
+            &shown(dir),
             "",
             "is not a folder; expected a catalogue folder with api/, gpu/, selfhost/ and licence/",
         ));
     }
+    let unreadable = |p: &Path, e: std::io::Error| {
+        Error::input(
+            &shown(p),
+            "",
+            format!("cannot be read ({e}); expected a readable catalogue folder"),
+        )
+    };
+    let root = std::fs::canonicalize(dir).map_err(|e| unreadable(dir, e))?;
+    let mut problems = Problems::default();
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
+    let mut stack = vec![(dir.to_path_buf(), root.clone(), 0usize)];
     // Folders already read, so a symbolic link back up the tree cannot loop forever.
     let mut seen = std::collections::HashSet::new();
-    while let Some(d) = stack.pop() {
-        if !seen.insert(std::fs::canonicalize(&d).map_err(|e| io(&d, e))?) {
+    let (mut entries, mut bytes) = (0usize, 0u64);
+    while let Some((d, real, depth)) = stack.pop() {
+        if !seen.insert(real.clone()) {
             continue;
         }
-        for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
-            let entry = entry.map_err(|e| io(&d, e))?;
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "toml") {
-                let display = path.display().to_string();
-                let bytes = read_capped(&path)
-                    .map_err(|e| {
-                        Error::input(
-                            &display,
-                            "",
-                            format!("cannot be read ({e}); expected a readable TOML file"),
-                        )
-                    })?
-                    .ok_or_else(|| Error::input(&display, "", too_big("a catalogue")))?;
-                let text = String::from_utf8(bytes).map_err(|_| {
-                    Error::input(
-                        &path.display().to_string(),
-                        "",
-                        "is not UTF-8 text; expected a TOML file",
-                    )
-                })?;
-                let rel = path
-                    .strip_prefix(dir)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push(CatalogueFile {
-                    display: path.display().to_string(),
-                    text,
-                    rel_path: rel,
-                });
+        let mut listed: Vec<std::fs::DirEntry> = Vec::new();
+        for entry in std::fs::read_dir(&d).map_err(|e| unreadable(&d, e))? {
+            listed.push(entry.map_err(|e| unreadable(&d, e))?);
+            entries += 1;
+            if entries > MAX_CATALOGUE_ENTRIES {
+                return Err(Error::input(&shown(dir), "", format!("holds more than {MAX_CATALOGUE_ENTRIES} files and folders; expected a catalogue folder of a few hundred files")));
             }
         }
+        // Sorted, so which problem is found first does not depend on the file system.
+        listed.sort_by_key(|e| e.file_name());
+        for entry in listed {
+            let path = entry.path();
+            let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            // Where a link leads must be inside the catalogue.
+            let real = match std::fs::canonicalize(&path) {
+                Ok(r) => r,
+                Err(e) if link => {
+                    problems.0.extend(
+                        Problems(vec![crate::error::Problem::at(
+                            "",
+                            format!("is a link that leads nowhere ({e}); expected files and folders inside the catalogue"),
+                        )])
+                        .in_file(&shown(&path))
+                        .0,
+                    );
+                    continue;
+                }
+                Err(e) => return Err(unreadable(&path, e)),
+            };
+            if link && !real.starts_with(&root) {
+                let mut p = Problems::default();
+                p.push(
+                    "",
+                    format!(
+                        "is a link to {}, outside the catalogue; expected files and folders inside it",
+                        real.display()
+                    ),
+                );
+                problems.0.extend(p.in_file(&shown(&path)).0);
+                continue;
+            }
+            let meta = std::fs::metadata(&real).map_err(|e| unreadable(&path, e))?;
+            if meta.is_dir() {
+                if depth + 1 > MAX_CATALOGUE_DEPTH {
+                    let mut p = Problems::default();
+                    p.push("", format!("is nested more than {MAX_CATALOGUE_DEPTH} folders deep; expected api/<provider>/<model>.toml and the like"));
+                    problems.0.extend(p.in_file(&shown(&path)).0);
+                } else {
+                    stack.push((path, real, depth + 1));
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let display = shown(&path);
+            if out.len() >= MAX_CATALOGUE_FILES {
+                return Err(Error::input(&shown(dir), "", format!("holds more than {MAX_CATALOGUE_FILES} .toml files; expected a catalogue of a few hundred")));
+            }
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if let Some(why) = file_id_problem(&rel) {
+                let mut p = Problems::default();
+                p.push("", why);
+                problems.0.extend(p.in_file(&display).0);
+                continue;
+            }
+            let read = match read_capped(&path) {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    return Err(Error::input(&display, "", too_big("a catalogue")));
+                }
+                Err(e) => {
+                    let mut p = Problems::default();
+                    p.push(
+                        "",
+                        format!("cannot be read ({e}); expected a readable TOML file"),
+                    );
+                    problems.0.extend(p.in_file(&display).0);
+                    continue;
+                }
+            };
+            bytes += read.len() as u64;
+            if bytes > MAX_CATALOGUE_BYTES {
+                return Err(Error::input(&shown(dir), "", format!("holds more than {} MB of .toml files; expected a catalogue of a few hundred kilobytes", MAX_CATALOGUE_BYTES >> 20)));
+            }
+            match String::from_utf8(read) {
+                Ok(text) => out.push(CatalogueFile {
+                    display,
+                    text,
+                    rel_path: rel,
+                }),
+                Err(_) => {
+                    let mut p = Problems::default();
+                    p.push("", "is not UTF-8 text; expected a TOML file");
+                    problems.0.extend(p.in_file(&display).0);
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Input(problems));
     }
     out.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     Ok(out)
 }
 
-/// Largest input file read [bytes]; real ones are a few kilobytes.
-pub const MAX_INPUT_BYTES: u64 = 16 << 20;
-
-/// The bytes of `path`, or `None` when there are more than [`MAX_INPUT_BYTES`]: a huge file, or
-/// a device like `/dev/zero` that never ends, must not fill the memory.
-pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    Ok((bytes.len() as u64 <= MAX_INPUT_BYTES).then_some(bytes))
+/// Why a catalogue file's path below the root does not give ids: every folder below the kind
+/// folder and the file's stem is an id ([`crate::names`]), so an entity's id is a plain file name.
+fn file_id_problem(rel: &str) -> Option<String> {
+    let stem = rel.strip_suffix(".toml")?;
+    let parts: Vec<&str> = stem.split('/').collect();
+    // `api/x.toml`: the first folder is the kind; what is not in a kind folder is reported
+    // by the catalogue itself.
+    let id_parts = parts.get(1..).unwrap_or(&[]);
+    id_parts.iter().find_map(|part| {
+        crate::names::id_problem(part).map(|why| format!("the file name gives the id part {why}"))
+    })
 }
 
+pub use crate::limits::MAX_INPUT_BYTES;
+
+/// The bytes of `path`, or `None` when there are more than [`MAX_INPUT_BYTES`]. Only a regular
+/// file is read: a named pipe, a device or a socket could block forever or never end, and a
+/// file of the kernel's `/proc` or `/sys` says it is empty while it is not (and `/proc/kmsg`
+/// blocks), so those are refused with a message saying what they are.
+pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Opening a named pipe blocks until a writer comes; non-blocking, it returns at once.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if let Some(what) = special_kind(&file, &meta) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file"),
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Ok(None);
+    }
+    // At most the size the file had when opened: a file that grows meanwhile stops there.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(meta.len().min(MAX_INPUT_BYTES))
+        .read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// What a file that is not a regular file is, or `None` for a regular file.
+fn special_kind(file: &std::fs::File, meta: &std::fs::Metadata) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        let kind = if t.is_fifo() {
+            Some("a named pipe")
+        } else if t.is_char_device() {
+            Some("a character device")
+        } else if t.is_block_device() {
+            Some("a block device")
+        } else if t.is_socket() {
+            Some("a socket")
+        } else if t.is_dir() {
+            Some("a folder")
+        } else {
+            None
+        };
+        if kind.is_some() {
+            return kind;
+        }
+    }
+    if !meta.is_file() {
+        return Some("not a file");
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: an all-zero statfs is a valid value, filled in by fstatfs on an open fd.
+        let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `file` is open for the whole call and `fs` is a valid place to write.
+        if unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } == 0 {
+            const PROC: i64 = 0x9fa0;
+            const SYSFS: i64 = 0x6265_6572;
+            const DEBUGFS: i64 = 0x6462_6720;
+            const TRACEFS: i64 = 0x7472_6163;
+            const SECURITYFS: i64 = 0x7363_6673;
+            if [PROC, SYSFS, DEBUGFS, TRACEFS, SECURITYFS].contains(&(fs.f_type as i64)) {
+                return Some("a file of the kernel (/proc, /sys)");
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    None
+}
 /// The message for a file over [`MAX_INPUT_BYTES`].
 pub(crate) fn too_big(what: &str) -> String {
     format!(

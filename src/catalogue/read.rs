@@ -51,7 +51,14 @@ pub(crate) fn read<T: DeserializeOwned>(text: &str) -> Result<(T, Problems), Pro
         return Err(problems);
     }
     let mut root = root;
+    // Values no key may hold are reported and removed first, so no check below sees them.
     let mut seen: Vec<String> = Vec::new();
+    for (path, span, what) in out_of_bounds(root.get_ref()) {
+        let key = path_string(&path);
+        problems.push(key.clone(), at(text, Some(span), &what));
+        remove(&mut root, &path);
+        seen.push(key);
+    }
     loop {
         let e = match T::deserialize(Deserializer::from(root.clone())) {
             Ok(v) => return Ok((v, problems)),
@@ -103,6 +110,85 @@ pub(crate) fn read<T: DeserializeOwned>(text: &str) -> Result<(T, Problems), Pro
         }
         seen.push(key);
     }
+}
+
+/// Every value that no key may hold, wherever it is: a number too large or too small to
+/// compute with, a text too long or holding control characters, an array too long (see
+/// [`crate::limits`]). Non-finite numbers are left to each key's own check, which says what
+/// the key expects.
+fn out_of_bounds(root: &DeTable<'_>) -> Vec<(Vec<Seg>, Range<usize>, String)> {
+    use crate::limits::{MAX_ARRAY_ITEMS, MAX_NUMBER, MAX_TEXT_CHARS, MIN_NUMBER};
+    let mut found = Vec::new();
+    let mut stack: Vec<(Vec<Seg>, &toml::Spanned<DeValue<'_>>)> = Vec::new();
+    fn push_table<'a, 'i>(
+        stack: &mut Vec<(Vec<Seg>, &'a toml::Spanned<DeValue<'i>>)>,
+        path: &[Seg],
+        t: &'a DeTable<'i>,
+    ) {
+        for (k, v) in t.iter() {
+            let mut p = path.to_vec();
+            p.push(Seg::Key(k.get_ref().to_string()));
+            stack.push((p, v));
+        }
+    }
+    push_table(&mut stack, &[], root);
+    while let Some((path, v)) = stack.pop() {
+        if found.len() >= MAX_PARSE_PROBLEMS {
+            break;
+        }
+        let span = v.span();
+        match v.get_ref() {
+            DeValue::Float(f) => {
+                let x: f64 = f.as_str().replace('_', "").parse().unwrap_or(f64::NAN);
+                if x.is_finite() && x.abs() > MAX_NUMBER {
+                    found.push((path, span, format!("{x:e} is too large a number; expected a magnitude of at most {MAX_NUMBER:e}")));
+                } else if x.is_finite() && x != 0.0 && x.abs() < MIN_NUMBER {
+                    found.push((path, span, format!("{x:e} is too small a number to compute with; expected 0 or a magnitude of at least {MIN_NUMBER:e}")));
+                }
+            }
+            DeValue::String(s) => {
+                let n = s.chars().count();
+                if n > MAX_TEXT_CHARS {
+                    found.push((
+                        path,
+                        span,
+                        format!("is a text of {n} characters; expected at most {MAX_TEXT_CHARS}"),
+                    ));
+                } else if let Some(c) = s
+                    .chars()
+                    .find(|&c| crate::names::is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r'))
+                {
+                    found.push((
+                        path,
+                        span,
+                        format!(
+                            "holds the control character {}; expected plain text",
+                            c.escape_unicode()
+                        ),
+                    ));
+                }
+            }
+            DeValue::Array(a) if a.len() > MAX_ARRAY_ITEMS => {
+                found.push((
+                    path,
+                    span,
+                    format!("has {} items; expected at most {MAX_ARRAY_ITEMS}", a.len()),
+                ));
+            }
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    let mut p = path.clone();
+                    p.push(Seg::Index(i));
+                    stack.push((p, item));
+                }
+            }
+            DeValue::Table(t) => push_table(&mut stack, &path, t),
+            DeValue::Integer(_) | DeValue::Boolean(_) | DeValue::Datetime(_) => {}
+        }
+    }
+    // In file order, as a reader goes through it.
+    found.sort_by_key(|(_, span, _)| span.start);
+    found
 }
 
 /// `parsed` followed by those of `checks` that are not about a key `parsed` already reported

@@ -250,6 +250,16 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
                 format!("{key}.seconds_at_1mp"),
                 format!("{} is not a positive number of seconds", sp.seconds_at_1mp),
             );
+        } else if !(1e-4..=3600.0).contains(&sp.seconds_at_1mp) {
+            // The bounds a scenario's own seconds_at_1mp has: outside them a fleet's
+            // arithmetic (capacity, utilisation) loses its precision.
+            problems.push(
+                format!("{key}.seconds_at_1mp"),
+                format!(
+                    "{} is out of range; expected seconds from 0.0001 to 3600",
+                    sp.seconds_at_1mp
+                ),
+            );
         }
         if speeds.iter().any(|x: &SpeedPoint| x.gpu == sp.gpu) {
             problems.push(

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_SAMPLES: u64 = 2_000;
 /// Default seed when neither the flag nor the scenario says.
 pub const DEFAULT_SEED: u64 = 42;
-/// Most sample paths a run may ask for.
-pub const MAX_SAMPLES: u64 = 10_000_000;
+pub use breakeven::limits::MAX_SAMPLES;
 
 /// Flags of every sampling command.
 #[derive(Debug, Clone, clap::Args)]
@@ -148,6 +147,17 @@ impl RunFlags {
             .clone()
             .unwrap_or_else(|| Path::new("out").join(&engine.scenario.name))
     }
+}
+
+/// Start replacing `owner`'s files in output folder `dir`: checked now, before any work, and
+/// swapped in whole by [`breakeven::report::output::Staged::commit`].
+pub fn stage(dir: &Path, owner: &str) -> anyhow::Result<breakeven::report::output::Staged> {
+    Ok(breakeven::report::output::Staged::begin(dir, owner)?)
+}
+
+/// A path for a message: control characters escaped, so a name cannot move the cursor.
+pub fn shown(p: &Path) -> String {
+    breakeven::names::escape(&p.display().to_string()).into_owned()
 }
 
 /// Runs of at least this many path-months are timed before they start.

@@ -47,6 +47,32 @@ pub enum Command {
     Merge(sweep::MergeArgs),
 }
 
+/// The command line, parsed. A flag given twice is refused (exit code 2) rather than one
+/// occurrence silently winning: clap refuses repeats at one level, and `--catalogue`, which
+/// may stand before or after the subcommand, is counted across both here.
+pub fn parse() -> Cli {
+    let given = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .filter(|a| {
+            let a = a.to_string_lossy();
+            a == "--catalogue" || a.starts_with("--catalogue=")
+        })
+        .count();
+    if given > 1 {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "the argument '--catalogue <DIR>' was given {given} times; expected it once"
+                ),
+            )
+            .exit();
+    }
+    Cli::parse()
+}
+
 /// Run the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     // Ctrl-C from the first moment on stops the run the same way, never half-way through a file.

@@ -3,7 +3,6 @@
 use super::common::{self, RunFlags};
 use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult};
 use breakeven::money::format_usd_short;
-use breakeven::report::files::{ensure_dir, write_atomic};
 use breakeven::Catalogue;
 use std::path::PathBuf;
 
@@ -119,10 +118,20 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if a.screen_paths == 0 || a.finalists == 0 {
-        return Err(
-            super::InputError("--screen-paths and --finalists must be at least 1".into()).into(),
-        );
+    use breakeven::limits::{MAX_FINALISTS, MAX_SCREEN_PATHS};
+    if a.screen_paths == 0 || a.screen_paths > MAX_SCREEN_PATHS {
+        return Err(super::InputError(format!(
+            "--screen-paths: {} is out of range; expected 1 to {MAX_SCREEN_PATHS} paths per candidate",
+            a.screen_paths
+        ))
+        .into());
+    }
+    if a.finalists == 0 || a.finalists > MAX_FINALISTS {
+        return Err(super::InputError(format!(
+            "--finalists: {} is out of range; expected 1 to {MAX_FINALISTS} candidates",
+            a.finalists
+        ))
+        .into());
     }
     let cfg = PlanConfig {
         objective: a.objective,
@@ -136,17 +145,18 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         run,
     };
     let dir = a.run.out_dir(&engine);
-    ensure_dir(&dir)?;
+    let mut out = common::stage(&dir, "plan")?;
     let watch = common::watch(0);
     let r = plan(&engine.scenario, catalogue, &cfg, watch.controls())?;
     drop(watch);
     let text = serde_json::to_string_pretty(&r)? + "\n";
-    let path = write_atomic(&dir.join("plan.json"), text.as_bytes())?;
+    let path = out.write("plan.json", text.as_bytes())?;
+    out.commit()?;
     if a.json {
         print!("{text}");
     } else {
         print!("{}", render(&r));
-        eprintln!("wrote {}", path.display());
+        eprintln!("wrote {}", common::shown(&path));
     }
     Ok(())
 }

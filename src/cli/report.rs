@@ -1,7 +1,6 @@
 //! `breakeven report`: run everything on a scenario and write one self-contained HTML page.
 
 use super::common::{self, RunFlags};
-use breakeven::report::files;
 use breakeven::report::full::{self, ReportConfig};
 use breakeven::Catalogue;
 use std::path::PathBuf;
@@ -26,7 +25,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         against: common::against(&engine, a.against.as_deref())?,
     };
     let dir = a.run.out_dir(&engine);
-    files::ensure_dir(&dir)?;
+    let mut out = common::stage(&dir, "report")?;
     let watch = common::watch(0);
     let samples = cfg.run.samples;
     let report = full::build(&engine, catalogue, &cfg, watch.controls(), &|phase| {
@@ -34,7 +33,8 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     })?;
     drop(watch);
     let page = report.page(&engine, catalogue)?;
-    let path = files::write_atomic(&dir.join("report.html"), page.as_bytes())?;
-    println!("wrote {}", path.display());
+    let path = out.write("report.html", page.as_bytes())?;
+    out.commit()?;
+    println!("wrote {}", common::shown(&path));
     Ok(())
 }

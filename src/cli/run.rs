@@ -5,7 +5,6 @@ use breakeven::analysis::api_price::ApiPriceFold;
 use breakeven::analysis::payback::PaybackFold;
 use breakeven::engine::{self, PathResult, RunResult};
 use breakeven::report::{
-    files::{self, AtomicFile},
     samples::SamplesCsv,
     summary::{Provenance, RunSummary},
     table, views,
@@ -34,8 +33,9 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let against = common::against(&engine, a.against.as_deref())?;
     let cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
-    files::ensure_dir(&dir)?;
-    let mut csv_file = AtomicFile::create(&dir.join("samples.csv"))?;
+    // The run's files are staged and swapped in whole at the end (src/report/output.rs).
+    let mut out = common::stage(&dir, "run")?;
+    let mut csv_file = out.create("samples.csv")?;
     let mut csv = SamplesCsv::new(csv_file.writer(), &engine)?;
     let watch = common::watch(cfg.samples);
     let (result, (payback, api_price)): (RunResult, (PaybackFold, ApiPriceFold)) =
@@ -64,22 +64,23 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     summary.payback = payback.finish(&engine);
     summary.api_price_breakeven = api_price.finish(&engine);
     let json = serde_json::to_string_pretty(&summary)? + "\n";
-    let csv_path = csv_file.commit()?;
-    let summary_path = files::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    let csv_path = csv_file.finish()?;
+    let summary_path = out.write("summary.json", json.as_bytes())?;
     let charts = views::write_all(
         &views::run_charts(&engine, &result, &traces, &summary.payback, cfg.seed),
-        &dir,
+        out.path(),
     )?;
+    out.commit()?;
     if a.json {
         print!("{json}");
     } else {
         print!("{}", table::render(&summary));
         eprintln!(
             "wrote {}, {} and {} charts (PNG and SVG) in {}",
-            summary_path.display(),
-            csv_path.display(),
+            common::shown(&summary_path),
+            common::shown(&csv_path),
             charts.len() / 2,
-            dir.display()
+            common::shown(&dir)
         );
     }
     Ok(())

@@ -3,7 +3,6 @@
 use super::common::{self, RunFlags};
 use breakeven::analysis::sensitivity::{analyse, SensitivityResult};
 use breakeven::money::format_usd_short;
-use breakeven::report::files::{ensure_dir, write_atomic};
 use breakeven::Catalogue;
 use std::path::PathBuf;
 
@@ -75,27 +74,29 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let engine = common::load_engine(catalogue, &a.scenario)?;
     let cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
-    ensure_dir(&dir)?;
+    let mut out = common::stage(&dir, "sensitivity")?;
     let against = common::against(&engine, a.against.as_deref())?;
     let watch = common::watch(cfg.samples);
     let r = analyse(&engine, &catalogue.origin, &cfg, against, watch.controls())?;
     drop(watch);
     let text = serde_json::to_string_pretty(&r)? + "\n";
-    let path = write_atomic(&dir.join("sensitivity.json"), text.as_bytes())?;
-    let chart = breakeven::report::charts::write_chart(
+    let path = out.write("sensitivity.json", text.as_bytes())?;
+    breakeven::report::charts::write_chart(
         &breakeven::report::views::tornado_chart(&r, engine.scenario.horizon_months),
-        &dir,
+        out.path(),
         "tornado",
     )?;
+    let chart = (out.final_path("tornado.svg"), out.final_path("tornado.png"));
+    out.commit()?;
     if a.json {
         print!("{text}");
     } else {
         print!("{}", render(&r));
         eprintln!(
             "wrote {}, {} and {}",
-            path.display(),
-            chart.0.display(),
-            chart.1.display()
+            common::shown(&path),
+            common::shown(&chart.0),
+            common::shown(&chart.1)
         );
     }
     Ok(())

@@ -6,6 +6,7 @@ use super::InputError;
 use breakeven::analysis::sweep::{self, Part, SweepFold, SweepPath, SweepResult, PART_KIND};
 use breakeven::engine::{Engine, Fold};
 use breakeven::report::files::{ensure_dir, write_atomic};
+use breakeven::report::output::Staged;
 use breakeven::report::summary::Provenance;
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
@@ -90,8 +91,13 @@ fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
     Ok((k, n))
 }
 
-fn write_result(r: &SweepResult, dir: &Path, json: bool, months: u32) -> anyhow::Result<()> {
-    ensure_dir(dir)?;
+fn write_result(
+    r: &SweepResult,
+    mut out: Staged,
+    dir: &Path,
+    json: bool,
+    months: u32,
+) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(r)? + "\n";
     let mut csv = csv::Writer::from_writer(Vec::new());
     csv.write_record([
@@ -117,22 +123,23 @@ fn write_result(r: &SweepResult, dir: &Path, json: bool, months: u32) -> anyhow:
         }
     }
     let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let a = write_atomic(&dir.join("sweep.json"), text.as_bytes())?;
-    let b = write_atomic(&dir.join("sweep.csv"), &csv)?;
+    let a = out.write("sweep.json", text.as_bytes())?;
+    let b = out.write("sweep.csv", &csv)?;
     let charts = breakeven::report::views::write_all(
         &breakeven::report::views::sweep_charts(r, months),
-        dir,
+        out.path(),
     )?;
+    out.commit()?;
     if json {
         print!("{text}");
     } else {
         print!("{}", render(r));
         eprintln!(
             "wrote {}, {} and {} charts (PNG and SVG) in {}",
-            a.display(),
-            b.display(),
+            common::shown(&a),
+            common::shown(&b),
             charts.len() / 2,
-            dir.display()
+            common::shown(dir)
         );
     }
     Ok(())
@@ -226,15 +233,23 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         eprintln!("wrote {} ({} paths); combine all {n} parts with `breakeven merge {}/sweep.part-*-of-{n}.json`", path.display(), part.paths.len(), dir.display());
         return Ok(());
     }
+    let out = common::stage(&dir, "sweep")?;
     let fold = sweep::run(&engine, &cfg, &volumes, watch.controls())?;
     drop(watch);
     let result = fold.finish(&engine, provenance);
-    write_result(&result, &dir, a.json, engine.scenario.horizon_months)
+    write_result(&result, out, &dir, a.json, engine.scenario.horizon_months)
 }
 
 pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
     let mut parts: Vec<(PathBuf, Part)> = Vec::new();
     for p in &a.parts {
+        if p.is_dir() {
+            return Err(InputError(format!(
+                "{}: is a folder; expected a part file written by `sweep --shard K/N`",
+                common::shown(p)
+            ))
+            .into());
+        }
         let text = std::fs::read_to_string(p).map_err(|e| breakeven::Error::Io {
             path: p.display().to_string(),
             source: e,
@@ -309,5 +324,6 @@ pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&engine.scenario.name));
-    write_result(&result, &dir, a.json, engine.scenario.horizon_months)
+    let out = common::stage(&dir, "sweep")?;
+    write_result(&result, out, &dir, a.json, engine.scenario.horizon_months)
 }

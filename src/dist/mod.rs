@@ -224,7 +224,9 @@ impl Dist {
     pub fn gamma(shape: f64, rate: f64) -> Result<Dist, Problems> {
         let mut c = Check::default();
         if c.all_finite(&[("shape", shape), ("rate", rate)]) {
-            c.positive("shape", shape);
+            if c.positive("shape", shape) {
+                c.gamma_shape("shape", shape, &format!("{shape:.2e}"));
+            }
             c.positive("rate", rate);
         }
         c.done(Dist::Gamma { shape, rate })
@@ -238,7 +240,11 @@ impl Dist {
             if c.positive("sd", sd) && ok {
                 let shape = (mean / sd).powi(2);
                 let rate = mean / (sd * sd);
-                return c.done(Dist::Gamma { shape, rate });
+                if c.gamma_shape("sd", shape, &format!("(mean / sd)² = {shape:.2e}"))
+                    && c.finite("sd", rate)
+                {
+                    return c.done(Dist::Gamma { shape, rate });
+                }
             }
         }
         Err(c.0)
@@ -659,6 +665,28 @@ impl Check {
             );
         }
         v > 0.0
+    }
+
+    /// A gamma shape inside [`MIN_GAMMA_SHAPE`, `MAX_GAMMA_SHAPE`]: the quantile's search
+    /// takes longer the larger the shape (seconds past 1e10), and outside the range the
+    /// family is better written as another one.
+    fn gamma_shape(&mut self, key: &str, shape: f64, shown: &str) -> bool {
+        use crate::limits::{MAX_GAMMA_SHAPE, MIN_GAMMA_SHAPE};
+        if shape > MAX_GAMMA_SHAPE {
+            self.0.push(
+                key,
+                format!("gamma's shape {shown} is above {MAX_GAMMA_SHAPE:e}: its spread is under 0.1% of its mean; expected a shape of at most {MAX_GAMMA_SHAPE:e} (a wider gamma), or a fixed value or a normal"),
+            );
+            return false;
+        }
+        if shape < MIN_GAMMA_SHAPE {
+            self.0.push(
+                key,
+                format!("gamma's shape {shown} is below {MIN_GAMMA_SHAPE}: nearly every draw is 0; expected a shape of at least {MIN_GAMMA_SHAPE}"),
+            );
+            return false;
+        }
+        true
     }
 
     /// Call only on finite values.

@@ -120,11 +120,18 @@ impl PathScratch {
             let mut cash = Decimal::ZERO;
             let mut capex = Decimal::ZERO;
             let mut api = Decimal::ZERO;
-            let add = |run_breakdown: &mut Vec<(ItemKind, Decimal)>, kind: ItemKind, c: Decimal| {
+            // Checked sums: compile bounds every total far inside the decimal range, and should
+            // a sum leave it anyway, the run stops with an error instead of panicking.
+            let what = || format!("option {}: month {}", opt.id, m + 1);
+            let add = |run_breakdown: &mut Vec<(ItemKind, Decimal)>,
+                       kind: ItemKind,
+                       c: Decimal|
+             -> Result<()> {
                 match run_breakdown.iter_mut().find(|(k, _)| *k == kind) {
-                    Some((_, v)) => *v += c,
+                    Some((_, v)) => *v = money::add(*v, c, &what)?,
                     None => run_breakdown.push((kind, c)),
                 }
+                Ok(())
             };
             for (item, q) in opt.items.iter().zip(qty.iter()) {
                 if *q == 0.0 {
@@ -138,20 +145,20 @@ impl PathScratch {
                 };
                 let c = money::cost(*q, unit)
                     .ok_or_else(|| too_big(&format!("{q} × {}", item.label)))?;
-                bill += c;
-                cash += c;
+                bill = money::add(bill, c, &what)?;
+                cash = money::add(cash, c, &what)?;
                 if matches!(item.kind, ItemKind::ApiImages | ItemKind::OverflowImages) {
-                    api += c;
+                    api = money::add(api, c, &what)?;
                 }
-                add(&mut run.breakdown, item.kind, c);
+                add(&mut run.breakdown, item.kind, c)?;
             }
             // One-time set-up: the first month.
             if let (Some(setup), 0) = (opt.setup_usd, m) {
                 let c = money::quantity(x[setup.0]).ok_or_else(|| too_big("set-up"))?;
-                bill += c;
-                cash += c;
-                capex += c;
-                add(&mut run.breakdown, ItemKind::Setup, c);
+                bill = money::add(bill, c, &what)?;
+                cash = money::add(cash, c, &what)?;
+                capex = money::add(capex, c, &what)?;
+                add(&mut run.breakdown, ItemKind::Setup, c)?;
             }
             // Owned hardware: bought in the first month, sold at the horizon's end; its cost
             // is the difference, spread evenly.
@@ -164,16 +171,16 @@ impl PathScratch {
                     .checked_mul(kept)
                     .map(|d| d / Decimal::from(horizon))
                     .ok_or_else(|| too_big("purchase"))?;
-                bill += spread;
-                add(&mut run.breakdown, ItemKind::Depreciation, spread);
+                bill = money::add(bill, spread, &what)?;
+                add(&mut run.breakdown, ItemKind::Depreciation, spread)?;
                 if m == 0 {
-                    cash += owned.capex_usd;
-                    capex += owned.capex_usd;
+                    cash = money::add(cash, owned.capex_usd, &what)?;
+                    capex = money::add(capex, owned.capex_usd, &what)?;
                 }
                 if last {
                     let resale = owned.capex_usd - owned.capex_usd * kept;
-                    cash -= resale;
-                    capex -= resale;
+                    cash = money::add(cash, -resale, &what)?;
+                    capex = money::add(capex, -resale, &what)?;
                 }
             }
             // A reservation's term past the horizon is owed at its end (or its exit cost).
@@ -191,13 +198,13 @@ impl PathScratch {
                         .ok_or_else(|| too_big("the reservation"))?;
                     out.commitment_left_usd = money::to_f64(owed);
                     let due = c.exit_usd.unwrap_or(owed);
-                    bill += due;
-                    cash += due;
-                    capex += due;
-                    add(&mut run.breakdown, ItemKind::CommitmentLeft, due);
+                    bill = money::add(bill, due, &what)?;
+                    cash = money::add(cash, due, &what)?;
+                    capex = money::add(capex, due, &what)?;
+                    add(&mut run.breakdown, ItemKind::CommitmentLeft, due)?;
                 }
             }
-            run.total += bill;
+            run.total = money::add(run.total, bill, &|| format!("option {}: total", opt.id))?;
             out.monthly_usd.push(money::to_f64(bill));
             out.monthly_cash_usd.push(money::to_f64(cash));
             out.monthly_capex_usd.push(money::to_f64(capex));

@@ -190,7 +190,9 @@ pub fn compile(s: &Scenario, cat: &Catalogue, streams: &[Stream]) -> Result<Vec<
     let mut out = Vec::new();
     let mut problems = crate::error::Problems::default();
     for (i, o) in s.options.iter().enumerate() {
-        match compile_option(s, cat, streams, i, o) {
+        match compile_option(s, cat, streams, i, o)
+            .and_then(|c| check_money_range(s, streams, i, &c).map(|()| c))
+        {
             Ok(c) => out.push(c),
             Err(Error::Input(p)) => problems.0.extend(p.0),
             Err(other) => return Err(other),
@@ -201,6 +203,58 @@ pub fn compile(s: &Scenario, cat: &Catalogue, streams: &[Stream]) -> Result<Vec<
     } else {
         Err(Error::Input(problems))
     }
+}
+
+/// Refuse an option whose bills could leave the exact decimal range over the horizon, naming
+/// it, instead of failing mid-run. Each item is taken at the most its quantity can be under
+/// the limits ([`crate::limits`]): the peak demand the engine accepts, the largest fleet and
+/// price factor, every GPU-hour of the month. Real scenarios are some fifteen orders of
+/// magnitude inside; this catches prices that only absurd catalogues hold.
+fn check_money_range(s: &Scenario, streams: &[Stream], index: usize, c: &Compiled) -> Result<()> {
+    use crate::limits::{MAX_PEAK_MONTHLY_ASSETS, MAX_PRICE_FACTOR, MAX_TOTAL_USD};
+    const MAX_GPUS: f64 = 10_000.0;
+    const MAX_OPS_HOURS: f64 = 10_000.0;
+    const MAX_PUE: f64 = 3.0;
+    let hours = crate::scenario::HOURS_PER_MONTH as f64;
+    let per_asset: f64 = streams.iter().map(|st| st.per_asset).sum::<f64>().max(1.0);
+    let images = MAX_PEAK_MONTHLY_ASSETS * per_asset * MAX_PRICE_FACTOR;
+    let power_kw = c.fleet.as_ref().map_or(0.0, |f| f.power_watts / 1000.0);
+    let mut month = 0.0;
+    for item in &c.items {
+        let qty = match item.kind {
+            ItemKind::ApiImages | ItemKind::OverflowImages | ItemKind::LicenceOverage => images,
+            ItemKind::GpuHours => MAX_GPUS * hours * MAX_PRICE_FACTOR,
+            ItemKind::GpuSeconds => MAX_GPUS * hours * 3600.0 * MAX_PRICE_FACTOR,
+            ItemKind::Hosting => MAX_GPUS,
+            // Billed outside the quantities (once, or spread): counted with the purchase.
+            ItemKind::Depreciation | ItemKind::Setup | ItemKind::CommitmentLeft => 0.0,
+            ItemKind::Power => MAX_GPUS * power_kw * MAX_PUE * hours,
+            ItemKind::Ops => MAX_OPS_HOURS,
+            ItemKind::LicenceFee => 1.0,
+        };
+        month += crate::money::to_f64(item.unit_usd).abs() * qty;
+    }
+    let purchase = c
+        .fleet
+        .as_ref()
+        .and_then(|f| f.owned())
+        .map_or(0.0, |o| crate::money::to_f64(o.capex_usd));
+    // A reservation's term past the horizon is billed too.
+    let months = c
+        .commitment
+        .as_ref()
+        .map_or(s.horizon_months, |t| t.months.max(s.horizon_months));
+    let worst = month * f64::from(months) + purchase;
+    if worst.is_finite() && worst <= MAX_TOTAL_USD {
+        return Ok(());
+    }
+    Err(Error::input(
+        &s.file,
+        &format!("option[{index}]"),
+        format!(
+            "its prices could add up to {worst:.1e} dollars over the horizon at the volumes the engine accepts, past the {MAX_TOTAL_USD:.0e} that totals are kept exact to; expected prices a thousand times smaller (see its api, gpu and licence prices)"
+        ),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]

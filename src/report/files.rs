@@ -1,4 +1,19 @@
-//! Atomic output files.
+//! Files a reader can trust.
+//!
+//! Every command's results reach their output folder through [`super::output::Staged`]: the
+//! files are written and synced in a staging folder next to it, and the staging folder is
+//! swapped in with one atomic exchange. So a reader of `out/NAME/` sees the folder before a
+//! command or after it, complete either way; never a new `summary.json` beside the previous
+//! run's charts, whatever stops the command (Ctrl-C, `kill -9`, a full disk). A command owns
+//! its files as a set: it replaces all of its previous ones (one it does not write this time
+//! goes) and keeps other commands' files, so `run` and `sweep` results can share the folder;
+//! `NAME/.breakeven-manifest.json` says which command wrote each file, and when. To read
+//! several files of one generation, open the folder once and read them relative to it (a
+//! directory handle, or `cd`). Where the file system cannot exchange two folders (NFS, not
+//! Linux) the swap is two renames, with the folder absent for well under a millisecond.
+//!
+//! This module keeps the single-file writer, a temporary file renamed over its target, for
+//! files outside an output folder (a chart written by a test, a sweep part).
 
 use crate::error::{Error, Result};
 use std::io::Write;

@@ -1,11 +1,12 @@
 //! What a run tells people: the summary (JSON), the sample rows (CSV), the terminal table.
-//! Files are written atomically: to a temporary file in the same folder, renamed into place
-//! only when complete, so an interrupted run leaves the previous results or none.
+//! A command's files reach its output folder as a whole ([`output`], [`files`]), so an
+//! interrupted command leaves the previous results, complete.
 
 pub mod charts;
 pub mod files;
 pub mod full;
 pub mod html;
+pub mod output;
 pub mod samples;
 pub mod summary;
 pub mod table;

@@ -278,11 +278,13 @@ pub fn tornado_chart(r: &SensitivityResult, months: u32) -> Chart {
     })
 }
 
-/// An option id as a file name part.
+/// An option id as a file name part: the id itself, which [`crate::names`] keeps to
+/// letters, digits, `-`, `_` and `.`, so two ids never share a file. Anything else (an id
+/// built by hand, not loaded) is mapped to `-`, and [`write_all`] refuses a clash.
 pub fn file_stem(id: &str) -> String {
     id.chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
                 c
             } else {
                 '-'
@@ -296,6 +298,17 @@ pub fn write_all(
     charts: &[(String, Chart)],
     dir: &std::path::Path,
 ) -> crate::Result<Vec<std::path::PathBuf>> {
+    // Two charts under one file name would lose one while the output says both were written.
+    for (i, (stem, _)) in charts.iter().enumerate() {
+        if let Some((other, _)) = charts[..i]
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(stem))
+        {
+            return Err(crate::Error::Invariant(format!(
+                "charts \"{other}\" and \"{stem}\" would share a file name"
+            )));
+        }
+    }
     let mut out = Vec::new();
     for (stem, c) in charts {
         let (svg, png) = write_chart(c, dir, stem)?;

@@ -27,10 +27,7 @@ pub use validate::{models_of, CHEAPEST};
 
 /// Hours in a simulated month: 365 × 24 / 12.
 pub const HOURS_PER_MONTH: usize = 730;
-/// Most months a scenario may span.
-pub const MAX_HORIZON_MONTHS: u32 = 60;
-/// Demand beyond this many images a month is refused as absurd (about 380,000 a second).
-pub const MAX_MONTHLY_IMAGES: f64 = 1e12;
+pub use crate::limits::{MAX_HORIZON_MONTHS, MAX_MONTHLY_IMAGES};
 
 /// A validated scenario.
 #[derive(Debug, Clone, Serialize)]

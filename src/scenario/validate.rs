@@ -75,6 +75,57 @@ pub(super) fn validate(
     p: &mut Problems,
 ) -> Option<Scenario> {
     let mut inputs = Inputs(Vec::new());
+    // Lists past their limits are reported and nothing else is checked: checks over them
+    // compare items pairwise, and a file of a few megabytes could hold a million of them.
+    let counts = [
+        (
+            "option",
+            raw.option.len(),
+            crate::limits::MAX_OPTIONS,
+            "options",
+        ),
+        (
+            "mix",
+            raw.mix.len(),
+            crate::limits::MAX_MIX_BUCKETS,
+            "mix buckets",
+        ),
+        (
+            "stage",
+            raw.stage.len(),
+            crate::limits::MAX_STAGES,
+            "stages",
+        ),
+        (
+            "correlations",
+            raw.correlations.len(),
+            crate::limits::MAX_CORRELATIONS,
+            "correlations",
+        ),
+    ];
+    let mut too_many = false;
+    for (key, n, max, what) in counts {
+        if n > max {
+            p.push(key, format!("has {n} {what}; expected at most {max}"));
+            too_many = true;
+        }
+    }
+    let streams = raw.mix.len().max(1) * raw.stage.len().max(1);
+    if streams > crate::limits::MAX_STREAMS {
+        p.push(
+            "stage",
+            format!(
+                "{} stages × {} mix buckets make {streams} streams; expected at most {}",
+                raw.stage.len(),
+                raw.mix.len(),
+                crate::limits::MAX_STREAMS
+            ),
+        );
+        too_many = true;
+    }
+    if too_many {
+        return None;
+    }
     if raw.horizon_months == 0 || raw.horizon_months > MAX_HORIZON_MONTHS {
         p.push(
             "horizon_months",
@@ -243,6 +294,9 @@ pub(super) fn validate(
             Some(s) if b.inputs <= 16 => vec![s; b.inputs as usize],
             _ => vec![],
         };
+        if let Some(why) = b.name.as_deref().and_then(crate::names::label_problem) {
+            p.push(join_key(&key, "name"), why);
+        }
         if let Some(size) = size {
             mix.push(Bucket {
                 name: b.name.clone().unwrap_or_else(|| size.to_string()),
@@ -270,6 +324,17 @@ pub(super) fn validate(
             "images per asset",
             p,
         );
+        if let Some(why) = crate::names::id_problem(&s.name) {
+            p.push(join_key(&key, "name"), why);
+        } else if let Some(j) = stages
+            .iter()
+            .position(|x: &Stage| x.name != s.name && x.name.eq_ignore_ascii_case(&s.name))
+        {
+            p.push(
+                join_key(&key, "name"),
+                format!("\"{}\" differs from stage[{j}]'s \"{}\" only in case; expected names that differ in more", s.name, stages[j].name),
+            );
+        }
         if stages.iter().any(|x: &Stage| x.name == s.name) {
             p.push(
                 join_key(&key, "name"),
@@ -304,10 +369,24 @@ pub(super) fn validate(
     let mut options = Vec::new();
     for (i, o) in raw.option.iter().enumerate() {
         let key = format!("option[{i}]");
-        if options.iter().any(|x: &OptionSpec| x.id == o.id) || o.id.trim().is_empty() {
+        let earlier = &raw.option[..i];
+        if earlier.iter().any(|x| x.id == o.id) || o.id.trim().is_empty() {
             p.push(
                 join_key(&key, "id"),
-                format!("\"{}\" is empty or used twice; expected a unique id", o.id),
+                format!(
+                    "\"{}\" is empty or used twice; expected a unique id",
+                    crate::names::escape(&o.id)
+                ),
+            );
+        } else if let Some(why) = crate::names::id_problem(&o.id) {
+            p.push(join_key(&key, "id"), why);
+        } else if let Some(j) = earlier
+            .iter()
+            .position(|x| x.id.eq_ignore_ascii_case(&o.id))
+        {
+            p.push(
+                join_key(&key, "id"),
+                format!("\"{}\" differs from option[{j}]'s \"{}\" only in case; expected ids that differ in more, as their charts' file names must", o.id, raw.option[j].id),
             );
         }
         if let Some(spec) = validate_option(
@@ -381,12 +460,23 @@ pub(super) fn validate(
             }
         }
     };
+    // The name is the output folder's (`out/<name>/`): an id, so it is a plain folder name.
+    let from_file = raw.name.is_none();
     let name = raw.name.unwrap_or_else(|| default_name.to_string());
-    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-        p.push(
-            "name",
-            format!("\"{name}\" cannot name an output folder; expected letters, digits and dashes"),
+    if let Some(why) = crate::names::id_problem(&name) {
+        let why = why.replacen(
+            "; expected",
+            "; it cannot name an output folder; expected",
+            1,
         );
+        if from_file {
+            p.push(
+                "name",
+                format!("is not set and the file name gives {why} (or set name = \"...\")"),
+            );
+        } else {
+            p.push("name", why);
+        }
     }
     let discount_rate_per_year = raw.discount_rate_per_year.unwrap_or(0.0);
     if !(discount_rate_per_year.is_finite()
@@ -623,7 +713,7 @@ fn add_market_options(
 }
 
 /// Most assets in one month that a simulation takes (the engine stops past it).
-const MAX_PEAK_MONTHLY: f64 = MAX_MONTHLY_IMAGES * 1e3;
+const MAX_PEAK_MONTHLY: f64 = crate::limits::MAX_PEAK_MONTHLY_ASSETS;
 
 /// Growth compounds: a volume and a growth rate that are each within bounds can still reach an
 /// absurd volume by the end of the horizon. Checked at the same tails as the inputs' bounds.
@@ -756,7 +846,7 @@ fn validate_option(
                     Some(r),
                     1.0,
                     "× price",
-                    (Some(0.0), None),
+                    (Some(0.0), Some(crate::limits::MAX_PRICE_FACTOR)),
                     p,
                 )
             });
@@ -961,7 +1051,7 @@ fn validate_option(
                 o.gpu_price_factor.as_ref(),
                 1.0,
                 "× GPU price",
-                (Some(0.0), Some(1e3)),
+                (Some(0.0), Some(crate::limits::MAX_PRICE_FACTOR)),
                 p,
             );
             let gpu_price_drift =

@@ -97,6 +97,23 @@ const SWATCH_GAP: i32 = 8;
 const ITEM_GAP: i32 = 30;
 const LEGEND_ROW_H: i32 = 28;
 
+/// Longest text drawn in a chart [characters]; a title or label past it is cut with "…".
+pub(super) const MAX_CHART_TEXT: usize = 160;
+
+/// Text as a chart draws it: control characters and direction overrides escaped (an SVG
+/// cannot hold them, and they would reorder what a reader sees), and cut to
+/// [`MAX_CHART_TEXT`], so that no label, however long its source, costs more than a line to
+/// lay out. Ids and names are short by the load-time rule already; this holds for any text.
+pub(super) fn fit_text(s: &str) -> String {
+    let clean = crate::names::escape(s);
+    if clean.chars().count() <= MAX_CHART_TEXT {
+        return clean.into_owned();
+    }
+    let mut cut: String = clean.chars().take(MAX_CHART_TEXT - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Fill the canvas white, draw the title block on top and the legend at the bottom, and return
 /// the area left for the plot.
 pub(super) fn frame<DB>(
@@ -114,11 +131,11 @@ where
     let (w, h) = (w as i32, h as i32);
 
     let mut top = 16;
-    root.draw(&Text::new(title.to_string(), (SIDE, top), bold(TITLE_PX)))?;
+    root.draw(&Text::new(fit_text(title), (SIDE, top), bold(TITLE_PX)))?;
     top += TITLE_PX as i32 + 8;
     if !subtitle.is_empty() {
         root.draw(&Text::new(
-            subtitle.to_string(),
+            fit_text(subtitle),
             (SIDE, top),
             text(SUBTITLE_PX).color(&MUTED),
         ))?;
@@ -131,7 +148,7 @@ where
     let mut rows: Vec<Vec<(&LegendItem, i32)>> = vec![Vec::new()];
     let mut row_w = 0;
     for item in legend {
-        let (tw, _) = root.estimate_text_size(&item.label, &style)?;
+        let (tw, _) = root.estimate_text_size(&fit_text(&item.label), &style)?;
         let iw = match item.swatch {
             Swatch::Note => tw as i32,
             _ => SWATCH_W + SWATCH_GAP + tw as i32,
@@ -167,7 +184,7 @@ where
                 }
             };
             root.draw(&Text::new(
-                item.label.clone(),
+                fit_text(&item.label),
                 (tx, y),
                 style.color(&colour).pos(Pos::new(HPos::Left, VPos::Center)),
             ))?;
@@ -264,10 +281,10 @@ where
     DB: DrawingBackend,
 {
     if !x_desc.is_empty() {
-        m.x_desc(x_desc.to_string());
+        m.x_desc(fit_text(x_desc));
     }
     if !y_desc.is_empty() {
-        m.y_desc(y_desc.to_string());
+        m.y_desc(fit_text(y_desc));
     }
     m.axis_desc_style(text(AXIS_PX))
         .label_style(text(TICK_PX))
@@ -290,7 +307,7 @@ where
         RGBColor(0xCC, 0xCC, 0xCC).stroke_width(1),
     ))?;
     area.draw(&Text::new(
-        what.to_string(),
+        fit_text(what),
         (w as i32 / 2, h as i32 / 2),
         text(AXIS_PX)
             .color(&MUTED)
@@ -570,7 +587,7 @@ where
     let style = text(NOTE_PX);
     let mut sizes = Vec::with_capacity(marks.len());
     for m in marks {
-        let (w, h) = area.estimate_text_size(&m.label, &style)?;
+        let (w, h) = area.estimate_text_size(&fit_text(&m.label), &style)?;
         sizes.push((w + 2 * LABEL_PAD as u32, h));
     }
     let mut order: Vec<usize> = (0..marks.len()).collect();
@@ -679,7 +696,7 @@ where
             m.colour.stroke_width(1),
         ))?;
         root.draw(&Text::new(
-            m.label.clone(),
+            fit_text(&m.label),
             (left + LABEL_PAD, top + row_h / 2),
             style.pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;

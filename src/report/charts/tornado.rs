@@ -140,7 +140,10 @@ where
     let note = frame::text(frame::NOTE_PX);
     let mut name_w = 0;
     for b in &bars {
-        name_w = name_w.max(area.estimate_text_size(&b.input, &tick)?.0);
+        name_w = name_w.max(
+            area.estimate_text_size(&frame::fit_text(&b.input), &tick)?
+                .0,
+        );
     }
     let left_px = name_w + 24;
     let (mut lo, mut hi) = (base, base);
@@ -171,7 +174,7 @@ where
     let (x0, x1) = (lo - out_l as f64 * per_px, hi + out_r as f64 * per_px);
 
     let n = bars.len();
-    let names: Vec<String> = bars.iter().map(|b| b.input.clone()).collect();
+    let names: Vec<String> = bars.iter().map(|b| frame::fit_text(&b.input)).collect();
     // Largest swing at the top: rank r sits at y = n - 1 - r.
     let y_of = |r: usize| (n - 1 - r) as f64;
     let name_at = move |y: &f64| {
