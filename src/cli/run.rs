@@ -66,6 +66,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&summary)? + "\n";
     let csv_path = csv_file.finish()?;
     let summary_path = out.write("summary.json", json.as_bytes())?;
+    out.write("monthly.csv", &summary.monthly_csv()?)?;
     let charts = views::write_all(
         &views::run_charts(&engine, &result, &traces, &summary.payback, cfg.seed),
         out.path(),
@@ -76,7 +77,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     } else {
         print!("{}", table::render(&summary));
         eprintln!(
-            "wrote {}, {} and {} charts (PNG and SVG) in {}",
+            "wrote {}, {}, monthly.csv and {} charts (PNG and SVG) in {}",
             common::shown(&summary_path),
             common::shown(&csv_path),
             charts.len() / 2,

@@ -152,6 +152,114 @@ fn assumptions(e: &Engine) -> String {
     out
 }
 
+/// Every financial assumption, in words: discounting, one-time costs, owned hardware and its
+/// resale, reservations, prices that move, missing people costs.
+fn finance(e: &Engine) -> String {
+    let s = &e.scenario;
+    let mut li: Vec<String> = Vec::new();
+    li.push(if s.discount_rate_per_year == 0.0 {
+        "Totals are not discounted (discount_rate_per_year = 0); the present values equal them."
+            .into()
+    } else {
+        format!(
+            "Present values discount month m (from 0) by (1 + {:.1}%)^(m/12).",
+            100.0 * s.discount_rate_per_year
+        )
+    });
+    let range = |i: crate::ids::InputId| {
+        let d = &s.input(i).dist;
+        if d.is_fixed() {
+            format_usd_short(d.median())
+        } else {
+            format!(
+                "{} (10th–90th percentile {}–{})",
+                format_usd_short(d.median()),
+                format_usd_short(d.quantile(0.1)),
+                format_usd_short(d.quantile(0.9))
+            )
+        }
+    };
+    for o in &s.options {
+        if let Some(i) = o.setup_usd {
+            li.push(format!(
+                "{}: a one-time set-up of {}, paid in month 1.",
+                o.id,
+                range(i)
+            ));
+        }
+        if let OptionKind::SelfHost(h) = &o.kind {
+            match &h.payment {
+                Payment::Owned {
+                    purchase_usd,
+                    system_usd,
+                    residual_share,
+                    residual_from_catalogue,
+                    ..
+                } => {
+                    let r = &s.input(*residual_share).dist;
+                    li.push(format!(
+                        "{}: each GPU bought in month 1 for ${purchase_usd} plus ${system_usd} of server and networking; at the end of month {} it fetches {:.0}–{:.0}% of that ({}), which comes back in the cash view; the cost is the difference, spread evenly over the horizon.",
+                        o.id,
+                        s.horizon_months,
+                        100.0 * r.quantile(0.0),
+                        100.0 * r.quantile(1.0),
+                        if *residual_from_catalogue { "the catalogue's resale curve" } else { "the scenario's figure" }
+                    ));
+                }
+                Payment::Hourly {
+                    commitment_months: Some(c),
+                    commitment_exit_usd,
+                    ..
+                } => li.push(match commitment_exit_usd {
+                    Some(x) => format!("{}: reserved for {c} months; the term past the horizon is resold or cancelled for ${x}, billed in the last month.", o.id),
+                    None if *c > s.horizon_months => format!("{}: reserved for {c} months, {} past the horizon: the whole term is billed (the rest in the last month).", o.id, c - s.horizon_months),
+                    None => format!("{}: reserved for {c} months, within the horizon.", o.id),
+                }),
+                _ => {}
+            }
+            if !h.ops_given {
+                li.push(format!(
+                    "{}: no people cost is set (ops_hours_per_month); its totals leave people out.",
+                    o.id
+                ));
+            }
+        }
+    }
+    for (what, d) in [
+        ("API prices", s.market.api_price_drift),
+        ("GPU rents", s.market.gpu_price_drift),
+    ] {
+        if let Some(i) = d {
+            let dist = &s.input(i).dist;
+            li.push(format!(
+                "{what} move by {:.0}% a year (median; 10th–90th percentile {:.0}% to {:.0}%), month by month.",
+                100.0 * dist.median(),
+                100.0 * dist.quantile(0.1),
+                100.0 * dist.quantile(0.9)
+            ));
+        }
+    }
+    if s.market.api_price_drift.is_none() && s.market.gpu_price_drift.is_none() {
+        li.push("Prices stay at today's for the whole horizon (no drift set).".into());
+    }
+    for c in &s.market.changes {
+        let who = match &c.what {
+            crate::scenario::Mover::Api(a) => a.clone(),
+            crate::scenario::Mover::Gpu(g) => format!("{g} rents"),
+        };
+        li.push(format!(
+            "From month {}, {who} × {}.",
+            c.from_month, c.factor
+        ));
+    }
+    let mut out = String::from("<ul>\n");
+    for l in li {
+        out.push_str(&format!("<li>{}</li>\n", esc(&l)));
+    }
+    out.push_str("</ul>\n");
+    out
+}
+
 fn fmt_num(x: f64) -> String {
     if x.abs() >= 1000.0 {
         format_count(x)
@@ -449,6 +557,8 @@ pub fn render(r: &ReportInputs) -> Result<String> {
     }
     h.push_str("<h2>What we assumed</h2>\n");
     h.push_str(&assumptions(r.engine));
+    h.push_str("<h3>Money: how each cost is counted</h3>\n");
+    h.push_str(&finance(r.engine));
     h.push_str("<h2>What each option costs</h2>\n");
     h.push_str(&run_table(r.run));
     for ap in r.run.api_prices_to_tell() {

@@ -409,3 +409,49 @@ impl RunSummary {
         }
     }
 }
+
+impl RunSummary {
+    /// `monthly.csv`: per option and month, the cost (mean, p5, p50, p95) and the mean cash
+    /// split into one-time outlays, running costs and API bills [USD].
+    pub fn monthly_csv(&self) -> crate::Result<Vec<u8>> {
+        let io = |e: csv::Error| crate::Error::Io {
+            path: "monthly.csv".into(),
+            source: e.into(),
+        };
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "option",
+            "month",
+            "cost_mean_usd",
+            "cost_p5_usd",
+            "cost_p50_usd",
+            "cost_p95_usd",
+            "cash_mean_usd",
+            "one_time_mean_usd",
+            "running_mean_usd",
+            "api_mean_usd",
+            "cumulative_cash_p50_usd",
+        ])
+        .map_err(io)?;
+        for o in &self.options {
+            for ((cost, cash), cum) in o.by_month.iter().zip(&o.cash_by_month).zip(&o.cumulative) {
+                w.write_record([
+                    o.id.clone(),
+                    cost.month.to_string(),
+                    cost.mean.to_string(),
+                    cost.p5.to_string(),
+                    cost.p50.to_string(),
+                    cost.p95.to_string(),
+                    cash.cash.to_string(),
+                    cash.capex.to_string(),
+                    cash.opex.to_string(),
+                    cash.api.to_string(),
+                    cum.p50.to_string(),
+                ])
+                .map_err(io)?;
+            }
+        }
+        w.into_inner()
+            .map_err(|e| io(csv::Error::from(e.into_error())))
+    }
+}
