@@ -10,8 +10,10 @@ use super::fold::{Fold, Merge};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
+use crate::queue::LatencyHistogram;
 use crate::stats::{self, Moments, Ratio, Stream};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What one option did on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +43,79 @@ pub struct OptionPath {
     pub backlog_images: f64,
     /// Cost by item kind [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
+    /// End-to-end latency of the fleet's served images (self-hosted options).
+    #[serde(skip)]
+    pub latency: Option<PathLatency>,
+}
+
+/// What one path's fleet-served requests' latency (wait + service) is made of: requests at
+/// known latencies, and requests recorded against queue tables' rows (written out once per
+/// run, see [`crate::engine::Engine::latency`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathLatency {
+    /// (latency [s], requests).
+    pub points: Vec<(f64, f64)>,
+    /// Requests by table and row.
+    pub rows: Vec<RowTally>,
+}
+
+/// Requests recorded against the rows of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowTally {
+    /// Servers of the table.
+    pub servers: u32,
+    /// Speed step of the table ([`crate::fleet::speed_step`]).
+    pub step: i32,
+    /// Requests with each row's latency.
+    pub weights: Vec<f64>,
+    /// Requests with each row's latency plus a cold start.
+    pub delayed: Vec<f64>,
+}
+
+/// A run's fleet-served latency, request-weighted over hours and paths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyStats {
+    /// Requests at known latencies.
+    pub points: LatencyHistogram,
+    /// Requests by (servers, speed step) and row: (weights, delayed weights).
+    pub rows: BTreeMap<(u32, i32), (Vec<f64>, Vec<f64>)>,
+}
+
+impl LatencyStats {
+    fn add(&mut self, p: &PathLatency) {
+        let LatencyStats { points, rows } = self;
+        for &(t, n) in &p.points {
+            points.add_point(n, t);
+        }
+        for r in &p.rows {
+            let e = rows
+                .entry((r.servers, r.step))
+                .or_insert_with(|| (vec![0.0; r.weights.len()], vec![0.0; r.delayed.len()]));
+            add_into(&mut e.0, &r.weights);
+            add_into(&mut e.1, &r.delayed);
+        }
+    }
+}
+
+fn add_into(a: &mut Vec<f64>, b: &[f64]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0.0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+impl Merge for LatencyStats {
+    fn merge(&mut self, later: &Self) {
+        let LatencyStats { points, rows } = self;
+        points.merge(&later.points);
+        for (k, (w, d)) in &later.rows {
+            let e = rows.entry(*k).or_default();
+            add_into(&mut e.0, w);
+            add_into(&mut e.1, d);
+        }
+    }
 }
 
 impl OptionPath {
@@ -172,6 +247,8 @@ pub struct OptionStats {
     pub cumulative: Vec<Stream>,
     /// Cost by item kind, summed over paths [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
+    /// End-to-end latency of fleet-served images over all paths (empty for APIs).
+    pub latency: LatencyStats,
 }
 
 impl OptionStats {
@@ -199,7 +276,11 @@ impl OptionStats {
             by_month,
             cumulative,
             breakdown,
+            latency,
         } = self;
+        if let Some(l) = &o.latency {
+            latency.add(l);
+        }
         total.push(o.total_usd).map_err(inv)?;
         monthly.push(o.monthly_mean_usd()).map_err(inv)?;
         per_asset.push(o.total_usd, o.assets);
@@ -246,7 +327,9 @@ impl Merge for OptionStats {
             by_month,
             cumulative,
             breakdown,
+            latency,
         } = self;
+        latency.merge(&later.latency);
         total.merge(&later.total);
         monthly.merge(&later.monthly);
         per_asset.merge(&later.per_asset);
