@@ -202,8 +202,11 @@ impl FleetQueue {
 /// and shared between threads (each table solves its own rows on first use).
 #[derive(Debug, Default)]
 pub struct QueueCache {
-    tables: Mutex<HashMap<(Vec<u64>, u32, i32), Arc<QueueTable>>>,
+    tables: Mutex<HashMap<TableKey, Arc<QueueTable>>>,
 }
+
+/// A table's key: its mix and policy as bits, its servers, its speed step.
+type TableKey = (Vec<u64>, u32, i32);
 
 impl QueueCache {
     /// The table of `servers` servers of `q` at speed step `step`.
@@ -585,7 +588,7 @@ impl Fleet {
                 let mut queue_wait = 0.0;
                 if work > 0.0 && servers > 0 {
                     let t = tables.table(q, servers);
-                    let (s, place) = t.locate(rate_for(t, work / capacity));
+                    let (s, place) = t.locate_lean(rate_for(t, work / capacity));
                     queue_wait = s.mean_wait;
                     out.latency.rows = place.map(|p| (servers, p));
                 }
@@ -602,11 +605,16 @@ impl Fleet {
                         out.overflow_share = erlang_b(servers, work / capacity * servers as f64);
                     } else {
                         let t = tables.table(q, servers);
-                        let (s, place) = t.locate(rate_for(t, work / capacity));
+                        let (s, place) = t.locate_lean(rate_for(t, work / capacity));
                         out.overflow_share = s.overflow_share;
                         out.wait_seconds = s.mean_wait;
                         out.latency.rows = place.map(|p| (servers, p));
                     }
+                }
+                if work > capacity {
+                    // No fleet serves more than its capacity; the threshold model's accepted
+                    // load above saturation is within 10⁻³ of it, and never over it here.
+                    out.overflow_share = out.overflow_share.max(1.0 - capacity.max(0.0) / work);
                 }
                 out.busy_seconds = (work * (1.0 - out.overflow_share)).min(capacity.max(0.0));
             }
@@ -660,6 +668,91 @@ mod tests {
             serving: Serving::Fluid,
             shape: ServingShape::default(),
             queue: None,
+        }
+    }
+
+    /// A fixed fleet of `gpus` H100s serving 0.57 s images as a queue under `policy`.
+    fn queued(gpus: u32, policy: Policy) -> Fleet {
+        let mut f = fixed(gpus, 3600.0);
+        f.stream_seconds = vec![0.57];
+        f.serving = Serving::Queue;
+        f.max_queue_seconds = policy.max_wait_seconds();
+        f.queue = Some(FleetQueue::new(
+            ServiceMix::deterministic(0.57).unwrap(),
+            policy,
+            Arc::new(QueueCache::default()),
+        ));
+        f
+    }
+
+    #[test]
+    fn a_queue_hour_overflows_and_waits_below_capacity() {
+        let mut tables = PathTables::new(1.0);
+        // One GPU at 21.7%, overflow at once: Erlang B = a / (1 + a).
+        let f = queued(1, Policy::OverflowAtOnce);
+        let work = 0.2169 * 3600.0;
+        let out = f.step_queue(&mut FleetState::default(), work, work / 0.57, &mut tables);
+        assert!((out.overflow_share - 0.2169 / 1.2169).abs() < 1e-12);
+        assert_eq!(out.latency.rows, None, "served images do not wait");
+        assert!((out.busy_seconds - work * (1.0 - out.overflow_share)).abs() < 1e-9);
+        // Never overflowing at 80%: M/D/1, mean wait ρD / (2(1 − ρ)) = 0.57 × 2 s.
+        let f = queued(1, Policy::NeverOverflow);
+        let mut state = FleetState::default();
+        let out = f.step_queue(&mut state, 0.8 * 3600.0, 0.8 * 3600.0 / 0.57, &mut tables);
+        assert_eq!(out.overflow_share, 0.0);
+        assert!((out.wait_seconds / (0.8 * 0.57 / 0.4) - 1.0).abs() < 0.02);
+        assert!(out.latency.rows.is_some() && state.backlog == 0.0);
+    }
+
+    #[test]
+    fn a_queue_over_capacity_carries_the_fluid_backlog_and_drains_it() {
+        let mut tables = PathTables::new(1.0);
+        let f = queued(1, Policy::NeverOverflow);
+        let mut state = FleetState::default();
+        // 20% over: 720 s of work left, every image waits the fluid wait.
+        let out = f.step_queue(&mut state, 4320.0, 4320.0 / 0.57, &mut tables);
+        assert!((state.backlog - 720.0).abs() < 1e-9);
+        assert_eq!(out.latency.fixed_share, 1.0);
+        assert!((out.wait_seconds - 360.0).abs() < 1e-9);
+        // Next hour at 50%: the backlog drains at the 1,800 s spare in 1,440 s, while 40% of
+        // the hour's images arrive and wait half of it on average.
+        let out = f.step_queue(&mut state, 1800.0, 1800.0 / 0.57, &mut tables);
+        assert_eq!(state.backlog, 0.0);
+        assert!((out.latency.fixed_share - 0.4).abs() < 1e-12);
+        assert!((out.latency.fixed_wait - 360.0).abs() < 1e-9);
+        assert!((out.busy_seconds - 2520.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_threshold_fleet_is_stable_at_any_load() {
+        let mut tables = PathTables::new(1.0);
+        let f = queued(
+            2,
+            Policy::OverflowAfter {
+                max_wait_seconds: 10.0,
+            },
+        );
+        for rho in [0.3, 0.95, 1.5, 4.0] {
+            let mut state = FleetState::default();
+            let work = rho * 7200.0;
+            let out = f.step_queue(&mut state, work, work / 0.57, &mut tables);
+            assert_eq!(state.backlog, 0.0, "nothing carried");
+            assert!(out.busy_seconds <= 7200.0 + 1e-9);
+            if rho > 1.0 {
+                // At least the excess overflows, and little more.
+                let excess = 1.0 - 1.0 / rho;
+                assert!(
+                    out.overflow_share >= excess - 1e-12,
+                    "{rho}: {}",
+                    out.overflow_share
+                );
+                assert!(
+                    out.overflow_share < excess + 0.05,
+                    "{rho}: {}",
+                    out.overflow_share
+                );
+            }
+            assert!(out.wait_seconds <= 10.0);
         }
     }
 

@@ -187,17 +187,16 @@ fn bench_w1_runs() {
     smoke("bench-w1");
 }
 
-/// W2 is W1 served as a queue: the same API cost path for path, a hybrid that overflows
-/// below saturation too (so at least W1's overflow), and latency figures for the hybrid.
+/// W2 is W1 served as a queue: the same sampled inputs, API costs that differ only by the
+/// Poisson noise of the month counts (W2 draws them per month, W1 per busy hour), a hybrid
+/// that overflows below saturation too (so at least W1's overflow), and latency figures.
 #[test]
 fn bench_w2_runs_and_differs_from_w1_only_in_serving() {
     let (e2, r2, in2) = smoke("bench-w2");
     let (_, r1, in1) = smoke("bench-w1");
     assert_eq!(in1, in2, "the same sampled inputs");
-    assert_eq!(
-        r1.options[0].total, r2.options[0].total,
-        "the same API costs"
-    );
+    let (a1, a2) = (r1.options[0].total.mean(), r2.options[0].total.mean());
+    assert!((a1 / a2 - 1.0).abs() < 1e-3, "API {a1} vs {a2}");
     assert!(r2.options[1].overflow.value() >= r1.options[1].overflow.value());
     let q = e2
         .latency_quantiles(breakeven::ids::OptionId(1), &r2.options[1])

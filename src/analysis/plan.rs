@@ -411,7 +411,7 @@ fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalog
             ));
         }
         match latency {
-            Some([_, p95, _]) if !(p95 <= t) => Some(format!(
+            Some([_, p95, _]) if p95 > t || p95.is_nan() => Some(format!(
                 "its p95 latency is {p95:.1} s, over the {t} s target"
             )),
             _ => None,

@@ -343,7 +343,7 @@ pub(super) fn draw_count<R: Rng + ?Sized>(
 /// whole) of probability `p`: the normal approximation when the variance is at least 25,
 /// else exact on the rounded count.
 fn draw_binomial<R: Rng + ?Sized>(rng: &mut R, n: f64, p: f64) -> Result<f64> {
-    if !(n > 0.0) || p <= 0.0 {
+    if n.is_nan() || n <= 0.0 || p <= 0.0 {
         return Ok(0.0);
     }
     if p >= 1.0 {

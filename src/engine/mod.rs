@@ -20,6 +20,18 @@
 //!   (`projection`). Streams no fleet serves are always pooled: their cost is linear in their
 //!   count. Tests check both samplers agree within Monte Carlo error.
 //!
+//! That pooling is for fleets served by the fluid rule. A queue's overflow and waits
+//! ([`crate::fleet`]) are nonlinear in the hour's rate at every load, so under the fast sampler
+//! queue fleets see each hour at its expected rate (month volume × the hour's share × its
+//! burst, the bursts then drawn for every hour), once per distinct hour share when the fleet
+//! carries nothing from hour to hour; their streams' month counts are pooled Poisson draws
+//! (given the bursts), split into overflowed and served as Binomial(N, p̄) with p̄ the month's
+//! request-weighted overflow share. The reference sampler draws every hour's counts and
+//! evaluates each queue at them; `tests/serving.rs` holds the two to stated tolerances.
+//! Latency is folded per option as exact fixed-point masses ([`result::LatencyStats`]):
+//! requests at known latencies, and requests recorded against queue tables' rows, written into
+//! one histogram when a report asks ([`Engine::latency`]).
+//!
 //! # Example
 //!
 //! ```
@@ -343,8 +355,8 @@ impl Engine {
         if let Some(q) = &f.queue {
             for ((servers, step), (w, d)) in &stats.latency.rows {
                 let t = q.cache.table(q, *servers, *step);
-                t.write_rows(&mut h, w, 0.0);
-                t.write_rows(&mut h, d, f.cold_start_seconds());
+                t.write_rows(&mut h, &LatencyStats::requests(w), 0.0);
+                t.write_rows(&mut h, &LatencyStats::requests(d), f.cold_start_seconds());
             }
         }
         Some(h)

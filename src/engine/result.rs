@@ -10,6 +10,7 @@ use super::fold::{Fold, Merge};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
+use crate::queue::latency::{from_units, to_units};
 use crate::queue::LatencyHistogram;
 use crate::stats::{self, Moments, Ratio, Stream};
 use serde::Serialize;
@@ -72,13 +73,15 @@ pub struct RowTally {
     pub delayed: Vec<f64>,
 }
 
-/// A run's fleet-served latency, request-weighted over hours and paths.
+/// A run's fleet-served latency, request-weighted over hours and paths. Masses are the
+/// histogram's fixed-point integers, so adding paths and merging folds are exact and
+/// order-free: the same bytes at any thread count, and `add` and `merge` agree exactly.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LatencyStats {
     /// Requests at known latencies.
     pub points: LatencyHistogram,
-    /// Requests by (servers, speed step) and row: (weights, delayed weights).
-    pub rows: BTreeMap<(u32, i32), (Vec<f64>, Vec<f64>)>,
+    /// Requests by (servers, speed step) and row: (weights, delayed weights), in units.
+    pub rows: BTreeMap<(u32, i32), (Vec<u128>, Vec<u128>)>,
 }
 
 impl LatencyStats {
@@ -88,18 +91,22 @@ impl LatencyStats {
             points.add_point(n, t);
         }
         for r in &p.rows {
-            let e = rows
-                .entry((r.servers, r.step))
-                .or_insert_with(|| (vec![0.0; r.weights.len()], vec![0.0; r.delayed.len()]));
-            add_into(&mut e.0, &r.weights);
-            add_into(&mut e.1, &r.delayed);
+            let e = rows.entry((r.servers, r.step)).or_default();
+            let to = |v: &[f64]| -> Vec<u128> { v.iter().map(|x| to_units(*x)).collect() };
+            add_into(&mut e.0, &to(&r.weights));
+            add_into(&mut e.1, &to(&r.delayed));
         }
+    }
+
+    /// Row weights of one table in requests.
+    pub fn requests(units: &[u128]) -> Vec<f64> {
+        units.iter().map(|u| from_units(*u)).collect()
     }
 }
 
-fn add_into(a: &mut Vec<f64>, b: &[f64]) {
+fn add_into(a: &mut Vec<u128>, b: &[u128]) {
     if a.len() < b.len() {
-        a.resize(b.len(), 0.0);
+        a.resize(b.len(), 0);
     }
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;

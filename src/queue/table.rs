@@ -241,7 +241,11 @@ impl QueueTable {
         if matches!(self.policy, Policy::OverflowAtOnce) && self.servers > 0 {
             return self.erlang(arrival_rate);
         }
-        self.summary_at(self.lookup(self.utilisation(arrival_rate)), arrival_rate)
+        self.summary_at(
+            self.lookup(self.utilisation(arrival_rate)),
+            arrival_rate,
+            true,
+        )
     }
 
     /// Overflow at once: Erlang B, no wait.
@@ -259,8 +263,9 @@ impl QueueTable {
         }
     }
 
-    /// The figures at a place among the rows.
-    fn summary_at(&self, at: Lookup, arrival_rate: f64) -> HourSummary {
+    /// The figures at a place among the rows (the chance to wait left at 0 unless
+    /// `prob_wait`: it costs an exponential and an engine needs only the other two).
+    fn summary_at(&self, at: Lookup, arrival_rate: f64, prob_wait: bool) -> HourSummary {
         match at {
             Lookup::Between(i, w) => {
                 let (a, b) = (self.row(i), self.row(i + 1));
@@ -276,7 +281,11 @@ impl QueueTable {
                 let (sa, sb) = (&a.summary, &b.summary);
                 HourSummary {
                     overflow_share: mix(0, sa.overflow_share, sb.overflow_share),
-                    prob_wait: mix(1, sa.prob_wait, sb.prob_wait),
+                    prob_wait: if prob_wait {
+                        mix(1, sa.prob_wait, sb.prob_wait)
+                    } else {
+                        0.0
+                    },
                     mean_wait: mix(2, sa.mean_wait, sb.mean_wait),
                     over_capacity: false,
                 }
@@ -409,6 +418,16 @@ impl QueueTable {
     /// servers). A never-overflow hour between 1 − 10⁻⁴ and 1, which `add_hour` solves exactly,
     /// is placed on the last row below saturation (its latency is a steady state of hours).
     pub fn locate(&self, arrival_rate: f64) -> (HourSummary, Option<RowPlace>) {
+        self.locate_with(arrival_rate, true)
+    }
+
+    /// [`QueueTable::locate`] without the chance to wait (`prob_wait` is 0): one exponential
+    /// less an hour, for an engine that needs the overflow share and the mean wait only.
+    pub fn locate_lean(&self, arrival_rate: f64) -> (HourSummary, Option<RowPlace>) {
+        self.locate_with(arrival_rate, false)
+    }
+
+    fn locate_with(&self, arrival_rate: f64, prob_wait: bool) -> (HourSummary, Option<RowPlace>) {
         if matches!(self.policy, Policy::OverflowAtOnce) && self.servers > 0 {
             return (self.erlang(arrival_rate), None);
         }
@@ -426,7 +445,11 @@ impl QueueTable {
                 weight: 1.0,
             }),
         };
-        (self.summary_at(at, arrival_rate), place)
+        let mut s = self.summary_at(at, arrival_rate, prob_wait);
+        if !prob_wait {
+            s.prob_wait = 0.0;
+        }
+        (s, place)
     }
 
     /// Write requests recorded against rows (`weights[i]` served requests with row i's latency,
@@ -439,7 +462,7 @@ impl QueueTable {
             0.0
         };
         for (i, &w) in weights.iter().enumerate().take(self.rows.len()) {
-            if !(w > 0.0) {
+            if w.is_nan() || w <= 0.0 {
                 continue;
             }
             let r = self.row(i);

@@ -567,7 +567,7 @@ fn validate_option(
                 let what = match (shape.replicas_per_gpu, shape.gpus_per_replica) {
                     (1, 1) => format!("{} has {} GB", gpu.id, gpu.memory_gb),
                     (r, 1) => format!(
-                        "{r} replicas need {need} GB and {} has {} GB",
+                        "{r} replicas need {need:.1} GB and {} has {} GB",
                         gpu.id, gpu.memory_gb
                     ),
                     (_, g) => format!("a replica of {g}× {} has {have} GB", gpu.id),
