@@ -351,7 +351,7 @@ impl Engine {
     /// latency, which the catalogue does not have.
     pub fn latency(&self, o: OptionId, stats: &OptionStats) -> Option<LatencyHistogram> {
         let f = self.option(o).fleet.as_ref()?;
-        let mut h = stats.latency.points.clone();
+        let mut h = stats.latency.histogram();
         if let Some(q) = &f.queue {
             for ((servers, step), (w, d)) in &stats.latency.rows {
                 let t = q.cache.table(q, *servers, *step);

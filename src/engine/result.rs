@@ -10,7 +10,7 @@ use super::fold::{Fold, Merge};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
-use crate::queue::latency::{from_units, to_units};
+use crate::queue::latency::{bin_of, edge, from_units, to_units, BINS, BINS_PER_DECADE};
 use crate::queue::LatencyHistogram;
 use crate::stats::{self, Moments, Ratio, Stream};
 use serde::Serialize;
@@ -75,11 +75,13 @@ pub struct RowTally {
 
 /// A run's fleet-served latency, request-weighted over hours and paths. Masses are the
 /// histogram's fixed-point integers, so adding paths and merging folds are exact and
-/// order-free: the same bytes at any thread count, and `add` and `merge` agree exactly.
+/// order-free: the same bytes at any thread count, and `add` and `merge` agree exactly. Kept
+/// sparse (a path's images fall in few bins), so that the folds a round of batches holds at
+/// once stay small.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LatencyStats {
-    /// Requests at known latencies.
-    pub points: LatencyHistogram,
+    /// Requests at known latencies, by the latency histogram's bin ([`BINS`]: unbounded).
+    pub points: BTreeMap<usize, u128>,
     /// Requests by (servers, speed step) and row: (weights, delayed weights), in units.
     pub rows: BTreeMap<(u32, i32), (Vec<u128>, Vec<u128>)>,
 }
@@ -88,7 +90,8 @@ impl LatencyStats {
     fn add(&mut self, p: &PathLatency) {
         let LatencyStats { points, rows } = self;
         for &(t, n) in &p.points {
-            points.add_point(n, t);
+            let k = if t.is_finite() { bin_of(t) } else { BINS };
+            *points.entry(k).or_default() += to_units(n);
         }
         for r in &p.rows {
             let e = rows.entry((r.servers, r.step)).or_default();
@@ -96,6 +99,21 @@ impl LatencyStats {
             add_into(&mut e.0, &to(&r.weights));
             add_into(&mut e.1, &to(&r.delayed));
         }
+    }
+
+    /// The requests at known latencies as a histogram.
+    pub fn histogram(&self) -> LatencyHistogram {
+        let mut h = LatencyHistogram::new();
+        for (&k, &u) in &self.points {
+            // The middle of bin k lands in bin k.
+            let t = if k >= BINS {
+                f64::INFINITY
+            } else {
+                edge(k) * 10f64.powf(0.5 / BINS_PER_DECADE as f64)
+            };
+            h.add_point(from_units(u), t);
+        }
+        h
     }
 
     /// Row weights of one table in requests.
@@ -116,7 +134,9 @@ fn add_into(a: &mut Vec<u128>, b: &[u128]) {
 impl Merge for LatencyStats {
     fn merge(&mut self, later: &Self) {
         let LatencyStats { points, rows } = self;
-        points.merge(&later.points);
+        for (k, u) in &later.points {
+            *points.entry(*k).or_default() += u;
+        }
         for (k, (w, d)) in &later.rows {
             let e = rows.entry(*k).or_default();
             add_into(&mut e.0, w);
