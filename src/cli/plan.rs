@@ -3,6 +3,7 @@
 use super::common::{self, RunFlags};
 use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult};
 use breakeven::money::format_usd_short;
+use breakeven::report::table::secs;
 use breakeven::Catalogue;
 use std::path::PathBuf;
 
@@ -14,8 +15,9 @@ pub struct Args {
     /// Minimise the expected total cost, or its 90th percentile.
     #[arg(long, value_enum, default_value = "mean")]
     pub objective: Objective,
-    /// Largest acceptable 95th-percentile queue delay of self-hosted images [s]. Without a
-    /// target a fleet that queues for weeks would look cheapest, so the default is an hour.
+    /// Largest acceptable 95th-percentile end-to-end latency (wait + service) of self-hosted
+    /// images, over the horizon and all paths [s]. Without a target a fleet that queues for
+    /// weeks would look cheapest, so the default is an hour.
     #[arg(long, value_name = "SECONDS", default_value_t = breakeven::analysis::plan::DEFAULT_LATENCY_P95_S)]
     pub latency_p95: f64,
     /// Paths per candidate when screening.
@@ -40,21 +42,30 @@ pub struct Args {
 }
 
 fn line(e: &Evaluated) -> String {
+    let latency = match e.latency_s {
+        Some([p50, p95, p99]) => format!(
+            ", latency p50 {} p95 {} p99 {}",
+            secs(p50),
+            secs(p95),
+            secs(p99)
+        ),
+        None => String::new(),
+    };
+    let overflow = if e.overflow_share > 0.0 {
+        format!(", {:.1}% overflowed", 100.0 * e.overflow_share)
+    } else {
+        String::new()
+    };
     format!(
-        "{}\n    {}\n    mean {} ± {}, p90 {}, p95 delay {:.1} s{}",
+        "{}\n    {}\n    mean {} ± {}, p90 {}{latency}{overflow}{}",
         e.id,
         e.serves,
         format_usd_short(e.mean_usd),
         format_usd_short(e.std_error_usd),
         format_usd_short(e.p90_usd),
-        e.p95_delay_s,
-        if e.feasible {
-            String::new()
-        } else {
-            format!(
-                " (fails the constraints: over capacity on {:.0}% of paths or too slow)",
-                100.0 * e.p_over_capacity
-            )
+        match &e.infeasible {
+            Some(why) => format!(" (fails the constraints: {why})"),
+            None => String::new(),
         }
     )
 }
@@ -70,7 +81,7 @@ pub fn render(r: &PlanResult) -> String {
         r.finalists.len(),
         r.samples,
         r.objective,
-        r.latency_p95_s.map(|t| format!(", p95 delay at most {t} s")).unwrap_or_default()
+        r.latency_p95_s.map(|t| format!(", p95 latency at most {t} s")).unwrap_or_default()
     );
     out.push_str(&format!("recommended: {}\n", line(&r.recommended)));
     for p in &r.recommended.prices {
@@ -93,6 +104,12 @@ pub fn render(r: &PlanResult) -> String {
     for n in &r.notes {
         out.push_str(&format!("note: {n}\n"));
     }
+    if !r.latency_unreachable.is_empty() {
+        out.push_str(&format!(
+            "\nno fleet of these meets the latency target at any size, their service time alone breaks it: {}\n",
+            r.latency_unreachable.join("; ")
+        ));
+    }
     if let (Some(s), Some(b)) = (r.saving_vs_best_api_usd, &r.best_api) {
         if r.recommended.id == b.id {
             out.push_str("\nno self-hosted plan beats the best API option here.\n");
@@ -112,9 +129,9 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let engine = common::load_engine(catalogue, &a.scenario)?;
     let run = a.run.config(&engine)?;
     let t = a.latency_p95;
-    if !(t.is_finite() && t >= 0.0) {
+    if !(t.is_finite() && t > 0.0) {
         return Err(super::InputError(format!(
-            "--latency-p95: {t} is not a delay; expected seconds >= 0"
+            "--latency-p95: {t} is not a latency; expected seconds > 0"
         ))
         .into());
     }

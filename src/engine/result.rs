@@ -10,8 +10,11 @@ use super::fold::{Fold, Merge};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
+use crate::queue::latency::{bin_of, edge, from_units, to_units, BINS, BINS_PER_DECADE};
+use crate::queue::LatencyHistogram;
 use crate::stats::{self, Moments, Ratio, Stream};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What one option did on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +54,105 @@ pub struct OptionPath {
     pub backlog_images: f64,
     /// Cost by item kind [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
+    /// End-to-end latency of the fleet's served images (self-hosted options).
+    #[serde(skip)]
+    pub latency: Option<PathLatency>,
+}
+
+/// What one path's fleet-served requests' latency (wait + service) is made of: requests at
+/// known latencies, and requests recorded against queue tables' rows (written out once per
+/// run, see [`crate::engine::Engine::latency`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathLatency {
+    /// (latency [s], requests).
+    pub points: Vec<(f64, f64)>,
+    /// Requests by table and row.
+    pub rows: Vec<RowTally>,
+}
+
+/// Requests recorded against the rows of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowTally {
+    /// Servers of the table.
+    pub servers: u32,
+    /// Speed step of the table ([`crate::fleet::speed_step`]).
+    pub step: i32,
+    /// Requests with each row's latency.
+    pub weights: Vec<f64>,
+    /// Requests with each row's latency plus a cold start.
+    pub delayed: Vec<f64>,
+}
+
+/// A run's fleet-served latency, request-weighted over hours and paths. Masses are the
+/// histogram's fixed-point integers, so adding paths and merging folds are exact and
+/// order-free: the same bytes at any thread count, and `add` and `merge` agree exactly. Kept
+/// sparse (a path's images fall in few bins), so that the folds a round of batches holds at
+/// once stay small.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyStats {
+    /// Requests at known latencies, by the latency histogram's bin ([`BINS`]: unbounded).
+    pub points: BTreeMap<usize, u128>,
+    /// Requests by (servers, speed step) and row: (weights, delayed weights), in units.
+    pub rows: BTreeMap<(u32, i32), (Vec<u128>, Vec<u128>)>,
+}
+
+impl LatencyStats {
+    fn add(&mut self, p: &PathLatency) {
+        let LatencyStats { points, rows } = self;
+        for &(t, n) in &p.points {
+            let k = if t.is_finite() { bin_of(t) } else { BINS };
+            *points.entry(k).or_default() += to_units(n);
+        }
+        for r in &p.rows {
+            let e = rows.entry((r.servers, r.step)).or_default();
+            let to = |v: &[f64]| -> Vec<u128> { v.iter().map(|x| to_units(*x)).collect() };
+            add_into(&mut e.0, &to(&r.weights));
+            add_into(&mut e.1, &to(&r.delayed));
+        }
+    }
+
+    /// The requests at known latencies as a histogram.
+    pub fn histogram(&self) -> LatencyHistogram {
+        let mut h = LatencyHistogram::new();
+        for (&k, &u) in &self.points {
+            // The middle of bin k lands in bin k.
+            let t = if k >= BINS {
+                f64::INFINITY
+            } else {
+                edge(k) * 10f64.powf(0.5 / BINS_PER_DECADE as f64)
+            };
+            h.add_point(from_units(u), t);
+        }
+        h
+    }
+
+    /// Row weights of one table in requests.
+    pub fn requests(units: &[u128]) -> Vec<f64> {
+        units.iter().map(|u| from_units(*u)).collect()
+    }
+}
+
+fn add_into(a: &mut Vec<u128>, b: &[u128]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+impl Merge for LatencyStats {
+    fn merge(&mut self, later: &Self) {
+        let LatencyStats { points, rows } = self;
+        for (k, u) in &later.points {
+            *points.entry(*k).or_default() += u;
+        }
+        for (k, (w, d)) in &later.rows {
+            let e = rows.entry(*k).or_default();
+            add_into(&mut e.0, w);
+            add_into(&mut e.1, d);
+        }
+    }
 }
 
 impl OptionPath {
@@ -192,6 +294,8 @@ pub struct OptionStats {
     pub api_by_month: Vec<Moments>,
     /// A reservation's term past the horizon, in full [USD].
     pub commitment_left: Moments,
+    /// End-to-end latency of fleet-served images over all paths (empty for APIs).
+    pub latency: LatencyStats,
 }
 
 impl OptionStats {
@@ -227,7 +331,11 @@ impl OptionStats {
             capex_by_month,
             api_by_month,
             commitment_left,
+            latency,
         } = self;
+        if let Some(l) = &o.latency {
+            latency.add(l);
+        }
         total.push(o.total_usd).map_err(inv)?;
         present_value.push(o.present_value_usd).map_err(inv)?;
         commitment_left.push(o.commitment_left_usd);
@@ -286,7 +394,9 @@ impl Merge for OptionStats {
             capex_by_month,
             api_by_month,
             commitment_left,
+            latency,
         } = self;
+        latency.merge(&later.latency);
         total.merge(&later.total);
         present_value.merge(&later.present_value);
         cash_by_month.merge(&later.cash_by_month);

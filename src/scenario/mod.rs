@@ -162,6 +162,9 @@ pub struct Market {
     /// Compare every hosted offering of the scenario's models (the default), not only the
     /// API options the file names.
     pub compare_all: bool,
+    /// The API offerings the file's own options name: with `compare = "named"` the whole
+    /// market. Kept apart from the options, which commands such as `plan` replace.
+    pub named_apis: Vec<String>,
     /// Other models acceptable for the same work (model keys, e.g. `flux-1-schnell`).
     pub substitutes: Vec<String>,
     /// Yearly drift of every API price [share per year; −0.3 = 30% cheaper a year], unless an
@@ -262,6 +265,54 @@ pub struct SelfHost {
     pub gpu_price_factor: InputId,
     /// Its own yearly drift of the GPU rent (else the market's).
     pub gpu_price_drift: Option<InputId>,
+    /// How the fleet serves an hour's requests.
+    pub serving: Serving,
+    /// Replicas, GPUs and batches.
+    pub shape: ServingShape,
+}
+
+/// How a fleet serves the requests of an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Serving {
+    /// A queue of servers with Poisson arrivals (Erlang B, M/G/c with a threshold, M/G/c):
+    /// overflow and waits happen below saturation too. The default.
+    Queue,
+    /// The fluid rule: below capacity nothing waits or overflows; above it the share 1 − C/D
+    /// of the hour's images overflows (or waits in a backlog). W1's definition.
+    Fluid,
+}
+
+/// How the model is laid out on the GPUs: replicas, GPUs per replica, batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ServingShape {
+    /// GPUs one replica spans (a model split across GPUs); the fleet's GPUs come in multiples.
+    pub gpus_per_replica: u32,
+    /// Replicas sharing one GPU (each runs at the GPU's speed divided among them).
+    pub replicas_per_gpu: u32,
+    /// Most images a replica runs at once.
+    pub max_batch: u32,
+}
+
+impl Default for ServingShape {
+    fn default() -> Self {
+        ServingShape {
+            gpus_per_replica: 1,
+            replicas_per_gpu: 1,
+            max_batch: 1,
+        }
+    }
+}
+
+impl ServingShape {
+    /// Images in flight on one replica slot at once: replicas per GPU × batch.
+    pub fn concurrency(&self) -> u32 {
+        self.replicas_per_gpu * self.max_batch
+    }
+    /// Queue servers per GPU: each in-flight slot is a server [servers/GPU].
+    pub fn servers_per_gpu(&self) -> f64 {
+        self.concurrency() as f64 / self.gpus_per_replica as f64
+    }
 }
 
 /// How GPUs are paid for.
