@@ -39,7 +39,7 @@ fn main() -> ExitCode {
                     describe(&e)
                 );
             } else {
-                eprintln!("error: {}", describe(&e));
+                anstream::eprintln!("{} {}", cli::style::error("error:"), describe(&e));
             }
             ExitCode::from(code)
         }

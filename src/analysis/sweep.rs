@@ -586,6 +586,13 @@ pub struct Part {
     pub scenario: String,
     /// Scenario file.
     pub scenario_file: String,
+    /// The scenario as simulated (the file after `--set` overrides); `merge` rebuilds the
+    /// engine from it, so a part carries its what-ifs. Empty in parts of older versions.
+    #[serde(default)]
+    pub scenario_toml: String,
+    /// The `--set` overrides behind `scenario_toml`.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     /// Catalogue.
     pub catalogue: String,
     /// Seed.

@@ -13,16 +13,24 @@ use std::time::Instant;
 /// The reference workload, compiled in so `bench` runs from any folder.
 const W1: &str = include_str!("../../scenarios/bench-w1.toml");
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven bench                                  # W1: 10k paths × 12 months
+  breakeven bench --threads 2 --repeat 15 --scaling
+  breakeven bench --paths 100k --json
+  breakeven bench mine.toml --set demand.monthly.median=1M";
+
 /// Flags of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario to time (default: the reference workload W1, scenarios/bench-w1.toml).
     pub scenario: Option<PathBuf>,
-    /// Sample paths (default: the scenario's; 10,000 for W1).
-    #[arg(long)]
+    #[command(flatten)]
+    pub set: super::common::SetFlags,
+    /// Sample paths, like 10000 or 10k (default: the scenario's; 10,000 for W1).
+    #[arg(long, value_parser = common::count_u64)]
     pub paths: Option<u64>,
     /// Worker threads (default: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = common::count_usize)]
     pub threads: usize,
     /// Seed (default: the scenario's).
     #[arg(long)]
@@ -113,12 +121,13 @@ fn peak_memory_mb() -> Option<f64> {
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let scenario = match &a.scenario {
-        Some(p) => Scenario::load(p, catalogue)?,
-        None => Scenario::parse(
+        Some(p) => Scenario::load_with(p, catalogue, &a.set.set)?,
+        None => Scenario::parse_with(
             W1,
             "scenarios/bench-w1.toml (built in)",
             "bench-w1",
             catalogue,
+            &a.set.set,
         )?,
     };
     let engine = Engine::new(scenario, catalogue)?;

@@ -110,6 +110,18 @@ pub fn build(
 }
 
 impl Report {
+    /// The workbook: the same figures as the page, as numbers a spreadsheet can use.
+    pub fn workbook(&self, e: &Engine, catalogue: &Catalogue) -> Result<Vec<u8>> {
+        super::xlsx::workbook(&super::xlsx::WorkbookInputs {
+            engine: e,
+            catalogue,
+            run: &self.summary,
+            sweep: self.sweep.as_ref(),
+            plan: self.plan.as_ref().ok(),
+            sensitivity: self.sensitivity.as_ref(),
+        })
+    }
+
     /// The page.
     pub fn page(&self, e: &Engine, catalogue: &Catalogue) -> Result<String> {
         let months = e.scenario.horizon_months;

@@ -5,14 +5,14 @@
 
 use super::charts::{render_svg, Chart};
 use super::summary::RunSummary;
+use super::words;
 use crate::analysis::plan::PlanResult;
 use crate::analysis::sensitivity::SensitivityResult;
 use crate::analysis::sweep::SweepResult;
 use crate::catalogue::Catalogue;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::money::{format_count, format_usd_short};
-use crate::scenario::{OptionKind, Payment};
+use crate::money::format_usd_short;
 
 /// Escape text for HTML.
 pub fn esc(s: &str) -> String {
@@ -59,105 +59,16 @@ fn chart(c: &Chart) -> Result<String> {
 }
 
 fn assumptions(e: &Engine) -> String {
-    let s = &e.scenario;
     let mut out = String::from("<ul>\n");
-    out.push_str(&format!(
-        "<li>Horizon: {} month(s) from calendar month {}; prices as of {}.</li>\n",
-        s.horizon_months,
-        s.start_month,
-        s.as_of
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "the newest in the catalogue".into())
-    ));
-    for inp in &s.inputs {
-        let d = &inp.dist;
-        let text = if d.is_fixed() {
-            format!("{} ({})", fmt_num(d.median()), inp.unit)
-        } else {
-            format!(
-                "{} distribution, median {}, 10th–90th percentile {}–{} ({})",
-                d.family(),
-                fmt_num(d.median()),
-                fmt_num(d.quantile(0.1)),
-                fmt_num(d.quantile(0.9)),
-                inp.unit
-            )
-        };
+    for (label, text) in words::assumptions(e) {
         out.push_str(&format!(
             "<li><b>{}</b>: {}</li>\n",
-            esc(&inp.name),
+            esc(&label),
             esc(&text)
-        ));
-    }
-    out.push_str(&format!(
-        "<li>Week shape: the “{}” profile; arrivals {:?}{}.</li>\n",
-        esc(&s.demand.profile.name),
-        s.demand.arrivals,
-        if s.demand.burstiness > 0.0 {
-            format!(
-                ", bursts with coefficient of variation {}",
-                s.demand.burstiness
-            )
-        } else {
-            String::new()
-        }
-    ));
-    let mix: Vec<String> = s
-        .mix
-        .iter()
-        .map(|b| {
-            format!(
-                "{:.0}% {}{}",
-                100.0 * b.share,
-                b.size,
-                if b.inputs.is_empty() {
-                    String::new()
-                } else {
-                    format!(" with {} input image(s)", b.inputs.len())
-                }
-            )
-        })
-        .collect();
-    out.push_str(&format!(
-        "<li>Request mix: {}.</li>\n",
-        esc(&mix.join(", "))
-    ));
-    if s.stages.len() > 1 || s.stages[0].per_asset != 1.0 {
-        let st: Vec<String> = s
-            .stages
-            .iter()
-            .map(|x| format!("{} × {} per asset", x.name, x.per_asset))
-            .collect();
-        out.push_str(&format!("<li>Pipeline: {}.</li>\n", esc(&st.join("; "))));
-    }
-    for (i, o) in s.options.iter().enumerate() {
-        out.push_str(&format!(
-            "<li>Option <b>{}</b>: {}.</li>\n",
-            esc(&o.id),
-            esc(&super::summary::describe(e, i).1)
-        ));
-    }
-    if !s.correlations.is_empty() {
-        let c: Vec<String> = s
-            .correlations
-            .iter()
-            .map(|(a, b, r)| format!("{} ~ {} (ρ = {r})", s.input(*a).name, s.input(*b).name))
-            .collect();
-        out.push_str(&format!(
-            "<li>Rank correlations: {}.</li>\n",
-            esc(&c.join(", "))
         ));
     }
     out.push_str("</ul>\n");
     out
-}
-
-fn fmt_num(x: f64) -> String {
-    if x.abs() >= 1000.0 {
-        format_count(x)
-    } else {
-        format!("{}", (x * 10_000.0).round() / 10_000.0)
-    }
 }
 
 fn run_table(r: &RunSummary) -> String {
@@ -183,151 +94,11 @@ fn run_table(r: &RunSummary) -> String {
     t
 }
 
-/// Where a figure came from: the catalogue's dated source when the scenario uses the
-/// catalogue's figure, else the scenario file that set its own.
-fn credit(
-    from_catalogue: bool,
-    p: &crate::catalogue::Provenance,
-    scenario_file: &str,
-) -> (String, String) {
-    if from_catalogue {
-        (p.as_of.to_string(), p.source.clone())
-    } else {
-        (
-            "scenario".into(),
-            format!("{scenario_file} (the scenario's own figure)"),
-        )
-    }
-}
-
 /// Every dated figure the scenario's options rest on.
 fn prices(e: &Engine, cat: &Catalogue) -> String {
-    let mut rows: Vec<(String, String, String, String)> = Vec::new();
-    let mut add = |what: String, value: String, date: String, source: String| {
-        let row = (what, value, date, source);
-        if !rows.contains(&row) {
-            rows.push(row);
-        }
-    };
-    let s = &e.scenario;
-    let mut apis: Vec<String> = Vec::new();
-    for o in &s.options {
-        apis.extend(o.stage_apis.values().cloned());
-        match &o.kind {
-            OptionKind::Api { api, .. } => apis.push(api.clone()),
-            OptionKind::SelfHost(h) => {
-                if let Some(ov) = &h.overflow {
-                    apis.push(ov.api.clone());
-                }
-                if let Some(g) = cat.gpus.get(&h.gpu) {
-                    match &h.payment {
-                        Payment::Hourly {
-                            offer,
-                            usd_per_hour,
-                            ..
-                        } => {
-                            if let Some(of) = g.offer(offer) {
-                                let (d, src) = credit(
-                                    of.usd_per_hour == Some(*usd_per_hour),
-                                    &of.provenance,
-                                    &s.file,
-                                );
-                                add(
-                                    format!("{} {}", g.id, offer),
-                                    format!("${usd_per_hour}/hour"),
-                                    d,
-                                    src,
-                                );
-                            }
-                        }
-                        Payment::Serverless {
-                            offer,
-                            usd_per_second,
-                            ..
-                        } => {
-                            if let Some(of) = g.offer(offer) {
-                                let (d, src) = credit(
-                                    of.usd_per_second == Some(*usd_per_second),
-                                    &of.provenance,
-                                    &s.file,
-                                );
-                                add(
-                                    format!("{} {}", g.id, offer),
-                                    format!("${usd_per_second}/s"),
-                                    d,
-                                    src,
-                                );
-                            }
-                        }
-                        Payment::Owned { purchase_usd, .. } => {
-                            let (d, src) = match &g.purchase {
-                                Some(p) => credit(p.usd == *purchase_usd, &p.provenance, &s.file),
-                                None => ("scenario".into(), s.file.clone()),
-                            };
-                            add(
-                                format!("{} purchase (per GPU)", g.id),
-                                format!("${purchase_usd}"),
-                                d,
-                                src,
-                            );
-                        }
-                    }
-                }
-                if let Some(p) = cat.selfhost.get(&h.profile) {
-                    match (h.seconds_at_1mp, &h.bucket_seconds, p.speed_on(&h.gpu)) {
-                        (Some(t), _, _) => add(
-                            format!("{} on {}", p.id, h.gpu),
-                            format!("{t} s per 1 MP image"),
-                            "scenario".into(),
-                            s.file.clone(),
-                        ),
-                        (_, Some(b), _) => add(
-                            format!("{} on {}", p.id, h.gpu),
-                            format!("{b:?} s per bucket"),
-                            "scenario".into(),
-                            s.file.clone(),
-                        ),
-                        (_, _, Some(sp)) => add(
-                            format!("{} on {}", p.id, h.gpu),
-                            format!("{} s per 1 MP image", sp.seconds_at_1mp),
-                            sp.provenance.as_of.to_string(),
-                            sp.provenance.source.clone(),
-                        ),
-                        _ => {}
-                    }
-                }
-                if let Some(l) = cat.licences.get(&h.licence) {
-                    add(
-                        format!("licence {}", l.id),
-                        format!(
-                            "${}/month{}",
-                            h.licence_fee_usd.unwrap_or(l.monthly_fee_usd),
-                            if l.provenance.assumption {
-                                " (assumption)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        l.provenance.as_of.to_string(),
-                        l.provenance.source.clone(),
-                    );
-                }
-            }
-        }
-    }
-    for api in apis {
-        if let Some(p) = cat.apis.get(&api).and_then(|a| a.price_on(s.as_of)) {
-            add(
-                api.clone(),
-                p.rule.headline(),
-                p.provenance.as_of.to_string(),
-                p.provenance.source.clone(),
-            );
-        }
-    }
     let mut t = String::from("<table><tr><th class=l>figure</th><th class=l>value</th><th class=l>as of</th><th class=l>source</th></tr>\n");
-    for (w, v, d, src) in rows {
-        t.push_str(&format!("<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>\n", esc(&w), esc(&v), esc(&d), esc(&src)));
+    for r in words::price_rows(e, cat) {
+        t.push_str(&format!("<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>\n", esc(&r.what), esc(&r.value), esc(&r.as_of), esc(&r.source)));
     }
     t.push_str("</table>\n");
     t

@@ -3,6 +3,7 @@
 //! only when complete, so an interrupted run leaves the previous results or none.
 
 pub mod charts;
+pub mod export;
 pub mod files;
 pub mod full;
 pub mod html;
@@ -10,3 +11,5 @@ pub mod samples;
 pub mod summary;
 pub mod table;
 pub mod views;
+pub mod words;
+pub mod xlsx;

@@ -386,6 +386,8 @@ pub(super) fn validate(
             .map(|(a, b, r)| (InputId(a), InputId(b), r))
             .collect(),
         copula,
+        text: String::new(),
+        overrides: Vec::new(),
     })
 }
 
