@@ -29,7 +29,8 @@ pub struct Args {
     /// Expected images a month at the start (the median; one month in ten above twice it).
     #[arg(long, default_value = "10k", value_parser = common::count_u64)]
     pub monthly: u64,
-    /// GPUs to consider, comma-separated ids (default: the fastest GPU with a measured speed).
+    /// GPUs to consider, comma-separated ids (default: the fastest GPU with a measured speed,
+    /// else with a derived one).
     #[arg(long, value_delimiter = ',')]
     pub gpus: Vec<String>,
     /// Expected growth a month (0.05 = 5%).
@@ -98,15 +99,20 @@ pub fn starter(catalogue: &Catalogue, a: &Args) -> anyhow::Result<String> {
         )));
     };
     let gpus: Vec<String> = if a.gpus.is_empty() {
-        let mut s: Vec<_> = profile.speeds.iter().filter(|p| !p.derived).collect();
-        s.sort_by(|x, y| x.seconds_at_1mp.total_cmp(&y.seconds_at_1mp));
+        // Measured speeds first; a derived one only when there is nothing else.
+        let mut s: Vec<_> = profile.speeds.iter().collect();
+        s.sort_by(|x, y| {
+            x.derived
+                .cmp(&y.derived)
+                .then(x.seconds_at_1mp.total_cmp(&y.seconds_at_1mp))
+        });
         s.first().map(|p| vec![p.gpu.clone()]).unwrap_or_default()
     } else {
         a.gpus.iter().map(|g| g.trim().to_string()).collect()
     };
     if gpus.is_empty() {
         return Err(bad(format!(
-            "{} has no measured speed on any GPU; pass --gpus",
+            "{} has no speed on any GPU in the catalogue; pass --gpus",
             profile.id
         )));
     }

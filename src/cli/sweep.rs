@@ -73,10 +73,10 @@ pub struct MergeArgs {
 
 fn parse_volumes(s: &str) -> anyhow::Result<(f64, f64)> {
     let bad = || {
-        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 1000..5000000"))
+        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 10k..1M or 1000..5000000"))
     };
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
-    let parse = |x: &str| x.trim().replace('_', "").parse::<f64>().map_err(|_| bad());
+    let parse = |x: &str| breakeven::count::parse_count(x).map_err(|_| bad());
     let (a, b) = (parse(a)?, parse(b)?);
     if !(a.is_finite()
         && b.is_finite()

@@ -445,6 +445,14 @@ fn under(a: &str, b: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
+/// `a.b` of `a.b.c` (and of `a.b[0]`): the table a key is in; empty at the top.
+fn parent(key: &str) -> &str {
+    match key.rfind(['.', '[']) {
+        Some(i) => &key[..i],
+        None => "",
+    }
+}
+
 impl Applied {
     /// The overrides, as given.
     pub fn overrides(&self) -> Vec<String> {
@@ -464,7 +472,10 @@ impl Applied {
                         .paths
                         .iter()
                         .filter(|(path, _)| {
-                            !p.key.is_empty() && (under(path, &p.key) || under(&p.key, path))
+                            !p.key.is_empty()
+                                && (under(path, &p.key)
+                                    || under(&p.key, path)
+                                    || (!parent(path).is_empty() && parent(path) == parent(&p.key)))
                         })
                         .map(|(_, o)| format!("--set {o}"))
                         .collect();
