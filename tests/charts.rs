@@ -55,6 +55,7 @@ fn fleet_point(v: f64, flat: f64, capacity: f64) -> VolumePoint {
 
 fn break_even_chart() -> BreakEvenChart {
     let api = CostCurve {
+        colour: 0,
         label: "BFL API (FLUX.1 dev)".into(),
         points: volumes()
             .into_iter()
@@ -69,6 +70,7 @@ fn break_even_chart() -> BreakEvenChart {
             .collect(),
     };
     let fleet = CostCurve {
+        colour: 0,
         label: "2× L40S, hourly".into(),
         points: volumes()
             .into_iter()
@@ -76,6 +78,7 @@ fn break_even_chart() -> BreakEvenChart {
             .collect(),
     };
     let hybrid = CostCurve {
+        colour: 0,
         label: "1× L40S + API overflow".into(),
         points: volumes()
             .into_iter()
@@ -105,6 +108,7 @@ fn break_even_chart() -> BreakEvenChart {
 
 fn probability_chart() -> ProbabilityChart {
     let curve = |label: &str, centre: f64, width: f64| ProbabilityCurve {
+        colour: 0,
         label: label.into(),
         points: volumes()
             .into_iter()
@@ -137,14 +141,17 @@ fn distribution_chart() -> DistributionChart {
         x_label: "total cost over 24 months ($)".into(),
         options: vec![
             CostSample {
+                colour: 0,
                 label: "BFL API (FLUX.1 dev)".into(),
                 sample: sample(60_500.0, 0.30),
             },
             CostSample {
+                colour: 0,
                 label: "2× L40S, hourly".into(),
                 sample: sample(49_000.0, 0.07),
             },
             CostSample {
+                colour: 0,
                 label: "1× L40S + API overflow".into(),
                 sample: sample(44_000.0, 0.16),
             },
@@ -209,6 +216,7 @@ fn fleet_chart() -> FleetChart {
         over.push(HourBand { p50: o50, p95: o95 });
     }
     FleetChart {
+        colour: 0,
         title: "1× L40S + API overflow: the fleet hour by hour".into(),
         subtitle: SUBTITLE.into(),
         utilisation: util,
@@ -245,14 +253,19 @@ fn cumulative_chart() -> CumulativeChart {
         .collect();
     let at = overtake_month(&fleet, &api);
     CumulativeChart {
+        y_label: String::new(),
         title: "Cumulative cost over 24 months".into(),
         subtitle: SUBTITLE.into(),
         options: vec![
             CumulativeCurve {
+                colour: 0,
+                zoom: false,
                 label: "BFL API (FLUX.1 dev)".into(),
                 points: api,
             },
             CumulativeCurve {
+                colour: 0,
+                zoom: false,
                 label: "2× L40S, hourly (with $4k setup)".into(),
                 points: fleet,
             },
@@ -274,7 +287,7 @@ fn all_charts() -> Vec<(&'static str, Chart, Vec<String>)> {
     let mut be_texts: Vec<String> = axes_log.to_vec();
     be_texts.extend(be.options.iter().map(|o| o.label.clone()));
     be_texts.extend(be.breakevens.iter().map(|b| b.label.clone()));
-    be_texts.push("2× L40S vs API: 142.9k images/month (p5–p95 128k–164k)".into());
+    be_texts.push("2× L40S vs API: 143k images/month (p5–p95 128k–164k)".into());
 
     let pr = probability_chart();
     let mut pr_texts = vec![
@@ -475,6 +488,7 @@ fn empty_inputs_render_with_a_note_instead_of_failing() {
             DistributionChart {
                 title: "empty".into(),
                 options: vec![CostSample {
+                    colour: 0,
                     label: "nothing".into(),
                     sample: vec![f64::NAN],
                 }],
@@ -493,6 +507,7 @@ fn empty_inputs_render_with_a_note_instead_of_failing() {
         ),
         (
             FleetChart {
+                colour: 0,
                 title: "empty".into(),
                 ..Default::default()
             }
@@ -501,6 +516,7 @@ fn empty_inputs_render_with_a_note_instead_of_failing() {
         ),
         (
             CumulativeChart {
+                y_label: String::new(),
                 title: "empty".into(),
                 ..Default::default()
             }

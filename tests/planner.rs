@@ -705,3 +705,72 @@ fn every_subcommand_has_examples_in_its_help() {
     let (help, _) = ok(&["--help"]);
     assert!(help.contains("one standard error of the mean"));
 }
+
+#[test]
+fn one_colour_per_option_in_every_chart_of_a_run() {
+    use breakeven::engine::{unwatched, Engine, RunConfig};
+    use breakeven::report::charts::Chart;
+    use breakeven::report::full::{build, ReportConfig};
+    use breakeven::report::views;
+    let cat = breakeven::Catalogue::builtin().unwrap();
+    let s = breakeven::scenario::Scenario::load(Path::new(SCENARIO), &cat).unwrap();
+    let e = Engine::new(s, &cat).unwrap();
+    let cfg = ReportConfig {
+        run: RunConfig::new(100, 1),
+        against: None,
+    };
+    let r = build(&e, &cat, &cfg, unwatched(), &|_| {}).unwrap();
+    let mut charts = views::run_charts(&e, &r.run, &r.traces, &r.summary.payback, 1);
+    charts.extend(views::sweep_charts(r.sweep.as_ref().unwrap(), 24));
+    let place = |id: &str| {
+        e.options
+            .iter()
+            .position(|o| o.id == id)
+            .unwrap_or_else(|| panic!("{id} is not an option"))
+    };
+    let mut checked = std::collections::BTreeMap::<&str, usize>::new();
+    for (stem, c) in &charts {
+        let mut check = |id: &str, colour: usize| {
+            assert_eq!(colour, place(id), "{stem}: {id}");
+            *checked.entry(stem.as_str()).or_default() += 1;
+        };
+        match c {
+            Chart::Distribution(d) => d.options.iter().for_each(|o| check(&o.label, o.colour)),
+            Chart::Cumulative(d) => d.options.iter().for_each(|o| check(&o.label, o.colour)),
+            Chart::BreakEven(d) => d.options.iter().for_each(|o| check(&o.label, o.colour)),
+            Chart::Probability(d) => d
+                .pairs
+                .iter()
+                .for_each(|p| check(p.label.split(" cheaper than ").next().unwrap(), p.colour)),
+            Chart::Fleet(f) => check(f.title.split(':').next().unwrap(), f.colour),
+            Chart::Tornado(_) => {}
+        }
+    }
+    // Every kind of chart of the run and the sweep was looked at.
+    for stem in [
+        "cost-distribution",
+        "cumulative-cost",
+        "monthly-cost",
+        "fleet-h100-plus-api",
+        "breakeven",
+        "p-selfhost-cheaper",
+    ] {
+        assert!(
+            checked.get(stem).copied().unwrap_or(0) > 0,
+            "{stem}: {checked:?}"
+        );
+    }
+    // The fleet chart shows a month, not a pooled week, and says which.
+    let fleet = charts
+        .iter()
+        .find(|(s, _)| s == "fleet-h100-plus-api")
+        .map(|(_, c)| c.title().to_string())
+        .unwrap();
+    assert!(fleet.contains("busiest month (month "), "{fleet}");
+    // Traced paths of a growth scenario are busiest in the last month.
+    assert!(r.traces.iter().flatten().all(|t| t.month < 24));
+    assert!(
+        r.traces.iter().flatten().filter(|t| t.month == 23).count()
+            > r.traces.iter().flatten().count() / 2
+    );
+}

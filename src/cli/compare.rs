@@ -255,7 +255,8 @@ fn simulate(
         let se = sweep::sweep_engine(&e.scenario, catalogue)?;
         if !sweep::pairs(&se).is_empty() {
             let (from, to) = sweep::default_range(&e.scenario);
-            let grid = sweep::grid(from, to, sweep::DEFAULT_POINTS, true);
+            let base = sweep::grid(from, to, sweep::DEFAULT_POINTS, true);
+            let grid = sweep::refined_grid(&se, &cfg, &base, true, watch.controls())?;
             let fold = sweep::run(&se, &cfg, &grid, watch.controls())?;
             let prov = breakeven::report::summary::Provenance::new(
                 &se,

@@ -79,13 +79,21 @@ pub fn render(r: &SensitivityResult) -> String {
     if !r.never_matter.is_empty() {
         out.push_str(&format!(
             "\nnever matter here: {}\n",
-            r.never_matter.join(", ")
+            r.never_matter
+                .iter()
+                .map(|n| breakeven::report::words::input_label(n))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
     if !r.fixed_inputs.is_empty() {
         out.push_str(&format!(
             "fixed (not swung): {}\n",
-            r.fixed_inputs.join(", ")
+            r.fixed_inputs
+                .iter()
+                .map(|n| breakeven::report::words::input_label(n))
+                .collect::<Vec<_>>()
+                .join("; ")
         ));
     }
     out

@@ -33,8 +33,8 @@ pub struct Args {
     /// median to 50 × it, or 5 × the last month's median if that is more).
     #[arg(long, value_name = "FROM..TO")]
     pub volumes: Option<String>,
-    /// Grid points (more are added where the probability that self-hosting is cheaper
-    /// changes fastest).
+    /// Grid points; half as many again are added where the probability that self-hosting is
+    /// cheaper changes fastest (see --no-refine).
     #[arg(long, default_value_t = breakeven::analysis::sweep::DEFAULT_POINTS, value_parser = common::count_usize)]
     pub points: usize,
     /// Log-spaced grid (the default).
@@ -43,6 +43,10 @@ pub struct Args {
     /// Linearly spaced grid.
     #[arg(long)]
     pub linear: bool,
+    /// Exactly the --points grid, without the extra points where the probability that
+    /// self-hosting is cheaper changes fastest (found by a pilot sweep of 200 paths).
+    #[arg(long)]
+    pub no_refine: bool,
     /// Compute only part K of N (e.g. 2/8) and write it as a part file for `breakeven merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
@@ -233,11 +237,16 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let volumes = sweep::grid(from, to, a.points, !a.linear);
+    let base = sweep::grid(from, to, a.points, !a.linear);
     let mut cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
     cfg.shard = a.shard.as_deref().map(parse_shard).transpose()?;
     let watch = common::watch(cfg.samples / cfg.shard.map(|s| s.1).unwrap_or(1));
+    let volumes = if a.no_refine {
+        base
+    } else {
+        sweep::refined_grid(&engine, &cfg, &base, !a.linear, watch.controls())?
+    };
     let provenance = Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler);
     if let Some((k, n)) = cfg.shard {
         let paths = sweep::run_shard(&engine, &cfg, &volumes, watch.controls())?;

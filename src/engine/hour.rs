@@ -18,7 +18,7 @@ impl PathScratch {
         e: &Engine,
         sampled: &[StreamId],
         counts: &[f64],
-        how: Option<usize>,
+        how: Option<(usize, usize)>,
     ) {
         for &i in sampled {
             self.month_counts[i.0] += counts[i.0];
@@ -69,7 +69,7 @@ impl PathScratch {
 
     /// Step every fleet through one hour with the work and requests in `fleet_work` and
     /// `fleet_requests`, leaving each one's overflow share in `fleet_share`.
-    pub fn step_fleets(&mut self, e: &Engine, how: Option<usize>) {
+    pub fn step_fleets(&mut self, e: &Engine, how: Option<(usize, usize)>) {
         for (k, &o) in e.fleets.iter().enumerate() {
             let Some(f) = &e.option(o).fleet else {
                 continue;
@@ -97,17 +97,22 @@ impl PathScratch {
                     fleet_imgs * out.cold_share,
                 );
             }
-            if let Some(h) = how {
+            if let Some((m, h)) = how {
+                // Hour-of-week sums per month, so the chart can show the month the fleet is
+                // busiest rather than a week pooled over the horizon.
+                let months = e.scenario.horizon_months as usize;
                 let tr = self
                     .trace
-                    .get_or_insert_with(|| vec![[[0.0; 168]; 3]; e.options.len()]);
-                tr[o.0][0][h] += if out.capacity_seconds > 0.0 {
+                    .get_or_insert_with(|| vec![vec![[[0.0; 168]; 4]; months]; e.options.len()]);
+                let w = &mut tr[o.0][m];
+                w[0][h] += if out.capacity_seconds > 0.0 {
                     out.busy_seconds / out.capacity_seconds
                 } else {
                     0.0
                 };
-                tr[o.0][1][h] += out.overflow_share;
-                tr[o.0][2][h] += 1.0;
+                w[1][h] += out.overflow_share;
+                w[2][h] += 1.0;
+                w[3][h] += requests;
             }
         }
     }

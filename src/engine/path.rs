@@ -124,7 +124,7 @@ impl Engine {
                             draw_count(rng, mean, pooled)?
                         };
                     }
-                    let how = traced.then(|| crate::demand::hour_of_week(m, t));
+                    let how = traced.then(|| (m, crate::demand::hour_of_week(m, t)));
                     p.step_hour(self, sampled, &counts, how);
                     Ok(())
                 };

@@ -62,8 +62,9 @@ pub(super) struct OptionRun {
 pub(super) struct PathScratch {
     /// Per option.
     pub opts: Vec<OptionRun>,
-    /// Hour-of-week sums of utilisation, overflow share and hours, per option (traced paths).
-    pub trace: Option<Vec<[[f64; 168]; 3]>>,
+    /// Hour-of-week sums of utilisation, overflow share, hours and fleet-bound requests, per
+    /// option and month (traced paths).
+    pub trace: Option<Vec<Vec<[[f64; 168]; 4]>>>,
     /// This month's count of each stream, all hours so far.
     pub month_counts: Vec<f64>,
     /// This month's pooled count of each stream.
@@ -250,15 +251,32 @@ impl PathScratch {
         }
         let trace = self.trace.map(|tr| {
             tr.into_iter()
-                .map(|[u, ov, n]| {
+                .map(|months| {
+                    // The month with the most requests for the fleet: where it saturates, if
+                    // it does anywhere (the later month on a tie, as demand grows).
+                    let busiest = months
+                        .iter()
+                        .map(|w| w[3].iter().sum::<f64>())
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |best, (m, r)| {
+                            if r >= best.1 {
+                                (m, r)
+                            } else {
+                                best
+                            }
+                        })
+                        .0;
                     let mut w = WeekTrace {
+                        month: busiest as u32,
                         utilisation: [0.0; 168],
                         overflow: [0.0; 168],
                     };
-                    for h in 0..168 {
-                        if n[h] > 0.0 {
-                            w.utilisation[h] = u[h] / n[h];
-                            w.overflow[h] = ov[h] / n[h];
+                    if let Some([u, ov, n, _]) = months.get(busiest) {
+                        for h in 0..168 {
+                            if n[h] > 0.0 {
+                                w.utilisation[h] = u[h] / n[h];
+                                w.overflow[h] = ov[h] / n[h];
+                            }
                         }
                     }
                     w

@@ -69,7 +69,8 @@ pub fn build(
     } else {
         phase("sweep");
         let (from, to) = sweep::default_range(&e.scenario);
-        let volumes = sweep::grid(from, to, sweep::DEFAULT_POINTS, true);
+        let base = sweep::grid(from, to, sweep::DEFAULT_POINTS, true);
+        let volumes = sweep::refined_grid(&sweep_engine, &cfg.run, &base, true, ctl)?;
         let fold = sweep::run(&sweep_engine, &cfg.run, &volumes, ctl)?;
         Some(fold.finish(&sweep_engine, provenance(&sweep_engine)))
     };
