@@ -545,7 +545,13 @@ mod tests {
         assert!(a.text.contains("median = 60000,"), "{}", a.text);
         assert!(a.text.contains("gpus = 2"), "{}", a.text);
         assert_eq!(a.text.lines().count(), TEXT.lines().count());
-        assert!(a.lines.iter().all(|l| l.is_some()));
+        // The three lines the overrides rewrote are theirs; every other line is the file's own.
+        assert_eq!(a.lines.iter().filter(|l| l.is_none()).count(), 3);
+        for (i, l) in a.lines.iter().enumerate() {
+            if let Some(j) = l {
+                assert_eq!(*j, i);
+            }
+        }
         assert_eq!(a.paths[2].0, "option[1].fleet.gpus");
     }
 
