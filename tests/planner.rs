@@ -774,3 +774,82 @@ fn one_colour_per_option_in_every_chart_of_a_run() {
             > r.traces.iter().flatten().count() / 2
     );
 }
+
+#[test]
+fn the_flip_thresholds_are_exact_in_the_closed_form_and_do_flip_it() {
+    use breakeven::engine::{unwatched, Engine, RunConfig};
+    use breakeven::report::decision::Decision;
+    use breakeven::report::full::{build, ReportConfig};
+    let cat = breakeven::Catalogue::builtin().unwrap();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/closed-form.toml");
+    let s = breakeven::scenario::Scenario::load(Path::new(file), &cat).unwrap();
+    let e = Engine::new(s, &cat).unwrap();
+    let cfg = ReportConfig {
+        run: RunConfig::new(40, 1),
+        against: None,
+    };
+    let r = build(&e, &cat, &cfg, unwatched(), &|_| {}).unwrap();
+    let d = Decision::new(&e, &r.summary, r.sensitivity.as_ref(), r.sweep.as_ref()).unwrap();
+    // 140,000 images at $0.014 = $1,960 against 730 h at $2.69 = $1,963.70.
+    assert_eq!(d.choose, "api-klein-4b");
+    let api = d.api_price_flip.unwrap();
+    let gpu = d.gpu_price_flip.unwrap();
+    assert!((api - 1963.7 / 1960.0).abs() < 1e-9, "{api}");
+    assert!((gpu - 1960.0 / 1963.7).abs() < 1e-9, "{gpu}");
+    let (m, _, _) = d.breakeven_volume.unwrap();
+    assert!((m.unwrap() - 1963.7 / 0.014).abs() < 1.0);
+    // And a GPU price just past the threshold does flip the run's verdict.
+    let winner = |factor: f64| {
+        let (json, _) = ok(&[
+            "run",
+            file,
+            "--json",
+            "-q",
+            "--no-charts",
+            "--out",
+            tempfile::tempdir().unwrap().path().to_str().unwrap(),
+            "--set",
+            &format!("option.h100-klein-4b.gpu_price_factor={factor}"),
+        ]);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        v["verdict"]["winner"].as_str().unwrap().to_string()
+    };
+    assert_eq!(winner(gpu * 1.001), "api-klein-4b");
+    assert_eq!(winner(gpu * 0.999), "h100-klein-4b");
+}
+
+#[test]
+fn the_reports_first_screen_answers_the_question() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&[
+        "report",
+        SCENARIO,
+        "--samples",
+        "100",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("no {s:?}"));
+    // The answer comes first, then the detail.
+    assert!(at("The answer") < at("What we assumed"));
+    assert!(at("The answer") < at("<svg"));
+    for part in [
+        "How sure",
+        "of the simulated futures",
+        "What drives it",
+        "growth per month",
+        "What would flip it",
+        "Volume: self-hosting is cheaper from about",
+        "API prices ×",
+        "GPU prices (rental and purchase) ×",
+        "one standard error",
+    ] {
+        assert!(at(part) < at("What we assumed"), "{part}");
+    }
+    // Three drivers, in words, not keys.
+    let section = &html[at("What drives it")..at("What would flip it")];
+    assert_eq!(section.matches("<li>").count(), 3, "{section}");
+    assert!(!section.contains("option."), "{section}");
+}

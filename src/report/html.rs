@@ -4,6 +4,7 @@
 //! It prints to PDF cleanly: charts never split across pages.
 
 use super::charts::{render_svg, Chart};
+use super::decision::Decision;
 use super::summary::RunSummary;
 use super::words;
 use crate::analysis::plan::PlanResult;
@@ -45,6 +46,7 @@ const CSS: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:110
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ccc;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}
 th{background:#f2f2f2}td.l,th.l{text-align:left}.muted{color:#666;font-size:.9em}.verdict{font-size:1.1em;background:#eef6fb;padding:.6em .8em;border-left:4px solid #0072B2}
+.answer{border:1px solid #ccc;padding:.4em 1em;margin:1em 0}.answer h2{margin-top:.4em;border:none}.answer .decision{font-size:1.35em}.answer dt{font-weight:bold;margin-top:.5em}.answer dd{margin-left:1.2em}
 figure{margin:1em 0;page-break-inside:avoid;break-inside:avoid}figure svg{width:100%;height:auto}
 @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}table{page-break-inside:avoid}}";
 
@@ -104,6 +106,119 @@ fn prices(e: &Engine, cat: &Catalogue) -> String {
     t
 }
 
+/// A factor as a change: `×0.87 (13% lower)`.
+fn factor(f: f64) -> String {
+    let pct = (f - 1.0) * 100.0;
+    let change = if pct.abs() < 0.05 {
+        "as they are".to_string()
+    } else if pct < 0.0 {
+        format!("{}% lower", words::number(-pct))
+    } else {
+        format!("{}% higher", words::number(pct))
+    };
+    format!("×{} ({change})", words::number(f))
+}
+
+/// The answer before the detail: the decision, how sure it is, what drives it, and what
+/// would flip it.
+fn first_screen(d: &Decision, months: u32) -> String {
+    let mut h = String::from("<section class=answer>\n<h2>The answer</h2>\n");
+    let what = if d.choose_is_api {
+        format!("Keep paying per image: <b>{}</b>", esc(&d.choose))
+    } else {
+        format!("Self-host: <b>{}</b>", esc(&d.choose))
+    };
+    h.push_str(&format!(
+        "<p class=decision>{what}, rather than {}.</p>\n<dl>\n",
+        esc(&d.over)
+    ));
+    let (save, se) = d.saving_per_month;
+    h.push_str(&format!(
+        "<dt>How sure</dt><dd>Cheaper on <b>{:.0}%</b> of the simulated futures; {} a month cheaper on average (± {}, one standard error; {} over {} months).{}",
+        100.0 * d.p_cheaper,
+        format_usd_short(save),
+        format_usd_short(se),
+        format_usd_short(save * f64::from(months)),
+        months,
+        if d.p_cheaper < 0.5 {
+            " It has the lower mean cost yet is cheaper on fewer than half of the futures: it saves a lot on some and loses a little on more, so the answer depends on where demand lands."
+        } else {
+            ""
+        }
+    ));
+    for (id, p5, p50, p95) in &d.ranges {
+        h.push_str(&format!(
+            " {}: {} a month (median), {}–{} on 90% of futures.",
+            esc(id),
+            format_usd_short(*p50),
+            format_usd_short(*p5),
+            format_usd_short(*p95)
+        ));
+    }
+    h.push_str("</dd>\n");
+    if !d.drivers.is_empty() {
+        h.push_str(&format!(
+            "<dt>What drives it</dt><dd>Each input from its p10 to its p90, the others at their medians, moves the {}:<ol>\n",
+            esc(&d.headline)
+        ));
+        for x in &d.drivers {
+            h.push_str(&format!(
+                "<li>{}: {} → {} moves it from {} to {}</li>\n",
+                esc(&x.input),
+                words::number(x.values.0),
+                words::number(x.values.1),
+                format_usd_short(x.headline.0),
+                format_usd_short(x.headline.1)
+            ));
+        }
+        h.push_str("</ol></dd>\n");
+    }
+    h.push_str("<dt>What would flip it</dt><dd><ul>\n");
+    let (v0, v1) = d.volume_now;
+    let now = if (v1 / v0 - 1.0).abs() < 0.01 {
+        format!(
+            "this scenario's median volume is {} a month",
+            words::count(v0)
+        )
+    } else {
+        format!(
+            "this scenario's median volume runs from {} a month to about {} in month {months}",
+            words::count(v0),
+            words::count(v1)
+        )
+    };
+    match d.breakeven_volume {
+        Some((Some(m), p5, p95)) => h.push_str(&format!(
+            "<li>Volume: self-hosting is cheaper from about <b>{} images a month</b> (p5–p95 {}–{}); {now}.</li>\n",
+            words::count(m),
+            p5.map(words::count).unwrap_or_else(|| "below the swept range".into()),
+            p95.map(words::count).unwrap_or_else(|| "above it".into())
+        )),
+        Some(_) => h.push_str(&format!(
+            "<li>Volume: no median break-even in the swept range; {now}.</li>\n"
+        )),
+        None => {}
+    }
+    match d.api_price_flip {
+        Some(f) => h.push_str(&format!(
+            "<li>API prices {}: the two options' mean costs are then equal.</li>\n",
+            factor(f)
+        )),
+        None => {
+            h.push_str("<li>API prices: no change of API prices alone makes the two equal.</li>\n")
+        }
+    }
+    match d.gpu_price_flip {
+        Some(f) => h.push_str(&format!(
+            "<li>GPU prices (rental and purchase) {}: the two options' mean costs are then equal.</li>\n",
+            factor(f)
+        )),
+        None => h.push_str("<li>GPU prices: no change of GPU prices alone makes the two equal.</li>\n"),
+    }
+    h.push_str("</ul></dd>\n</dl>\n<p class=muted>± is one standard error of the mean (the Monte Carlo error) everywhere in this report. Prices scale every API image, overflow included, and every GPU-hour, GPU-second and owned GPU's amortised purchase; the thresholds compare the two options' mean costs.</p>\n</section>\n");
+    h
+}
+
 /// The page.
 pub fn render(r: &ReportInputs) -> Result<String> {
     let s = &r.engine.scenario;
@@ -114,6 +229,15 @@ pub fn render(r: &ReportInputs) -> Result<String> {
         esc(&s.name)
     ));
     h.push_str(&format!("<p class=muted>{}<br>breakeven {} · seed {} · {} paths · catalogue {} · prices as of {} · scenario file {}</p>\n", esc(&s.description), p.version, p.seed, r.run.samples, esc(&p.catalogue), esc(&p.as_of), esc(&p.scenario_file)));
+    if let Some(d) = Decision::new(
+        r.engine,
+        r.run,
+        r.sensitivity.map(|(s, _)| s),
+        r.sweep.map(|(s, _)| s),
+    ) {
+        h.push_str(&first_screen(&d, s.horizon_months));
+    }
+    h.push_str("<h2>The detail</h2>\n");
     if let Some(v) = &r.run.verdict {
         let kind = |id: &str| {
             r.run

@@ -3,6 +3,7 @@
 //! only when complete, so an interrupted run leaves the previous results or none.
 
 pub mod charts;
+pub mod decision;
 pub mod export;
 pub mod files;
 pub mod full;

@@ -56,6 +56,16 @@ pub fn number(x: f64) -> String {
     }
 }
 
+/// A count to three significant digits, thousands grouped: `307,000`, `1,960,000`, `12.5`:
+/// the digits a Monte Carlo estimate supports.
+pub fn count(x: f64) -> String {
+    if !x.is_finite() || x.abs() < 1000.0 {
+        return number(x);
+    }
+    let scale = 10f64.powi(x.abs().log10().floor() as i32 - 2);
+    format_count((x / scale).round() * scale)
+}
+
 /// One dated figure an option rests on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceRow {
