@@ -82,7 +82,7 @@ pub fn run_charts(
         let chart = FleetChart {
             title: format!("{}: the fleet in its busiest month ({which})", o.id),
             subtitle: format!(
-                "{} · each path's month with the most requests · median and p95 over {} traced paths",
+                "{} · {} traced paths, each in its month with the most requests",
                 sub,
                 traces.len()
             ),
