@@ -853,3 +853,28 @@ fn the_reports_first_screen_answers_the_question() {
     assert_eq!(section.matches("<li>").count(), 3, "{section}");
     assert!(!section.contains("option."), "{section}");
 }
+
+#[test]
+fn the_workbook_is_the_same_bytes_run_after_run() {
+    // Dated by its newest price, not by the clock: a second later, the same bytes.
+    let book = |d: &Path| {
+        ok(&[
+            "run",
+            SCENARIO,
+            "--samples",
+            "100",
+            "--out",
+            d.to_str().unwrap(),
+            "-q",
+            "--no-charts",
+        ]);
+        std::fs::read(d.join("summary.xlsx")).unwrap()
+    };
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = book(a.path());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(
+        first == book(b.path()),
+        "summary.xlsx differs between two identical runs"
+    );
+}

@@ -427,6 +427,8 @@ pub fn render(c: &Comparison) -> String {
                 side(&o.a),
                 side(&o.b),
                 match (o.difference_usd, o.difference_std_error_usd) {
+                    // The same costs on every path: the option is untouched by the change.
+                    (Some(d), Some(se)) if d == 0.0 && se == 0.0 => "the same on every path".into(),
                     (Some(d), Some(se)) => format!(
                         "{}{} ± {}{}",
                         if d >= 0.0 { "+" } else { "−" },

@@ -205,7 +205,7 @@ api = \"{api}\"
         let per_month = 3600.0 / speed.seconds_at_1mp * 730.0;
         t.push_str(&format!(
             "
-# --- One always-on {name}: {rate}/hour at {provider} ({class}), {secs} s per 1 MP image, so
+# --- One always-on {name}: ${rate}/hour at {provider} ({class}), {secs} s per 1 MP image, so
 # about {cap} images a month at full load. Work that would wait over a minute goes to the API.
 [[option]]
 id = \"{g}\"
@@ -220,7 +220,7 @@ ops_hours_per_month = {{ dist = \"triangular\", min = 5, mode = 10, max = 20 }}
 ops_usd_per_hour = \"100\"
 ",
             name = gpu.name,
-            rate = format!("${rate}"),
+            rate = rate,
             provider = offer.provider,
             class = offer.class.name(),
             secs = speed.seconds_at_1mp,

@@ -14,7 +14,7 @@ use crate::analysis::sweep::SweepResult;
 use crate::catalogue::Catalogue;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 /// What the workbook holds; the sweep, plan and sensitivity sheets only when given.
 pub struct WorkbookInputs<'a> {
@@ -466,6 +466,24 @@ pub fn workbook(w: &WorkbookInputs) -> Result<Vec<u8>> {
 fn build(w: &WorkbookInputs) -> std::result::Result<Vec<u8>, XlsxError> {
     let f = Formats::new();
     let mut book = Workbook::new();
+    // Same run, same bytes: the workbook is dated by the newest price it uses, not by the
+    // clock (a spreadsheet shows it as the creation date).
+    let newest = words::price_rows(w.engine, w.catalogue)
+        .iter()
+        .filter_map(|p| chrono::NaiveDate::parse_from_str(&p.as_of, "%Y-%m-%d").ok())
+        .max()
+        .unwrap_or_else(|| chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date"));
+    use chrono::Datelike;
+    let date = ExcelDateTime::from_ymd(
+        newest.year() as u16,
+        newest.month() as u8,
+        newest.day() as u8,
+    )?;
+    book.set_properties(
+        &DocProperties::new()
+            .set_title(format!("breakeven: {}", w.run.provenance.scenario))
+            .set_creation_datetime(&date),
+    );
     type Fill<'a> = Box<dyn Fn(&mut Sheet) -> std::result::Result<(), XlsxError> + 'a>;
     let mut sheets: Vec<(&str, Fill)> = vec![
         ("Summary", Box::new(|s: &mut Sheet| summary_sheet(s, w.run))),
