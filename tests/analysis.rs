@@ -92,7 +92,13 @@ fn merge_refuses_missing_or_foreign_parts() {
 #[test]
 fn every_sampling_command_gives_the_same_bytes_at_any_thread_count() {
     let runs: [&[&str]; 4] = [
-        &["run", "scenarios/bench-w1.toml", "--samples", "300"],
+        &[
+            "run",
+            "scenarios/bench-w1.toml",
+            "--samples",
+            "300",
+            "--samples-csv",
+        ],
         &[
             "sweep",
             "scenarios/bench-w1.toml",
@@ -118,6 +124,8 @@ fn every_sampling_command_gives_the_same_bytes_at_any_thread_count() {
     ];
     let files = [
         "summary.json",
+        "summary.csv",
+        "summary.xlsx",
         "samples.csv",
         "sweep.json",
         "sweep.csv",

@@ -26,6 +26,12 @@ pub enum Workload {
     Both,
 }
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven bench                                  # W1: 10k paths × 12 months
+  breakeven bench --threads 2 --repeat 15 --scaling
+  breakeven bench --paths 100k --json
+  breakeven bench mine.toml --set demand.monthly.median=1M";
+
 /// Flags of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,11 +40,13 @@ pub struct Args {
     /// Reference workload when no scenario is given.
     #[arg(long, value_enum, default_value = "w1", conflicts_with = "scenario")]
     pub workload: Workload,
-    /// Sample paths (default: the scenario's; 10,000 for W1).
-    #[arg(long)]
+    #[command(flatten)]
+    pub set: super::common::SetFlags,
+    /// Sample paths, like 10000 or 10k (default: the scenario's; 10,000 for W1).
+    #[arg(long, value_parser = common::count_u64)]
     pub paths: Option<u64>,
     /// Worker threads (default: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = common::count_usize)]
     pub threads: usize,
     /// Seed (default: the scenario's).
     #[arg(long)]
@@ -146,15 +154,19 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         .into());
     }
     let builtin = |text: &str, name: &str| {
-        Scenario::parse(
+        Scenario::parse_with(
             text,
             &format!("scenarios/{name}.toml (built in)"),
             name,
             catalogue,
+            &a.set.set,
         )
     };
     let engines: Vec<Engine> = match (&a.scenario, a.workload) {
-        (Some(p), _) => vec![Engine::new(Scenario::load(p, catalogue)?, catalogue)?],
+        (Some(p), _) => vec![Engine::new(
+            Scenario::load_with(p, catalogue, &a.set.set)?,
+            catalogue,
+        )?],
         (None, Workload::W1) => vec![Engine::new(builtin(W1, "bench-w1")?, catalogue)?],
         (None, Workload::W2) => vec![Engine::new(builtin(W2, "bench-w2")?, catalogue)?],
         (None, Workload::Both) => vec![

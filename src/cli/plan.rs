@@ -1,17 +1,27 @@
 //! `breakeven plan`: what to buy.
 
-use super::common::{self, RunFlags};
+use super::common::{self, RunFlags, SetFlags};
 use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult};
 use breakeven::money::format_usd_short;
 use breakeven::report::table::secs;
 use breakeven::Catalogue;
 use std::path::PathBuf;
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven plan scenarios/bench-w1.toml --samples 500
+  breakeven plan mine.toml --objective p90          # weigh the bad years
+  breakeven plan mine.toml --latency-p95 30         # images must wait under 30 s (p95)
+  breakeven plan mine.toml --set demand.monthly.median=200k
+
+Writes plan.json into out/<scenario>/.";
+
 /// Flags of `plan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
+    #[command(flatten)]
+    pub set: SetFlags,
     /// Minimise the expected total cost, or its 90th percentile.
     #[arg(long, value_enum, default_value = "mean")]
     pub objective: Objective,
@@ -21,10 +31,10 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = breakeven::analysis::plan::DEFAULT_LATENCY_P95_S)]
     pub latency_p95: f64,
     /// Paths per candidate when screening.
-    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_SCREEN_PATHS)]
+    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_SCREEN_PATHS, value_parser = common::count_u64)]
     pub screen_paths: u64,
     /// Candidates re-run with all paths.
-    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_FINALISTS)]
+    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_FINALISTS, value_parser = common::count_usize)]
     pub finalists: usize,
     /// Compare speeds measured with different setups (optimised, eager, unstated) side by
     /// side; by default GPUs are compared like with like.
@@ -126,7 +136,7 @@ pub fn render(r: &PlanResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let engine = common::load_engine(catalogue, &a.scenario)?;
+    let engine = common::load_engine(catalogue, &a.scenario, &a.set.set)?;
     let run = a.run.config(&engine)?;
     let t = a.latency_p95;
     if !(t.is_finite() && t > 0.0) {
@@ -172,8 +182,8 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     if a.json {
         print!("{text}");
     } else {
-        print!("{}", render(&r));
-        eprintln!("wrote {}", common::shown(&path));
+        super::style::print(&render(&r));
+        common::note(format!("wrote {}", common::shown(&path)));
     }
     Ok(())
 }

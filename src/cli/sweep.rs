@@ -1,7 +1,7 @@
 //! `breakeven sweep`: monthly cost against volume, and break-even volumes with their spread.
 //! `breakeven merge`: combine the parts of a sharded sweep.
 
-use super::common::{self, RunFlags};
+use super::common::{self, ChartFlags, RunFlags, SetFlags};
 use super::InputError;
 use breakeven::analysis::sweep::{self, Part, SweepFold, SweepPath, SweepResult, PART_KIND};
 use breakeven::engine::{Engine, Fold};
@@ -11,16 +11,32 @@ use breakeven::report::summary::Provenance;
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven sweep scenarios/startup-growth.toml --samples 1000
+  breakeven sweep mine.toml --volumes 10k..1M --points 40
+  breakeven sweep mine.toml --set option.h100.gpu_price_factor=1.2     # GPUs 20% dearer
+  breakeven sweep mine.toml --samples 80k --shard 3/8 --out /shared/sweep
+
+Writes sweep.json, sweep.csv and the charts into out/<scenario>/.";
+
+pub const MERGE_EXAMPLES: &str = "Examples:
+  breakeven merge out/startup-growth/sweep.part-*-of-8.json
+  breakeven merge /shared/sweep/sweep.part-*-of-8.json --out /shared/sweep";
+
 /// Flags of `sweep`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Monthly volumes to sweep, as FROM..TO (default: 1/50 to 50 × the scenario's median).
+    #[command(flatten)]
+    pub set: SetFlags,
+    /// Monthly volumes to sweep, as FROM..TO, like 10k..1M (default: 1/50 of the scenario's
+    /// median to 50 × it, or 5 × the last month's median if that is more).
     #[arg(long, value_name = "FROM..TO")]
     pub volumes: Option<String>,
-    /// Grid points.
-    #[arg(long, default_value_t = breakeven::analysis::sweep::DEFAULT_POINTS)]
+    /// Grid points; half as many again are added where the probability that self-hosting is
+    /// cheaper changes fastest (see --no-refine).
+    #[arg(long, default_value_t = breakeven::analysis::sweep::DEFAULT_POINTS, value_parser = common::count_usize)]
     pub points: usize,
     /// Log-spaced grid (the default).
     #[arg(long, conflicts_with = "linear")]
@@ -28,11 +44,17 @@ pub struct Args {
     /// Linearly spaced grid.
     #[arg(long)]
     pub linear: bool,
+    /// Exactly the --points grid, without the extra points where the probability that
+    /// self-hosting is cheaper changes fastest (found by a pilot sweep of 200 paths).
+    #[arg(long)]
+    pub no_refine: bool,
     /// Compute only part K of N (e.g. 2/8) and write it as a part file for `breakeven merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     #[command(flatten)]
     pub run: RunFlags,
+    #[command(flatten)]
+    pub charts: ChartFlags,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -47,6 +69,8 @@ pub struct MergeArgs {
     /// Output folder (default: out/<scenario>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub charts: ChartFlags,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -54,10 +78,10 @@ pub struct MergeArgs {
 
 fn parse_volumes(s: &str) -> anyhow::Result<(f64, f64)> {
     let bad = || {
-        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 1000..5000000"))
+        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 10k..1M or 1000..5000000"))
     };
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
-    let parse = |x: &str| x.trim().replace('_', "").parse::<f64>().map_err(|_| bad());
+    let parse = |x: &str| breakeven::count::parse_count(x).map_err(|_| bad());
     let (a, b) = (parse(a)?, parse(b)?);
     if !(a.is_finite()
         && b.is_finite()
@@ -97,6 +121,7 @@ fn write_result(
     dir: &Path,
     json: bool,
     months: u32,
+    charts: bool,
 ) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(r)? + "\n";
     let mut csv = csv::Writer::from_writer(Vec::new());
@@ -125,22 +150,30 @@ fn write_result(
     let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     let a = out.write("sweep.json", text.as_bytes())?;
     let b = out.write("sweep.csv", &csv)?;
-    let charts = breakeven::report::views::write_all(
-        &breakeven::report::views::sweep_charts(r, months),
-        out.path(),
-    )?;
+    let charts = if charts {
+        breakeven::report::views::write_all(
+            &breakeven::report::views::sweep_charts(r, months),
+            out.path(),
+        )?
+    } else {
+        Vec::new()
+    };
     out.commit()?;
     if json {
         print!("{text}");
     } else {
-        print!("{}", render(r));
-        eprintln!(
-            "wrote {}, {} and {} charts (PNG and SVG) in {}",
+        super::style::print(&render(r));
+        common::note(format!(
+            "wrote {}, {}{} in {}",
             common::shown(&a),
             common::shown(&b),
-            charts.len() / 2,
+            if charts.is_empty() {
+                String::new()
+            } else {
+                format!(" and {} charts (PNG and SVG)", charts.len() / 2)
+            },
             common::shown(dir)
-        );
+        ));
     }
     Ok(())
 }
@@ -171,9 +204,10 @@ pub fn render(r: &SweepResult) -> String {
                 "cannot keep up".to_string()
             } else {
                 format!(
-                    "{} ±{}{}",
+                    "{} [{}–{}]{}",
                     format_usd_short(o.cost.p50),
-                    format_usd_short((o.cost.p95 - o.cost.p5) / 2.0),
+                    format_usd_short(o.cost.p5),
+                    format_usd_short(o.cost.p95),
                     if o.p_over_capacity > 0.05 { " †" } else { "" }
                 )
             };
@@ -181,7 +215,7 @@ pub fn render(r: &SweepResult) -> String {
         }
         out.push('\n');
     }
-    out.push_str("(median monthly cost ± half its p5–p95 spread; † cannot keep up on 5–50% of paths; \"cannot keep up\": on most paths)\n\n");
+    out.push_str("(median monthly cost [p5–p95]; † cannot keep up on 5–50% of paths; \"cannot keep up\": on most paths)\n\n");
     for b in &r.breakeven {
         out.push_str(&format!("{}\n", b.verdict));
     }
@@ -189,7 +223,7 @@ pub fn render(r: &SweepResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let base = common::load_engine(catalogue, &a.scenario)?;
+    let base = common::load_engine(catalogue, &a.scenario, &a.set.set)?;
     let engine = sweep::sweep_engine(&base.scenario, catalogue)?;
     if sweep::pairs(&engine).is_empty() {
         return Err(InputError(format!("{}: a sweep compares self-hosted options with API options; this scenario needs at least one of each", a.scenario.display())).into());
@@ -205,11 +239,16 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let volumes = sweep::grid(from, to, a.points, !a.linear);
+    let base = sweep::grid(from, to, a.points, !a.linear);
     let mut cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
     cfg.shard = a.shard.as_deref().map(parse_shard).transpose()?;
     let watch = common::watch(cfg.samples / cfg.shard.map(|s| s.1).unwrap_or(1));
+    let volumes = if a.no_refine {
+        base
+    } else {
+        sweep::refined_grid(&engine, &cfg, &base, !a.linear, watch.controls())?
+    };
     let provenance = Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler);
     if let Some((k, n)) = cfg.shard {
         let paths = sweep::run_shard(&engine, &cfg, &volumes, watch.controls())?;
@@ -219,6 +258,8 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             version: env!("CARGO_PKG_VERSION").into(),
             scenario: provenance.scenario.clone(),
             scenario_file: provenance.scenario_file.clone(),
+            scenario_toml: provenance.scenario_toml.clone(),
+            overrides: provenance.overrides.clone(),
             catalogue: provenance.catalogue.clone(),
             seed: cfg.seed,
             samples: cfg.samples,
@@ -230,14 +271,21 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ensure_dir(&dir)?;
         let path = dir.join(format!("sweep.part-{k}-of-{n}.json"));
         write_atomic(&path, serde_json::to_string(&part)?.as_bytes())?;
-        eprintln!("wrote {} ({} paths); combine all {n} parts with `breakeven merge {}/sweep.part-*-of-{n}.json`", path.display(), part.paths.len(), dir.display());
+        common::note(format!("wrote {} ({} paths); combine all {n} parts with `breakeven merge {}/sweep.part-*-of-{n}.json`", path.display(), part.paths.len(), dir.display()));
         return Ok(());
     }
     let out = common::stage(&dir, "sweep")?;
     let fold = sweep::run(&engine, &cfg, &volumes, watch.controls())?;
     drop(watch);
     let result = fold.finish(&engine, provenance);
-    write_result(&result, out, &dir, a.json, engine.scenario.horizon_months)
+    write_result(
+        &result,
+        out,
+        &dir,
+        a.json,
+        engine.scenario.horizon_months,
+        !a.charts.no_charts,
+    )
 }
 
 pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
@@ -289,8 +337,24 @@ pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    // Rebuild the engine from the scenario file named in the parts, to label the options.
-    let base = common::load_engine(catalogue, Path::new(&first.scenario_file))?;
+    // Rebuild the engine from the scenario the parts simulated (with its --set overrides);
+    // parts of older versions name only the file.
+    let base = if first.scenario_toml.is_empty() {
+        common::load_engine(catalogue, Path::new(&first.scenario_file), &[])?
+    } else {
+        let stem = Path::new(&first.scenario_file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        let mut s = breakeven::scenario::Scenario::parse(
+            &first.scenario_toml,
+            &first.scenario_file,
+            &stem,
+            catalogue,
+        )?;
+        s.overrides = first.overrides.clone();
+        Engine::new(s, catalogue)?
+    };
     let engine: Engine = sweep::sweep_engine(&base.scenario, catalogue)?;
     let mut paths: Vec<&SweepPath> = parts.iter().flat_map(|(_, p)| p.paths.iter()).collect();
     paths.sort_by_key(|p| p.path);
@@ -325,5 +389,12 @@ pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&engine.scenario.name));
     let out = common::stage(&dir, "sweep")?;
-    write_result(&result, out, &dir, a.json, engine.scenario.horizon_months)
+    write_result(
+        &result,
+        out,
+        &dir,
+        a.json,
+        engine.scenario.horizon_months,
+        !a.charts.no_charts,
+    )
 }

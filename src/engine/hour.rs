@@ -21,7 +21,7 @@ impl PathScratch {
         e: &Engine,
         sampled: &[StreamId],
         counts: &[f64],
-        how: Option<usize>,
+        how: Option<(usize, usize)>,
         queues: bool,
     ) {
         for &i in sampled {
@@ -76,7 +76,7 @@ impl PathScratch {
     /// Step the fluid fleets (and the queue fleets when `queues`) through one hour with the
     /// work and requests in `fleet_work` and `fleet_requests`, leaving each one's overflow
     /// share in `fleet_share`.
-    pub fn step_fleets(&mut self, e: &Engine, how: Option<usize>, queues: bool) {
+    pub fn step_fleets(&mut self, e: &Engine, how: Option<(usize, usize)>, queues: bool) {
         let n = if queues { e.fleets.len() } else { e.n_fluid };
         for (k, &o) in e.fleets[..n].iter().enumerate() {
             let Some(f) = &e.option(o).fleet else {
@@ -94,17 +94,22 @@ impl PathScratch {
             self.fleet_share[k] = out.overflow_share;
             let fleet_imgs = requests * (1.0 - out.overflow_share);
             record_hour(run, f, fleet_imgs, out, 1.0);
-            if let Some(h) = how {
+            if let Some((m, h)) = how {
+                // Hour-of-week sums per month, so the chart can show the month the fleet is
+                // busiest rather than a week pooled over the horizon.
+                let months = e.scenario.horizon_months as usize;
                 let tr = self
                     .trace
-                    .get_or_insert_with(|| vec![[[0.0; 168]; 3]; e.options.len()]);
-                tr[o.0][0][h] += if out.capacity_seconds > 0.0 {
+                    .get_or_insert_with(|| vec![vec![[[0.0; 168]; 4]; months]; e.options.len()]);
+                let w = &mut tr[o.0][m];
+                w[0][h] += if out.capacity_seconds > 0.0 {
                     out.busy_seconds / out.capacity_seconds
                 } else {
                     0.0
                 };
-                tr[o.0][1][h] += out.overflow_share;
-                tr[o.0][2][h] += 1.0;
+                w[1][h] += out.overflow_share;
+                w[2][h] += 1.0;
+                w[3][h] += requests;
             }
         }
     }
@@ -177,13 +182,7 @@ impl PathScratch {
     /// every request of the month overflows with the month's request-weighted overflow share
     /// p̄, independently given its hour, so `O ~ Binomial(N, p̄)` exactly (`N·p̄` when
     /// arrivals are fluid); busy time follows the served work.
-    pub fn close_queued<R: Rng + ?Sized>(
-        &mut self,
-        e: &Engine,
-        fast: bool,
-        fluid: bool,
-        rng: &mut R,
-    ) -> Result<()> {
+    pub fn close_queued(&mut self, e: &Engine, fast: bool, fluid: bool) -> Result<()> {
         for (k, &o) in e.fleets.iter().enumerate().skip(e.n_fluid) {
             let Some(f) = &e.option(o).fleet else {
                 continue;
@@ -202,7 +201,7 @@ impl PathScratch {
                     let o_i = if fluid {
                         n * p
                     } else {
-                        draw_binomial(rng, n, p)?
+                        draw_binomial(&mut self.split_rngs[k], n, p)?
                     };
                     self.overflow_counts[k][i.0] = o_i;
                     made += n - o_i;

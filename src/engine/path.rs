@@ -47,6 +47,8 @@ impl Engine {
     ) -> Result<PathResult> {
         let s = &self.scenario;
         let x = self.sample_inputs(rng, &cfg.pins);
+        // Drawn whatever the options are, so the path's own stream stays the same.
+        let split_seed: u64 = rng.next_u64();
         let v0 = x[s.demand.monthly.0];
         let g = x[s.demand.growth.0];
         let fluid = s.demand.arrivals == Arrivals::Fluid;
@@ -60,7 +62,7 @@ impl Engine {
         } else {
             None
         };
-        let mut p = PathScratch::new(self, &x);
+        let mut p = PathScratch::new(self, &x, split_seed);
         // The most assets an hour can expect with each fleet, at rest, staying linear.
         let linear_assets: Vec<f64> = (0..self.options.len())
             .map(|o| self.linear_assets(OptionId(o), p.opts[o].k1, p.opts[o].k2, cv))
@@ -139,7 +141,7 @@ impl Engine {
                             draw_count(rng, mean, pooled)?
                         };
                     }
-                    let how = traced.then(|| crate::demand::hour_of_week(m, t));
+                    let how = traced.then(|| (m, crate::demand::hour_of_week(m, t)));
                     p.step_hour(self, sampled, &counts, how, !pooled);
                     Ok(())
                 };
@@ -228,7 +230,7 @@ impl Engine {
                 };
             }
             p.add_pooled(self, &counts, sampled, pooled_hours);
-            p.close_queued(self, pooled, fluid, rng)?;
+            p.close_queued(self, pooled, fluid)?;
             p.close_month(self, &x, m, vm * self.month_share_total[m])?;
         }
         p.finish(self, path, x)

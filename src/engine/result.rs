@@ -247,9 +247,12 @@ impl PathResult {
     }
 }
 
-/// Mean utilisation and overflow share by hour of week on one path.
+/// Mean utilisation and overflow share by hour of week on one path, in the month in which its
+/// fleet had the most requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekTrace {
+    /// That month, from 0.
+    pub month: u32,
     /// Utilisation by hour of week.
     pub utilisation: [f64; 168],
     /// Overflow share by hour of week.

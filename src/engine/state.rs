@@ -204,8 +204,9 @@ impl OptionRun {
 pub(super) struct PathScratch {
     /// Per option.
     pub opts: Vec<OptionRun>,
-    /// Hour-of-week sums of utilisation, overflow share and hours, per option (traced paths).
-    pub trace: Option<Vec<[[f64; 168]; 3]>>,
+    /// Hour-of-week sums of utilisation, overflow share, hours and fleet-bound requests, per
+    /// option and month (traced paths).
+    pub trace: Option<Vec<Vec<[[f64; 168]; 4]>>>,
     /// This month's count of each stream, all hours so far.
     pub month_counts: Vec<f64>,
     /// This month's pooled count of each stream.
@@ -229,10 +230,15 @@ pub(super) struct PathScratch {
     pub hot_totals: Vec<StatelessTotals>,
     /// The hour being stepped, reused.
     pub hour_out: HourOutcome,
+    /// Each fleet's own generator for splitting its month counts into served and overflowed
+    /// (fast sampler), seeded from the path and the option: what one option draws never
+    /// moves another's draws, so a what-if on one option leaves the others' paths exactly
+    /// as they were (the paired differences of `compare` are then exactly zero).
+    pub split_rngs: Vec<rand_xoshiro::Xoshiro256PlusPlus>,
 }
 
 impl PathScratch {
-    pub fn new(e: &Engine, x: &[f64]) -> PathScratch {
+    pub fn new(e: &Engine, x: &[f64], split_seed: u64) -> PathScratch {
         let opts = e
             .options
             .iter()
@@ -307,7 +313,13 @@ impl PathScratch {
             .collect::<Vec<_>>();
         let n_fleets = e.fleets.len();
         let fleet_speed = e.fleets.iter().map(|o| opts[o.0].speed).collect();
+        let split_rngs = e
+            .fleets
+            .iter()
+            .map(|o| super::seeds::option_rng(split_seed, o.0 as u64))
+            .collect();
         PathScratch {
+            split_rngs,
             opts,
             trace: None,
             month_counts: vec![0.0; e.streams.len()],
@@ -421,15 +433,32 @@ impl PathScratch {
         }
         let trace = self.trace.map(|tr| {
             tr.into_iter()
-                .map(|[u, ov, n]| {
+                .map(|months| {
+                    // The month with the most requests for the fleet: where it saturates, if
+                    // it does anywhere (the later month on a tie, as demand grows).
+                    let busiest = months
+                        .iter()
+                        .map(|w| w[3].iter().sum::<f64>())
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |best, (m, r)| {
+                            if r >= best.1 {
+                                (m, r)
+                            } else {
+                                best
+                            }
+                        })
+                        .0;
                     let mut w = WeekTrace {
+                        month: busiest as u32,
                         utilisation: [0.0; 168],
                         overflow: [0.0; 168],
                     };
-                    for h in 0..168 {
-                        if n[h] > 0.0 {
-                            w.utilisation[h] = u[h] / n[h];
-                            w.overflow[h] = ov[h] / n[h];
+                    if let Some([u, ov, n, _]) = months.get(busiest) {
+                        for h in 0..168 {
+                            if n[h] > 0.0 {
+                                w.utilisation[h] = u[h] / n[h];
+                                w.overflow[h] = ov[h] / n[h];
+                            }
                         }
                     }
                     w

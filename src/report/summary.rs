@@ -26,6 +26,12 @@ pub struct Provenance {
     pub seed: u64,
     /// Sampler.
     pub sampler: Sampler,
+    /// The `--set KEY=VALUE` overrides applied to the scenario file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
+    /// The scenario as simulated: the file's TOML after the overrides. Run it again with
+    /// `breakeven run` on this text saved to a file.
+    pub scenario_toml: String,
 }
 
 impl Provenance {
@@ -44,6 +50,8 @@ impl Provenance {
                 .unwrap_or_else(|| "newest".into()),
             seed,
             sampler,
+            overrides: s.overrides.clone(),
+            scenario_toml: s.text.clone(),
         }
     }
 }

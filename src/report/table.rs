@@ -14,6 +14,16 @@ fn usd(x: f64) -> String {
     }
 }
 
+/// A standard error at the precision of the figure it qualifies: whole dollars beside whole
+/// dollars, cents beside cents.
+fn usd_se(se: f64, of: f64) -> String {
+    if of.abs() >= 100.0 {
+        format!("${}", format_count(se))
+    } else {
+        format!("${se:.2}")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}%", 100.0 * x)
 }
@@ -58,7 +68,7 @@ pub fn render(s: &RunSummary) -> String {
         rows.push([
             o.id.clone(),
             format!("{} [{}–{}]", usd(m.p50), usd(m.p5), usd(m.p95)),
-            format!("{} ± {}", usd(m.mean), usd(m.std_error)),
+            format!("{} ± {}", usd(m.mean), usd_se(m.std_error, m.mean)),
             usd(o.cost_per_asset_usd.value),
             if fleet {
                 pct(o.utilisation.value)

@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod overrides;
 mod raw;
 mod validate;
+
+pub use overrides::Override;
 
 use raw::RawScenario;
 pub use raw::DEFAULT_USD_PER_KWH;
@@ -67,6 +70,12 @@ pub struct Scenario {
     /// The copula that realises them (None when there are none).
     #[serde(skip)]
     pub copula: Option<Copula>,
+    /// The scenario as simulated: the file's TOML after any `--set` overrides.
+    #[serde(skip)]
+    pub text: String,
+    /// The `--set KEY=VALUE` overrides applied to the file, in order.
+    #[serde(skip)]
+    pub overrides: Vec<String>,
 }
 
 /// One uncertain input.
@@ -415,6 +424,46 @@ pub struct Overflow {
 impl Scenario {
     /// Read and validate a scenario file.
     pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
+        Scenario::load_with(path, catalogue, &[])
+    }
+
+    /// Read a scenario file, apply `--set` overrides to its TOML document, and validate the
+    /// result as a file (see [`overrides`]).
+    pub fn load_with(path: &Path, catalogue: &Catalogue, sets: &[Override]) -> Result<Scenario> {
+        let display = path.display().to_string();
+        let text = Scenario::read_text(path)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Scenario::parse_with(&text, &display, &stem, catalogue, sets)
+    }
+
+    /// Validate a scenario from its text after `sets`; problems name the override they came
+    /// from and the file's own lines.
+    pub fn parse_with(
+        text: &str,
+        file: &str,
+        default_name: &str,
+        catalogue: &Catalogue,
+        sets: &[Override],
+    ) -> Result<Scenario> {
+        if sets.is_empty() {
+            return Scenario::parse(text, file, default_name, catalogue);
+        }
+        let applied = overrides::apply(text, file, sets).map_err(Error::Input)?;
+        match Scenario::parse(&applied.text, file, default_name, catalogue) {
+            Ok(mut s) => {
+                s.overrides = applied.overrides();
+                Ok(s)
+            }
+            Err(Error::Input(p)) => Err(Error::Input(applied.explain(p))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The text of a scenario file, or why it cannot be read.
+    pub fn read_text(path: &Path) -> Result<String> {
         let display = path.display().to_string();
         // A path that cannot be read is bad input (exit code 2), not a failure while running.
         let unreadable = |e: std::io::Error| {
@@ -439,18 +488,13 @@ impl Scenario {
         let bytes = crate::catalogue::read_capped(path)
             .map_err(unreadable)?
             .ok_or_else(|| Error::input(&display, "", crate::catalogue::too_big("a scenario")))?;
-        let text = String::from_utf8(bytes).map_err(|_| {
+        String::from_utf8(bytes).map_err(|_| {
             Error::input(
                 &display,
                 "",
                 "is not UTF-8 text; expected a TOML scenario file",
             )
-        })?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
-        Scenario::parse(&text, &display, &stem, catalogue)
+        })
     }
 
     /// Validate a scenario from its text. `file` names it in messages; `default_name` is used
@@ -476,6 +520,7 @@ impl Scenario {
         match scenario {
             Some(mut s) if p.is_empty() => {
                 s.file = file.to_string();
+                s.text = text.to_string();
                 Ok(s)
             }
             _ => Err(Error::Input(p.in_file(file))),

@@ -518,6 +518,8 @@ pub(super) fn validate(
             .collect(),
         copula,
         market,
+        text: String::new(),
+        overrides: Vec::new(),
     })
 }
 
