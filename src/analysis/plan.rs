@@ -416,6 +416,16 @@ pub fn candidates(
                     ));
                     continue;
                 }
+                if let Some(c) = o.commitment_months.filter(|c| *c > s.horizon_months) {
+                    // Billed for the whole term: the plan says what is left past the horizon.
+                    assumed.push(format!(
+                        "{} {}: a {c}-month reservation on a {}-month horizon is billed in full ({} months past the horizon, in the last month's cash, as no resale or cancellation is known)",
+                        gpu.id,
+                        o.id,
+                        s.horizon_months,
+                        c - s.horizon_months
+                    ));
+                }
                 let pay = Payment::Hourly {
                     offer: o.id.clone(),
                     usd_per_hour: o.usd_per_hour.unwrap_or_default(),
