@@ -61,7 +61,8 @@ const NEGLIGIBLE: f64 = 1e-12;
 /// The bill of an hour with requests arriving at `rate` [1/s], each taking `service_s` [s]
 /// of a worker on average. See the module docs for the model.
 pub fn bill_hour(pool: &Pool, rate: f64, service_s: f64) -> HourBill {
-    if !(rate > 0.0) || pool.max_workers == 0 {
+    // No arrivals (NaN and negative rates included): nothing is billed.
+    if rate.is_nan() || rate <= 0.0 || pool.max_workers == 0 {
         return HourBill::default();
     }
     // The cold share and the holding time of the workers before the last depend on each
