@@ -66,15 +66,17 @@ pub fn bill_hour(pool: &Pool, rate: f64, service_s: f64) -> HourBill {
         return HourBill::default();
     }
     // The cold share and the holding time of the workers before the last depend on each
-    // other: a few rounds settle them.
-    let mut cold = 1.0;
-    let mut out = HourBill::default();
-    for _ in 0..16 {
-        out = ordered_hunt(pool, rate, service_s, cold);
-        let settled = (out.cold_share - cold).abs() < 1e-9;
-        cold = out.cold_share;
-        if settled {
-            break;
+    // other: a few rounds settle them, from a lone worker's share (one worker needs none).
+    let mut cold = (-rate * pool.idle_timeout_s.max(0.0)).exp();
+    let mut out = ordered_hunt(pool, rate, service_s, cold);
+    if pool.max_workers > 1 {
+        for _ in 0..6 {
+            let settled = (out.cold_share - cold).abs() < 1e-6;
+            cold = out.cold_share;
+            if settled {
+                break;
+            }
+            out = ordered_hunt(pool, rate, service_s, cold);
         }
     }
     out.busy_s = (rate * service_s * 3600.0).min(pool.max_workers as f64 * 3600.0);

@@ -826,11 +826,49 @@ pub fn plan(
         .map(|i| evaluate(&screen_engine, &screened, i, cfg, cat))
         .collect();
     rank(&mut ranked);
-    let keep: Vec<String> = ranked
-        .iter()
-        .take(cfg.finalists)
-        .map(|e| e.id.clone())
-        .collect();
+    // A candidate whose screening figures equal, to the bit, those of one ranked above it
+    // (an autoscaler from 0 GPUs that never drops below 1, say) costs a final-round slot and
+    // says nothing new: the next distinct candidate takes its place.
+    let from_zero = |id: &str| {
+        cands.iter().any(|c| {
+            c.id == id
+                && matches!(&c.kind, OptionKind::SelfHost(h)
+                    if matches!(h.fleet, FleetPolicy::Autoscaled { min: 0, .. }))
+        })
+    };
+    let mut keep: Vec<String> = Vec::new();
+    let mut kept: Vec<&Evaluated> = Vec::new();
+    let mut notes = notes;
+    for e in &ranked {
+        if kept.len() == cfg.finalists {
+            break;
+        }
+        let same = |k: &&&Evaluated| {
+            k.mean_usd.to_bits() == e.mean_usd.to_bits()
+                && k.std_error_usd.to_bits() == e.std_error_usd.to_bits()
+                && k.p90_usd.to_bits() == e.p90_usd.to_bits()
+                && k.overflow_share.to_bits() == e.overflow_share.to_bits()
+                && k.p_over_capacity.to_bits() == e.p_over_capacity.to_bits()
+        };
+        if let Some(i) = kept.iter().position(|k| same(&k)) {
+            // Of twins, the one that never scales to zero goes on: its quiet hours pool,
+            // where a fleet that may stop must be stepped hour by hour.
+            let (out, kept_id) = if from_zero(&kept[i].id) && !from_zero(&e.id) {
+                let out = kept[i].id.clone();
+                kept[i] = e;
+                keep[i] = e.id.clone();
+                (out, e.id.clone())
+            } else {
+                (e.id.clone(), kept[i].id.clone())
+            };
+            notes.push(format!(
+                "{out} did exactly as {kept_id} on every screening path; only {kept_id} went to the final round"
+            ));
+            continue;
+        }
+        keep.push(e.id.clone());
+        kept.push(e);
+    }
     // Refinement: the leaders and the API options at full size.
     scen.options = apis
         .iter()
