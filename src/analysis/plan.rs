@@ -139,6 +139,11 @@ pub struct PlanResult {
     pub latency_unreachable: Vec<String>,
 }
 
+/// Candidates the first screening round passes on, at least (three per finalist if more).
+const PILOT_KEEP: usize = 12;
+/// Fewest paths a first screening round runs; with fewer, one round screens all.
+const MIN_PILOT_PATHS: u64 = 25;
+
 /// Longest overflow threshold a plan tries [s].
 pub const MAX_PLAN_THRESHOLD_S: f64 = 60.0;
 
@@ -821,9 +826,63 @@ pub fn plan(
     screen_cfg.samples = cfg.screen_paths;
     screen_cfg.precision = None;
     screen_cfg.pins.resize(scen.inputs.len(), None);
-    let screened = engine::run(&screen_engine, &screen_cfg, ctl)?;
-    let mut ranked: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
-        .map(|i| evaluate(&screen_engine, &screened, i, cfg, cat))
+    let mut notes = notes;
+    let cands_screened = cands.len();
+    // Screening in two rounds when there are many candidates: every one on a quarter of the
+    // screening paths, then the leaders on all of them. The paths are the same ones (a path's
+    // draws depend on its index alone), so the second round only adds paths.
+    let keep_after_pilot = (3 * cfg.finalists).max(PILOT_KEEP);
+    let pilot_paths = cfg.screen_paths / 4;
+    let second;
+    let mut over_capacity = usize::MAX;
+    let (screen_by, screened) = if pilot_paths >= MIN_PILOT_PATHS && cands.len() > keep_after_pilot
+    {
+        let mut pilot_cfg = screen_cfg.clone();
+        pilot_cfg.samples = pilot_paths;
+        let pilot = engine::run(&screen_engine, &pilot_cfg, ctl)?;
+        let mut first: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
+            .map(|i| evaluate(&screen_engine, &pilot, i, cfg, cat))
+            .collect();
+        rank(&mut first);
+        over_capacity = first.iter().filter(|c| c.p_over_capacity > 0.05).count();
+        let leaders: Vec<&str> = first
+            .iter()
+            .take(keep_after_pilot)
+            .map(|e| e.id.as_str())
+            .collect();
+        notes.push(format!(
+            "screened {} candidates on {pilot_paths} paths and the best {} of them on {}",
+            cands.len(),
+            leaders.len(),
+            cfg.screen_paths
+        ));
+        let mut s2 = scen.clone();
+        s2.options = apis
+            .iter()
+            .cloned()
+            .chain(
+                cands
+                    .iter()
+                    .filter(|c| leaders.contains(&c.id.as_str()))
+                    .cloned(),
+            )
+            .collect();
+        second = Engine::new(s2, cat)?;
+        let r = engine::run(&second, &screen_cfg, ctl)?;
+        (&second, r)
+    } else {
+        notes.push(format!(
+            "screened {} candidates on {} paths",
+            cands.len(),
+            cfg.screen_paths
+        ));
+        (
+            &screen_engine,
+            engine::run(&screen_engine, &screen_cfg, ctl)?,
+        )
+    };
+    let mut ranked: Vec<Evaluated> = (apis.len()..screen_by.options.len())
+        .map(|i| evaluate(screen_by, &screened, i, cfg, cat))
         .collect();
     rank(&mut ranked);
     // A candidate whose screening figures equal, to the bit, those of one ranked above it
@@ -838,7 +897,6 @@ pub fn plan(
     };
     let mut keep: Vec<String> = Vec::new();
     let mut kept: Vec<&Evaluated> = Vec::new();
-    let mut notes = notes;
     for e in &ranked {
         if kept.len() == cfg.finalists {
             break;
@@ -947,8 +1005,12 @@ pub fn plan(
         ),
         objective: cfg.objective,
         latency_p95_s: cfg.latency_p95_s,
-        screened: ranked.len(),
-        screened_over_capacity: ranked.iter().filter(|c| c.p_over_capacity > 0.05).count(),
+        screened: cands_screened,
+        screened_over_capacity: if over_capacity == usize::MAX {
+            ranked.iter().filter(|c| c.p_over_capacity > 0.05).count()
+        } else {
+            over_capacity
+        },
         screen_paths: cfg.screen_paths,
         samples: full.samples,
         recommended,

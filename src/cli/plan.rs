@@ -83,10 +83,9 @@ fn line(e: &Evaluated) -> String {
 /// The plan as text.
 pub fn render(r: &PlanResult) -> String {
     let mut out = format!(
-        "{}: {} candidates screened on {} paths each ({} cannot keep up), {} finalists on {} paths; objective {:?}{}\n\n",
+        "{}: {} candidates screened ({} cannot keep up), {} finalists on {} paths; objective {:?}{}\n\n",
         r.provenance.scenario,
         r.screened,
-        r.screen_paths,
         r.screened_over_capacity,
         r.finalists.len(),
         r.samples,
