@@ -13,6 +13,22 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use std::hint::black_box;
 
 const W1: &str = include_str!("../scenarios/bench-w1.toml");
+const STARTUP_GROWTH: &str = include_str!("../scenarios/startup-growth.toml");
+
+/// startup-growth with `months` months: an autoscaler from zero GPUs (every hour stepped one
+/// by one) and two queue-served hybrids, against the named API.
+fn startup_growth(cat: &Catalogue, months: u32) -> Scenario {
+    let mut s = Scenario::parse_with(
+        STARTUP_GROWTH,
+        "scenarios/startup-growth.toml",
+        "startup-growth",
+        cat,
+        &["market.compare=named".parse().expect("an override")],
+    )
+    .expect("startup-growth loads");
+    s.horizon_months = months;
+    s
+}
 
 fn w1(cat: &Catalogue, months: Option<u32>) -> Engine {
     let mut s = Scenario::parse(W1, "scenarios/bench-w1.toml", "bench-w1", cat).expect("W1 loads");
@@ -93,5 +109,52 @@ fn sweep_point(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pricing, path_month, reduced_w1, sweep_point);
+fn hour_by_hour(c: &mut Criterion) {
+    let cat = Catalogue::builtin().expect("catalogue");
+    let e = Engine::new(startup_growth(&cat, 1), &cat).expect("compiles");
+    let cfg = RunConfig::new(1, 1);
+    let mut g = c.benchmark_group("hour-by-hour");
+    g.throughput(Throughput::Elements(730));
+    g.bench_function(
+        "startup-growth one path-month, autoscaled and queue fleets (elements = path-hours)",
+        |b| {
+            b.iter_batched(
+                || Xoshiro256PlusPlus::seed_from_u64(7),
+                |mut rng| {
+                    e.simulate_path(0, &mut rng, &cfg, false)
+                        .expect("simulates")
+                },
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    g.finish();
+}
+
+fn plan_round(c: &mut Criterion) {
+    use breakeven::analysis::plan::{plan, PlanConfig};
+    let cat = Catalogue::builtin().expect("catalogue");
+    let s = startup_growth(&cat, 3);
+    let mut cfg = PlanConfig::new(RunConfig::new(50, 1));
+    cfg.run.threads = 1;
+    cfg.screen_paths = 20;
+    cfg.finalists = 2;
+    let mut g = c.benchmark_group("plan");
+    g.sample_size(10);
+    g.bench_function(
+        "startup-growth over 3 months: every candidate on 20 paths, 2 finalists on 50",
+        |b| b.iter(|| plan(&s, &cat, &cfg, engine::unwatched()).expect("plans")),
+    );
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    pricing,
+    path_month,
+    hour_by_hour,
+    reduced_w1,
+    sweep_point,
+    plan_round
+);
 criterion_main!(benches);
