@@ -483,3 +483,33 @@ async fn download_report(
         Err(r) => r,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_run_past_the_cap_is_told_to_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::new(dir.path().to_path_buf());
+        s.max_runs = 1;
+        let state = AppState::new(Catalogue::builtin().unwrap(), s);
+        let held = Slot::take(&state.inner).expect("a free slot");
+        assert!(Slot::take(&state.inner).is_none());
+        let ask = || {
+            axum::http::Request::post("/api/run")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"scenario":"closed-form"}"#))
+                .unwrap()
+        };
+        let res = router(state.clone()).oneshot(ask()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        drop(held);
+        let res = router(state.clone()).oneshot(ask()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        // The slot came back when the run ended.
+        assert_eq!(state.inner.running.load(Ordering::SeqCst), 0);
+    }
+}

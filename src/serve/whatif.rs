@@ -21,8 +21,9 @@ pub const DEFAULT_SAMPLES: u64 = 2_000;
 pub const DEFAULT_SEED: u64 = 42;
 /// Volumes of the page's break-even chart (the `sweep` command's default grid has 25, refined).
 pub const SWEEP_POINTS: usize = 12;
-/// Paths per volume of the page's break-even chart, at most (one month each).
-pub const SWEEP_PATHS: u64 = 500;
+/// Paths per volume of the page's break-even chart, at most (one month each; as many as the
+/// `sweep` command's pilot, which finds where the break-even lies).
+pub const SWEEP_PATHS: u64 = 200;
 /// The name a pasted scenario goes by in messages when the page gives none.
 pub const PASTED: &str = "pasted.toml";
 
@@ -107,14 +108,11 @@ impl WhatIf {
         for s in &self.sets {
             match s.parse::<Override>() {
                 Ok(o) => out.push(o),
+                // clap's words for a bad `--set`, with no key, so the page reads as the
+                // terminal does; the page places it by its `'--set <KEY=VALUE>'`.
                 Err(why) => p.0.push(Problem {
                     file: String::new(),
-                    key: s
-                        .split_once('=')
-                        .map_or(s.as_str(), |(k, _)| k)
-                        .trim()
-                        .to_string(),
-                    // clap's words for a bad `--set`, so the page reads as the terminal does.
+                    key: String::new(),
                     message: format!("invalid value '{s}' for '--set <KEY=VALUE>': {why}"),
                 }),
             }
@@ -138,10 +136,11 @@ impl WhatIf {
     pub fn seed(&self) -> Result<Option<u64>> {
         match self.seed.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
+            // clap's words, with no key (the page places it by its `'--seed <SEED>'`).
             Some(s) => s.parse::<u64>().map(Some).map_err(|e| {
                 Error::input(
                     "",
-                    "seed",
+                    "",
                     format!("invalid value '{s}' for '--seed <SEED>': {e}"),
                 )
             }),
@@ -359,9 +358,11 @@ mod tests {
             panic!("accepted")
         };
         assert_eq!(p.0.len(), 2);
-        assert_eq!(p.0[0].key, "demand.monthly.median");
+        assert_eq!(p.0[0].key, "");
         assert!(p.0[0].message.starts_with("invalid value 'demand.monthly.median' for '--set <KEY=VALUE>': \"demand.monthly.median\" has no '='"), "{}", p.0[0].message);
-        assert_eq!(p.0[1].key, "seed");
+        assert!(p.0[1]
+            .message
+            .starts_with("invalid value 'seed=' for '--set <KEY=VALUE>'"));
     }
 
     #[test]

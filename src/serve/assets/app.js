@@ -81,19 +81,17 @@ function clearProblems() {
   for (const el of document.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
 }
 
-/** Where a problem belongs: the field its `--set` came from, or the field of its key. */
+/** Where a problem belongs: the field of its key, else the field its `--set` came from. */
 function placeOf(p) {
-  for (const m of p.message.matchAll(/--set ([^=\s]+)=/g)) {
-    if (inputs[m[1]]) return m[1];
-    return 'extra';
-  }
   if (inputs[p.key]) return p.key;
-  if (p.key === 'seed') return 'seed';
+  if (/'--seed <SEED>'/.test(p.message)) return 'seed';
   if (p.key === 'scenario') return 'scenario';
+  const from = [...p.message.matchAll(/--set ([^=\s]+)=/g)].map((m) => m[1]);
+  const field = from.find((k) => inputs[k]);
+  if (field) return field;
+  if (from.length || /'--set <KEY=VALUE>'/.test(p.message)) return 'extra';
   const near = fields.find((f) => f.key.startsWith(p.key + '.') || p.key.startsWith(f.key + '.'));
-  if (near) return near.key;
-  const set = p.message.match(/'--set <KEY=VALUE>'/);
-  return set ? 'extra' : 'general';
+  return near ? near.key : 'general';
 }
 
 function showProblems(answer) {
