@@ -490,26 +490,78 @@ mod tests {
     use axum::body::Body;
     use tower::ServiceExt;
 
-    #[tokio::test]
-    async fn a_run_past_the_cap_is_told_to_wait() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Settings::new(dir.path().to_path_buf());
-        s.max_runs = 1;
-        let state = AppState::new(Catalogue::builtin().unwrap(), s);
-        let held = Slot::take(&state.inner).expect("a free slot");
-        assert!(Slot::take(&state.inner).is_none());
-        let ask = || {
-            axum::http::Request::post("/api/run")
+    /// A future run to its end on a runtime of its own (two workers, so a blocking run and its
+    /// watcher both progress).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_run_past_the_cap_is_told_to_wait() {
+        block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = Settings::new(dir.path().to_path_buf());
+            s.max_runs = 1;
+            let state = AppState::new(Catalogue::builtin().unwrap(), s);
+            let held = Slot::take(&state.inner).expect("a free slot");
+            assert!(Slot::take(&state.inner).is_none());
+            let ask = || {
+                axum::http::Request::post("/api/run")
+                    .header("content-type", "application/json")
+                    .body(Body::from(r#"{"scenario":"closed-form"}"#))
+                    .unwrap()
+            };
+            let res = router(state.clone()).oneshot(ask()).await.unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            drop(held);
+            let res = router(state.clone()).oneshot(ask()).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            // The slot came back when the run ended.
+            assert_eq!(state.inner.running.load(Ordering::SeqCst), 0);
+        })
+    }
+
+    #[test]
+    fn a_dropped_request_cancels_its_run() {
+        block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let state = AppState::new(
+                Catalogue::builtin().unwrap(),
+                Settings::new(dir.path().to_path_buf()),
+            );
+            // 2,000 paths of 60 months with eight options: half a minute of work or more, where a
+            // batch of 100 paths takes a few seconds.
+            let ask = axum::http::Request::post("/api/run")
                 .header("content-type", "application/json")
-                .body(Body::from(r#"{"scenario":"closed-form"}"#))
-                .unwrap()
-        };
-        let res = router(state.clone()).oneshot(ask()).await.unwrap();
-        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-        drop(held);
-        let res = router(state.clone()).oneshot(ask()).await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        // The slot came back when the run ended.
-        assert_eq!(state.inner.running.load(Ordering::SeqCst), 0);
+                .body(Body::from(
+                    r#"{"scenario":"startup-growth","sets":["horizon_months=60"]}"#,
+                ))
+                .unwrap();
+            let call = tokio::spawn(router(state.clone()).oneshot(ask));
+            let pause = |ms| {
+                tokio::task::spawn_blocking(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(ms))
+                })
+            };
+            while state.inner.running.load(Ordering::SeqCst) == 0 {
+                pause(10).await.unwrap();
+            }
+            // The page moved on: its request is dropped, and the run stops within a batch.
+            call.abort();
+            assert!(call.await.unwrap_err().is_cancelled());
+            let mut waited = 0;
+            while state.inner.running.load(Ordering::SeqCst) > 0 {
+                assert!(
+                    waited < 10_000,
+                    "the run went on after its request was dropped"
+                );
+                pause(20).await.unwrap();
+                waited += 20;
+            }
+        })
     }
 }

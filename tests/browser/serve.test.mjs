@@ -120,6 +120,7 @@ try {
   assert.equal(await chart(again), chart1);
   assert.equal(await again.$eval('[name="demand.monthly.median"]', (e) => e.value), '300000');
   await again.screenshot({ path: join(shots, '4-shared-link.png'), fullPage: true });
+  await again.setViewport({ width: 1400, height: 1250 });
   await again.screenshot({ path: join(shots, 'serve.png') });
 
   assert.deepEqual(elsewhere, [], 'the page fetched nothing from anywhere else');

@@ -208,7 +208,9 @@ async function loadFields() {
 function render(a) {
   const s = a.summary;
   $('verdict').textContent = a.verdict || '(one option only: nothing to compare)';
-  $('table').textContent = a.table;
+  // The CLI's text, without the verdict the box above already shows.
+  const cut = a.verdict ? a.table.lastIndexOf(a.verdict) : -1;
+  $('table').textContent = (cut > 0 ? a.table.slice(0, cut) : a.table).trimEnd();
   $('chart-breakeven').innerHTML = a.breakeven_svg || '<p class="muted">No break-even: the scenario has no API and self-hosted options to compare.</p>';
   $('chart-cumulative').innerHTML = a.cumulative_svg || '<p class="muted">No cumulative chart: the horizon is one month.</p>';
   $('sweep-note').textContent = a.sweep
