@@ -212,17 +212,26 @@ fn failed(e: Error) -> Response {
 }
 
 /// The request body as a what-if, or why not: too large (413) or not the JSON the page sends.
-fn body(state: &AppState, b: Result<Json<WhatIf>, JsonRejection>) -> Result<WhatIf, Response> {
+fn body(state: &AppState, b: Result<Json<WhatIf>, JsonRejection>) -> Result<WhatIf, Bad> {
     match b {
         Ok(Json(w)) => Ok(w),
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(refuse(
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Bad(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "the request is larger than {} KiB; a scenario file is a few kilobytes: expected a smaller scenario",
                 state.inner.settings.body_limit / 1024
             ),
         )),
-        Err(r) => Err(refuse(r.status(), format!("the request is not a what-if: {}", r.body_text()))),
+        Err(r) => Err(Bad(r.status(), format!("the request is not a what-if: {}", r.body_text()))),
+    }
+}
+
+/// A request refused before any work: its status and why.
+struct Bad(StatusCode, String);
+
+impl IntoResponse for Bad {
+    fn into_response(self) -> Response {
+        refuse(self.0, self.1)
     }
 }
 
@@ -282,7 +291,7 @@ async fn form_fields(
 ) -> Response {
     let w = match body(&state, b) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let src = match w.source() {
         Ok(s) => s,
@@ -378,7 +387,7 @@ struct Answer {
 async fn run(State(state): State<AppState>, b: Result<Json<WhatIf>, JsonRejection>) -> Response {
     let w = match body(&state, b) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let out = blocking(&state, move |inner, ctl| {
         let start = std::time::Instant::now();
@@ -416,7 +425,7 @@ async fn download_scenario(
 ) -> Response {
     let w = match body(&state, b) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     match w.scenario(&state.inner.catalogue) {
         // The effective scenario: the text `run` records in summary.json as scenario_toml.
@@ -435,7 +444,7 @@ async fn download_workbook(
 ) -> Response {
     let w = match body(&state, b) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let out = blocking(&state, move |inner, ctl| {
         let (e, cfg) = w.prepare(&inner.catalogue, inner.settings.max_paths)?;
@@ -457,7 +466,7 @@ async fn download_report(
 ) -> Response {
     let w = match body(&state, b) {
         Ok(w) => w,
-        Err(r) => return r,
+        Err(bad) => return bad.into_response(),
     };
     let out = blocking(&state, move |inner, ctl| {
         let (e, run) = w.prepare(&inner.catalogue, inner.settings.max_paths)?;
