@@ -11,6 +11,7 @@ mod price;
 mod report;
 mod run;
 mod sensitivity;
+mod serve;
 pub mod style;
 mod sweep;
 
@@ -85,6 +86,9 @@ pub enum Command {
     /// Run everything on a scenario and write out/<scenario>/report.html, one self-contained page.
     #[command(after_help = report::EXAMPLES)]
     Report(report::Args),
+    /// The what-if page: a local web server (127.0.0.1) for changing inputs and seeing the answer.
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(serve::Args),
     /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
     #[command(after_help = sweep::MERGE_EXAMPLES)]
     Merge(sweep::MergeArgs),
@@ -136,6 +140,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sensitivity(a) => sensitivity::run(&catalogue, a),
         Command::Plan(a) => plan::run(&catalogue, a),
         Command::Report(a) => report::run(&catalogue, a),
+        Command::Serve(a) => serve::run(&catalogue, a),
     }
 }
 
