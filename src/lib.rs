@@ -24,6 +24,7 @@ pub mod pricing;
 pub mod queue;
 pub mod report;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 
 pub use catalogue::Catalogue;

@@ -15,11 +15,11 @@ use crate::ids::{InputId, OptionId};
 use crate::scenario::{
     FleetPolicy, NamedInput, OptionKind, OptionSpec, Overflow, Payment, Scenario, SelfHost,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the plan minimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Expected total cost.
@@ -660,6 +660,201 @@ fn rank(v: &mut [Evaluated]) {
     });
 }
 
+/// A plan's search, set up: the scenario's API options, the candidates, and the scenario
+/// they run in (with the inputs the candidates brought).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    apis: Vec<OptionSpec>,
+    candidates: Vec<OptionSpec>,
+    notes: Vec<String>,
+    scenario: Scenario,
+}
+
+/// What screening found: every candidate ranked, and the ones re-run with all paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct Screening {
+    /// Paths per candidate.
+    pub screen_paths: u64,
+    /// Every candidate, best first.
+    pub ranked: Vec<Evaluated>,
+    /// The ids of the finalists, best first.
+    pub finalists: Vec<String>,
+}
+
+impl Screening {
+    /// Candidates that could not keep up on more than 5% of the screening paths.
+    pub fn over_capacity(&self) -> usize {
+        self.ranked
+            .iter()
+            .filter(|c| c.p_over_capacity > 0.05)
+            .count()
+    }
+}
+
+impl Prepared {
+    /// Find the candidates of `s` in `cat` (bad input when no GPU fits).
+    pub fn new(s: &Scenario, cat: &Catalogue, cfg: &PlanConfig) -> Result<Prepared> {
+        let mut scen = s.clone();
+        let mut inputs = scen.inputs.clone();
+        let Candidates {
+            options: candidates,
+            notes,
+        } = candidates(s, cat, &mut inputs, &cfg.search);
+        if candidates.is_empty() {
+            return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
+        }
+        scen.inputs = inputs;
+        // The candidates brought inputs of their own (uncorrelated): the copula grows with them.
+        if !scen.correlations.is_empty() {
+            let pairs: Vec<(usize, usize, f64)> = scen
+                .correlations
+                .iter()
+                .map(|(a, b, r)| (a.0, b.0, *r))
+                .collect();
+            scen.copula = Some(
+                crate::dist::Copula::new(scen.inputs.len(), &pairs)
+                    .map_err(|p| Error::Invariant(format!("copula: {p}")))?,
+            );
+        }
+        let apis: Vec<OptionSpec> = s
+            .options
+            .iter()
+            .filter(|o| matches!(o.kind, OptionKind::Api { .. }))
+            .cloned()
+            .collect();
+        Ok(Prepared {
+            apis,
+            candidates,
+            notes,
+            scenario: scen,
+        })
+    }
+
+    /// Every candidate beside the API options, for screening on a few paths sharing the same
+    /// demand.
+    pub fn screen_engine(&self, cat: &Catalogue) -> Result<Engine> {
+        let mut scen = self.scenario.clone();
+        scen.options = self.apis.iter().chain(&self.candidates).cloned().collect();
+        Engine::new(scen, cat)
+    }
+
+    /// The screening run's configuration: `cfg`'s, on its screening paths.
+    pub fn screen_config(&self, cfg: &PlanConfig) -> RunConfig {
+        let mut c = cfg.run.clone();
+        c.samples = cfg.screen_paths;
+        c.precision = None;
+        c.pins.resize(self.scenario.inputs.len(), None);
+        c
+    }
+
+    /// Rank the screened candidates and keep the finalists.
+    pub fn screening(
+        &self,
+        screen_engine: &Engine,
+        screened: &RunResult,
+        cfg: &PlanConfig,
+        cat: &Catalogue,
+    ) -> Screening {
+        let mut ranked: Vec<Evaluated> = (self.apis.len()..screen_engine.options.len())
+            .map(|i| evaluate(screen_engine, screened, i, cfg, cat))
+            .collect();
+        rank(&mut ranked);
+        let finalists = ranked
+            .iter()
+            .take(cfg.finalists)
+            .map(|e| e.id.clone())
+            .collect();
+        Screening {
+            screen_paths: cfg.screen_paths,
+            ranked,
+            finalists,
+        }
+    }
+
+    /// The finalists named by `keep` and the API options, for the run with all paths; bad
+    /// input when `keep` names a candidate there is not.
+    pub fn final_engine(&self, keep: &[String], cat: &Catalogue) -> Result<Engine> {
+        if let Some(k) = keep
+            .iter()
+            .find(|k| !self.candidates.iter().any(|c| &c.id == *k))
+        {
+            return Err(Error::input(
+                &self.scenario.file,
+                "finalists",
+                format!("\"{}\" is not a candidate of this scenario's plan; expected finalists chosen by its screening", crate::names::escape(k)),
+            ));
+        }
+        let mut scen = self.scenario.clone();
+        scen.options = self
+            .apis
+            .iter()
+            .cloned()
+            .chain(
+                self.candidates
+                    .iter()
+                    .filter(|c| keep.contains(&c.id))
+                    .cloned(),
+            )
+            .collect();
+        Engine::new(scen, cat)
+    }
+
+    /// The final run's configuration: `cfg`'s.
+    pub fn final_config(&self, final_engine: &Engine, cfg: &PlanConfig) -> RunConfig {
+        let mut c = cfg.run.clone();
+        c.pins.resize(final_engine.scenario.inputs.len(), None);
+        c
+    }
+
+    /// The recommendation from the final run's fold; `catalogue` names the catalogue in the
+    /// result's provenance.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        &self,
+        final_engine: &Engine,
+        full: &RunResult,
+        (screened, screened_over_capacity): (usize, usize),
+        cfg: &PlanConfig,
+        cat: &Catalogue,
+        catalogue: &str,
+    ) -> Result<PlanResult> {
+        let mut all: Vec<Evaluated> = (0..final_engine.options.len())
+            .map(|i| evaluate(final_engine, full, i, cfg, cat))
+            .collect();
+        rank(&mut all);
+        let api_ids: Vec<String> = self.apis.iter().map(|a| a.id.clone()).collect();
+        let best_api = all.iter().find(|e| api_ids.contains(&e.id)).cloned();
+        let recommended = all
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::Invariant("no plan evaluated".into()))?;
+        let runner_up = all.get(1).cloned();
+        let saving = best_api
+            .as_ref()
+            .map(|b| b.objective_usd - recommended.objective_usd);
+        Ok(PlanResult {
+            provenance: crate::report::summary::Provenance::new(
+                final_engine,
+                catalogue,
+                cfg.run.seed,
+                cfg.run.sampler,
+            ),
+            objective: cfg.objective,
+            latency_p95_s: cfg.latency_p95_s,
+            screened,
+            screened_over_capacity,
+            screen_paths: cfg.screen_paths,
+            samples: full.samples,
+            recommended,
+            runner_up,
+            best_api,
+            saving_vs_best_api_usd: saving,
+            finalists: all,
+            notes: self.notes.clone(),
+        })
+    }
+}
+
 /// Search for the best plan.
 pub fn plan(
     s: &Scenario,
@@ -667,95 +862,24 @@ pub fn plan(
     cfg: &PlanConfig,
     ctl: Controls<'_>,
 ) -> Result<PlanResult> {
-    let mut scen = s.clone();
-    let mut inputs = scen.inputs.clone();
-    let Candidates {
-        options: cands,
-        notes,
-    } = candidates(s, cat, &mut inputs, &cfg.search);
-    if cands.is_empty() {
-        return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
-    }
-    scen.inputs = inputs;
-    // The candidates brought inputs of their own (uncorrelated): the copula grows with them.
-    if !scen.correlations.is_empty() {
-        let pairs: Vec<(usize, usize, f64)> = scen
-            .correlations
-            .iter()
-            .map(|(a, b, r)| (a.0, b.0, *r))
-            .collect();
-        scen.copula = Some(
-            crate::dist::Copula::new(scen.inputs.len(), &pairs)
-                .map_err(|p| Error::Invariant(format!("copula: {p}")))?,
-        );
-    }
-    let apis: Vec<OptionSpec> = s
-        .options
-        .iter()
-        .filter(|o| matches!(o.kind, OptionKind::Api { .. }))
-        .cloned()
-        .collect();
+    let prepared = Prepared::new(s, cat, cfg)?;
     // Screening: every candidate on a few paths sharing the same demand.
-    scen.options = apis.iter().cloned().chain(cands.iter().cloned()).collect();
-    let screen_engine = Engine::new(scen.clone(), cat)?;
-    let mut screen_cfg = cfg.run.clone();
-    screen_cfg.samples = cfg.screen_paths;
-    screen_cfg.precision = None;
-    screen_cfg.pins.resize(scen.inputs.len(), None);
-    let screened = engine::run(&screen_engine, &screen_cfg, ctl)?;
-    let mut ranked: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
-        .map(|i| evaluate(&screen_engine, &screened, i, cfg, cat))
-        .collect();
-    rank(&mut ranked);
-    let keep: Vec<String> = ranked
-        .iter()
-        .take(cfg.finalists)
-        .map(|e| e.id.clone())
-        .collect();
+    let screen_engine = prepared.screen_engine(cat)?;
+    let screened = engine::run(&screen_engine, &prepared.screen_config(cfg), ctl)?;
+    let screening = prepared.screening(&screen_engine, &screened, cfg, cat);
     // Refinement: the leaders and the API options at full size.
-    scen.options = apis
-        .iter()
-        .cloned()
-        .chain(cands.into_iter().filter(|c| keep.contains(&c.id)))
-        .collect();
-    let final_engine = Engine::new(scen, cat)?;
-    let mut final_cfg = cfg.run.clone();
-    final_cfg
-        .pins
-        .resize(final_engine.scenario.inputs.len(), None);
-    let full = engine::run(&final_engine, &final_cfg, ctl)?;
-    let mut all: Vec<Evaluated> = (0..final_engine.options.len())
-        .map(|i| evaluate(&final_engine, &full, i, cfg, cat))
-        .collect();
-    rank(&mut all);
-    let api_ids: Vec<String> = apis.iter().map(|a| a.id.clone()).collect();
-    let best_api = all.iter().find(|e| api_ids.contains(&e.id)).cloned();
-    let recommended = all
-        .first()
-        .cloned()
-        .ok_or_else(|| Error::Invariant("no plan evaluated".into()))?;
-    let runner_up = all.get(1).cloned();
-    let saving = best_api
-        .as_ref()
-        .map(|b| b.objective_usd - recommended.objective_usd);
-    Ok(PlanResult {
-        provenance: crate::report::summary::Provenance::new(
-            &final_engine,
-            &cat.origin,
-            cfg.run.seed,
-            cfg.run.sampler,
-        ),
-        objective: cfg.objective,
-        latency_p95_s: cfg.latency_p95_s,
-        screened: ranked.len(),
-        screened_over_capacity: ranked.iter().filter(|c| c.p_over_capacity > 0.05).count(),
-        screen_paths: cfg.screen_paths,
-        samples: full.samples,
-        recommended,
-        runner_up,
-        best_api,
-        saving_vs_best_api_usd: saving,
-        finalists: all,
-        notes,
-    })
+    let final_engine = prepared.final_engine(&screening.finalists, cat)?;
+    let full = engine::run(
+        &final_engine,
+        &prepared.final_config(&final_engine, cfg),
+        ctl,
+    )?;
+    prepared.finish(
+        &final_engine,
+        &full,
+        (screening.ranked.len(), screening.over_capacity()),
+        cfg,
+        cat,
+        &cat.origin,
+    )
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod common;
+mod merge;
 mod models;
 mod plan;
 mod price;
@@ -43,8 +44,9 @@ pub enum Command {
     Plan(plan::Args),
     /// Run everything on a scenario and write out/<scenario>/report.html, one self-contained page.
     Report(report::Args),
-    /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
-    Merge(sweep::MergeArgs),
+    /// Combine the parts of a sharded run, sweep, sensitivity or plan (`--shard K/N`) into
+    /// exactly the single-machine result.
+    Merge(merge::Args),
 }
 
 /// The command line, parsed. A flag given twice is refused (exit code 2) rather than one
@@ -84,7 +86,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(a) => run::run(&catalogue, a),
         Command::Bench(a) => bench::run(&catalogue, a),
         Command::Sweep(a) => sweep::run(&catalogue, a),
-        Command::Merge(a) => sweep::merge(&catalogue, a),
+        Command::Merge(a) => merge::run(&catalogue, a),
         Command::Sensitivity(a) => sensitivity::run(&catalogue, a),
         Command::Plan(a) => plan::run(&catalogue, a),
         Command::Report(a) => report::run(&catalogue, a),

@@ -9,10 +9,10 @@ use crate::money::Usd;
 use crate::pricing::{unit_price, Size};
 use crate::scenario::{FleetPolicy, Mover, OptionKind, Payment, PriceChange, Scenario, CHEAPEST};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a priced item is, for cost breakdowns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// Images generated on an API [images].

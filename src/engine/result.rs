@@ -6,12 +6,12 @@
 //! high cost per image must not weigh as much as one with many. A fleet that cannot keep up on
 //! a path (see [`OptionPath::over_capacity`]) is never the cheapest there.
 
-use super::fold::{Fold, Merge};
+use super::fold::{self, Checked, Fold, Merge, Unfit, Validate};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
 use crate::stats::{self, Moments, Ratio, Stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one option did on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -146,16 +146,51 @@ impl PathResult {
 }
 
 /// Mean utilisation and overflow share by hour of week on one path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WeekTrace {
     /// Utilisation by hour of week.
+    #[serde(with = "week")]
     pub utilisation: [f64; 168],
     /// Overflow share by hour of week.
+    #[serde(with = "week")]
     pub overflow: [f64; 168],
 }
 
+/// A week of hourly values as a list (serde's arrays stop at 32 items).
+mod week {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64; 168], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 168], D::Error> {
+        let v = Vec::<f64>::deserialize(d)?;
+        let n = v.len();
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom(format!("a week of {n} hours; expected 168")))
+    }
+}
+
+impl WeekTrace {
+    /// Every hour's share finite and in range (a trace read from a part file).
+    pub fn validate(&self) -> Checked {
+        for (key, v) in [
+            ("utilisation", &self.utilisation),
+            ("overflow", &self.overflow),
+        ] {
+            for (h, x) in v.iter().enumerate() {
+                fold::value(*x).map_err(|u| u.under(&format!("{key}[{h}]")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Statistics of one option over all paths.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OptionStats {
     /// Total cost over the horizon [USD].
     pub total: Stream,
@@ -308,7 +343,8 @@ impl Merge for OptionStats {
 }
 
 /// Two options compared path by path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pair {
     /// First option.
     pub i: OptionId,
@@ -338,7 +374,8 @@ impl Merge for Pair {
 }
 
 /// Everything a run found: the run's [`Fold`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunResult {
     /// Paths simulated.
     pub samples: u64,
@@ -532,5 +569,100 @@ impl Fold for RunResult {
         Merge::merge(samples, &later.samples);
         options.merge(&later.options);
         pairs.merge(&later.pairs);
+    }
+}
+
+impl Validate for OptionStats {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        // Every field is named, so one added to the fold and not checked is a build error.
+        let OptionStats {
+            total,
+            monthly,
+            per_asset,
+            utilisation,
+            overflow,
+            p95_wait,
+            licence_overage,
+            cheapest,
+            over_capacity,
+            by_month,
+            cumulative,
+            breakdown,
+            present_value,
+            cash_by_month,
+            capex_by_month,
+            api_by_month,
+            commitment_left,
+        } = self;
+        let e = empty;
+        fold::field("total", total, &e.total, paths)?;
+        fold::field("monthly", monthly, &e.monthly, paths)?;
+        fold::field("per_asset", per_asset, &e.per_asset, paths)?;
+        fold::field("utilisation", utilisation, &e.utilisation, paths)?;
+        fold::field("overflow", overflow, &e.overflow, paths)?;
+        fold::field("p95_wait", p95_wait, &e.p95_wait, paths)?;
+        fold::field(
+            "licence_overage",
+            licence_overage,
+            &e.licence_overage,
+            paths,
+        )?;
+        fold::field("cheapest", cheapest, &e.cheapest, paths)?;
+        fold::field("over_capacity", over_capacity, &e.over_capacity, paths)?;
+        fold::field("by_month", by_month, &e.by_month, paths)?;
+        fold::field("cumulative", cumulative, &e.cumulative, paths)?;
+        fold::field("present_value", present_value, &e.present_value, paths)?;
+        fold::field("cash_by_month", cash_by_month, &e.cash_by_month, paths)?;
+        fold::field("capex_by_month", capex_by_month, &e.capex_by_month, paths)?;
+        fold::field("api_by_month", api_by_month, &e.api_by_month, paths)?;
+        fold::field(
+            "commitment_left",
+            commitment_left,
+            &e.commitment_left,
+            paths,
+        )?;
+        // The breakdown lists each item kind that occurred once, in order of appearance.
+        for (i, (k, v)) in breakdown.iter().enumerate() {
+            if breakdown[..i].iter().any(|(kk, _)| kk == k) {
+                return Err(
+                    Unfit::new(format!("lists {k:?} twice; expected each kind once"))
+                        .under(&format!("breakdown[{i}]")),
+                );
+            }
+            fold::field(&format!("breakdown[{i}]"), v, &0.0, paths)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for Pair {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let Pair {
+            i,
+            j,
+            difference,
+            i_cheaper,
+            j_cheaper,
+        } = self;
+        fold::setting("i", i, &empty.i)?;
+        fold::setting("j", j, &empty.j)?;
+        fold::field("difference", difference, &empty.difference, paths)?;
+        fold::field("i_cheaper", i_cheaper, &empty.i_cheaper, paths)?;
+        fold::field("j_cheaper", j_cheaper, &empty.j_cheaper, paths)
+    }
+}
+
+impl Validate for RunResult {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let RunResult {
+            samples,
+            is_api,
+            options,
+            pairs,
+        } = self;
+        fold::all_paths("samples", *samples, paths)?;
+        fold::setting("is_api", is_api, &empty.is_api)?;
+        fold::field("options", options, &empty.options, paths)?;
+        fold::field("pairs", pairs, &empty.pairs, paths)
     }
 }

@@ -361,9 +361,23 @@ pub struct Overflow {
 // ---------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------
 
-impl Scenario {
-    /// Read and validate a scenario file.
-    pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
+/// A scenario file as read: its text, with the names [`Scenario::parse`] takes. A part file of
+/// a sharded run carries it, so that merging needs no file but the parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The file as given, for messages and provenance only (never opened again).
+    pub file: String,
+    /// The name used when the file sets none (the file's stem).
+    pub default_name: String,
+    /// The text.
+    pub text: String,
+}
+
+impl Source {
+    /// Read a scenario file: bad input (exit code 2) when it is missing, a folder, not a
+    /// regular file, too large or not UTF-8.
+    pub fn read(path: &Path) -> Result<Source> {
         let display = path.display().to_string();
         // A path that cannot be read is bad input (exit code 2), not a failure while running.
         let unreadable = |e: std::io::Error| {
@@ -395,11 +409,27 @@ impl Scenario {
                 "is not UTF-8 text; expected a TOML scenario file",
             )
         })?;
-        let stem = path
+        let default_name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into());
-        Scenario::parse(&text, &display, &stem, catalogue)
+        Ok(Source {
+            file: display,
+            default_name,
+            text,
+        })
+    }
+
+    /// Validate the scenario against `catalogue`.
+    pub fn parse(&self, catalogue: &Catalogue) -> Result<Scenario> {
+        Scenario::parse(&self.text, &self.file, &self.default_name, catalogue)
+    }
+}
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
+        Source::read(path)?.parse(catalogue)
     }
 
     /// Validate a scenario from its text. `file` names it in messages; `default_name` is used

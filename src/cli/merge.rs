@@ -1,0 +1,78 @@
+//! `breakeven merge`: combine the parts of a sharded `run`, `sweep`, `sensitivity` or `plan`
+//! (`--shard K/N`) into exactly what one machine writes.
+
+use super::common;
+use breakeven::shard::{self, Command, PartSet};
+use breakeven::Catalogue;
+use std::path::{Path, PathBuf};
+
+/// Flags of `merge`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The part files of one sharded command, all N of them, in any order
+    /// (`out/NAME/sweep.part-*-of-8.jsonl`). Nothing else is read: the scenario and settings are
+    /// inside.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Output folder (default: out/<scenario>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
+    let set = PartSet::open(&a.parts)?;
+    let command = set.header().command;
+    // The scenario's name, for the default folder, and a check of --out before any work.
+    let name = shard::scenario_of(&set, catalogue)?.name;
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&name));
+    let owner = match command {
+        Command::Run => "run",
+        Command::Sweep => "sweep",
+        Command::Sensitivity => "sensitivity",
+        Command::PlanScreen => "plan-screen",
+        Command::Plan => "plan",
+    };
+    let out = common::stage(&dir, owner)?;
+    let watch = common::watch(set.header().run_samples());
+    let ctl = watch.controls();
+    match command {
+        Command::Run => {
+            let m = shard::merge_run(set, catalogue, ctl)?;
+            drop(watch);
+            let summary = m.summary();
+            let done = super::run::Done {
+                engine: &m.engine,
+                result: &m.result,
+                summary: &summary,
+                traces: &m.traces,
+            };
+            super::run::write(&done, out, &dir, None, a.json)
+        }
+        Command::Sweep => {
+            let (e, r) = shard::merge_sweep(set, catalogue, ctl)?;
+            drop(watch);
+            super::sweep::write_result(&r, out, &dir, a.json, e.scenario.horizon_months)
+        }
+        Command::Sensitivity => {
+            let (e, r) = shard::merge_sensitivity(set, catalogue, ctl)?;
+            drop(watch);
+            super::sensitivity::write(&r, out, a.json, e.scenario.horizon_months)
+        }
+        Command::PlanScreen => {
+            let r = shard::merge_plan_screen(set, catalogue, ctl)?;
+            drop(watch);
+            super::plan::write_screen(&r, out, a.json)
+        }
+        Command::Plan => {
+            let r = shard::merge_plan(set, catalogue, ctl)?;
+            drop(watch);
+            super::plan::write(&r, out, a.json)
+        }
+    }
+}
