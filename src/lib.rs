@@ -10,6 +10,7 @@
 
 pub mod analysis;
 pub mod catalogue;
+pub mod count;
 pub mod demand;
 pub mod dist;
 pub mod engine;

@@ -38,7 +38,12 @@ fn main() -> ExitCode {
                     describe(&e)
                 );
             } else {
-                eprintln!("error: {}{}", describe(&e), disk_full_note(&e));
+                anstream::eprintln!(
+                    "{} {}{}",
+                    cli::style::error("error:"),
+                    describe(&e),
+                    disk_full_note(&e)
+                );
             }
             ExitCode::from(code)
         }

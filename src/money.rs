@@ -124,6 +124,9 @@ pub fn format_usd_short(x: f64) -> String {
         format!("{sign}${:.3}B", a / 1e9).replace(".000B", "B")
     } else if a >= 1e6 {
         trim_suffix(format!("{sign}${:.2}M", a / 1e6))
+    } else if a >= 1e5 - 50.0 {
+        // Three significant digits: $169k, not $169.4k.
+        format!("{sign}${:.0}k", a / 1e3)
     } else if a >= 1e3 {
         trim_suffix(format!("{sign}${:.1}k", a / 1e3))
     } else if a >= 1.0 || a == 0.0 {
@@ -161,18 +164,21 @@ pub fn format_usd_tick(x: f64, step: f64) -> String {
     format!("{sign}${:.*}{unit}", need.min(6), a / div)
 }
 
-/// Images for chart axes: `10k`, `1.5M`.
+/// Images for chart axes and labels, to about three significant digits: `10k`, `1.5M`,
+/// `27.4k`, `271k` (not `270.6k`).
 pub fn format_count_short(x: f64) -> String {
     let a = x.abs();
-    if a >= 1e9 {
-        trim_suffix(format!("{:.1}B", x / 1e9))
+    let (div, unit) = if a >= 1e9 {
+        (1e9, "B")
     } else if a >= 1e6 {
-        trim_suffix(format!("{:.1}M", x / 1e6))
+        (1e6, "M")
     } else if a >= 1e3 {
-        trim_suffix(format!("{:.1}k", x / 1e3))
+        (1e3, "k")
     } else {
-        format!("{x:.0}")
-    }
+        return format!("{x:.0}");
+    };
+    let d = if (a / div).round() >= 100.0 { 0 } else { 1 };
+    trim_suffix(format!("{:.*}{unit}", d, x / div))
 }
 
 fn trim_suffix(s: String) -> String {

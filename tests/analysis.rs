@@ -21,7 +21,13 @@ fn read(p: &Path) -> Vec<u8> {
 #[test]
 fn every_sampling_command_gives_the_same_bytes_at_any_thread_count() {
     let runs: [&[&str]; 4] = [
-        &["run", "scenarios/bench-w1.toml", "--samples", "300"],
+        &[
+            "run",
+            "scenarios/bench-w1.toml",
+            "--samples",
+            "300",
+            "--samples-csv",
+        ],
         &[
             "sweep",
             "scenarios/bench-w1.toml",
@@ -47,6 +53,8 @@ fn every_sampling_command_gives_the_same_bytes_at_any_thread_count() {
     ];
     let files = [
         "summary.json",
+        "summary.csv",
+        "summary.xlsx",
         "samples.csv",
         "sweep.json",
         "sweep.csv",

@@ -201,6 +201,21 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ("unknown-offer", &["option[0].offer: unknown offer of h100-sxm \"runpod-comunity\"; nearest: runpod-community"]),
     ("licence-does-not-cover", &["option[0].licence: bfl-flux-2-builder does not cover flux-2-klein-4b; licences that do: apache-2.0"]),
     ("model-does-not-fit", &["option[0].gpu: flux-2-dev needs 90 GB but rtx-4090 has 24 GB; expected a gpu with enough memory"]),
+    // Serving: the rule, and the shape of replicas, GPUs and batches.
+    ("serving-unknown", &[
+        "serving: unknown value \"queued\"; nearest: queue; expected one of queue, fluid",
+        "option[0].serving: unknown value \"fuid\"; nearest: fluid; expected one of queue, fluid",
+    ]),
+    ("serving-shape", &[
+        "option[0].gpus_per_replica: 0 is out of range; expected gpus from 1 to 64",
+        "option[1].max_batch: 0 is out of range; expected images from 1 to 256",
+        "option[2].fleet.gpus: 3 gpus is not a whole number of 2-gpu replicas; expected a multiple of 2",
+        "option[3].replicas_per_gpu: is 2 with a replica spanning 2 gpus; expected one of them to be 1",
+        "option[4].gpus_per_replica: is 2; a serverless worker is one gpu, expected gpus_per_replica = 1",
+        "option[5].gpu: flux-1-dev needs 36.2 GB but 3 replicas need 108.6 GB and h100-sxm has 80 GB; expected a gpu with enough memory",
+        "option[6].gpus_per_replica: is 2 but the catalogue's speed for flux-2-klein-4b on h100-sxm is for a replica of 1 gpu(s); expected 1, or seconds_at_1mp measured on 2 gpus",
+        "option[7].max_batch: belongs to self-hosted options; an api option has no fleet",
+    ]),
     // Control characters echoed back are escaped, so a problem stays on one line (a fuzz find).
     ("control-characters", &[
         "colour\\u{1b}[31m: unknown key \"colour\\u{1b}[31m\"",
@@ -244,6 +259,16 @@ const CATALOGUES: &[(&str, &[&str])] = &[
     ("cat-rule-keys", &[
         "price[0].mp_usd: does not belong to rule per_image; its keys are image_usd, input_image_usd",
         "price[0].image_usd: is missing; rule per_image needs it",
+    ]),
+    ("cat-batch", &[
+        "selfhost/tiny.toml: speed[0].gpus_per_replica: 0 is out of range; expected 1 to 64 gpus",
+        "selfhost/tiny.toml: batch[0].throughput[1]: 5 is out of range for batch 4; expected a gain above 0 and at most 4 (batch 1 is 1)",
+        "selfhost/tiny.toml: batch[1].mp: 1 MP has two batch curves; expected one per resolution",
+        "selfhost/tiny.toml: batch[1]: has 2 sizes and 1 throughputs; expected the same number, at least one",
+        "selfhost/tiny.toml: batch[1].sizes: [4, 2] is not increasing batch sizes from 1 to 256",
+        "selfhost/tiny.toml: batch[2].mp: -1 is not a positive number of megapixels",
+        "selfhost/tiny.toml: batch[2].throughput[0]: 0.9 is out of range for batch 1; expected a gain above 0 and at most 1",
+        "selfhost/tiny.toml: batch[2].source: is empty; expected where the figure comes from",
     ]),
     ("cat-selfhost-ranges", &[
         "selfhost/tiny.toml: default_steps: steps must satisfy 1 <= min_steps (8) <= default_steps (4)",

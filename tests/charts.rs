@@ -56,6 +56,7 @@ fn fleet_point(v: f64, flat: f64, capacity: f64) -> VolumePoint {
 
 fn break_even_chart() -> BreakEvenChart {
     let api = CostCurve {
+        colour: 0,
         label: "BFL API (FLUX.1 dev)".into(),
         points: volumes()
             .into_iter()
@@ -70,6 +71,7 @@ fn break_even_chart() -> BreakEvenChart {
             .collect(),
     };
     let fleet = CostCurve {
+        colour: 0,
         label: "2× L40S, hourly".into(),
         points: volumes()
             .into_iter()
@@ -77,6 +79,7 @@ fn break_even_chart() -> BreakEvenChart {
             .collect(),
     };
     let hybrid = CostCurve {
+        colour: 0,
         label: "1× L40S + API overflow".into(),
         points: volumes()
             .into_iter()
@@ -106,6 +109,7 @@ fn break_even_chart() -> BreakEvenChart {
 
 fn probability_chart() -> ProbabilityChart {
     let curve = |label: &str, centre: f64, width: f64| ProbabilityCurve {
+        colour: 0,
         label: label.into(),
         points: volumes()
             .into_iter()
@@ -138,14 +142,17 @@ fn distribution_chart() -> DistributionChart {
         x_label: "total cost over 24 months ($)".into(),
         options: vec![
             CostSample {
+                colour: 0,
                 label: "BFL API (FLUX.1 dev)".into(),
                 sample: sample(60_500.0, 0.30),
             },
             CostSample {
+                colour: 0,
                 label: "2× L40S, hourly".into(),
                 sample: sample(49_000.0, 0.07),
             },
             CostSample {
+                colour: 0,
                 label: "1× L40S + API overflow".into(),
                 sample: sample(44_000.0, 0.16),
             },
@@ -210,6 +217,7 @@ fn fleet_chart() -> FleetChart {
         over.push(HourBand { p50: o50, p95: o95 });
     }
     FleetChart {
+        colour: 0,
         title: "1× L40S + API overflow: the fleet hour by hour".into(),
         subtitle: SUBTITLE.into(),
         utilisation: util,
@@ -269,14 +277,19 @@ fn cumulative_chart() -> CumulativeChart {
         .collect();
     let at = overtake_month(&fleet, &api);
     CumulativeChart {
+        y_label: String::new(),
         title: "Cumulative cost over 24 months".into(),
         subtitle: SUBTITLE.into(),
         options: vec![
             CumulativeCurve {
+                colour: 0,
+                zoom: false,
                 label: "BFL API (FLUX.1 dev)".into(),
                 points: api,
             },
             CumulativeCurve {
+                colour: 0,
+                zoom: false,
                 label: "2× L40S, hourly (with $4k setup)".into(),
                 points: fleet,
             },
@@ -298,7 +311,7 @@ fn all_charts() -> Vec<(&'static str, Chart, Vec<String>)> {
     let mut be_texts: Vec<String> = axes_log.to_vec();
     be_texts.extend(be.options.iter().map(|o| o.label.clone()));
     be_texts.extend(be.breakevens.iter().map(|b| b.label.clone()));
-    be_texts.push("2× L40S vs API: 142.9k images/month (p5–p95 128k–164k)".into());
+    be_texts.push("2× L40S vs API: 143k images/month (p5–p95 128k–164k)".into());
 
     let pr = probability_chart();
     let mut pr_texts = vec![
@@ -507,6 +520,7 @@ fn empty_inputs_render_with_a_note_instead_of_failing() {
             DistributionChart {
                 title: "empty".into(),
                 options: vec![CostSample {
+                    colour: 0,
                     label: "nothing".into(),
                     sample: vec![f64::NAN],
                 }],
@@ -525,6 +539,7 @@ fn empty_inputs_render_with_a_note_instead_of_failing() {
         ),
         (
             FleetChart {
+                colour: 0,
                 title: "empty".into(),
                 ..Default::default()
             }
@@ -533,6 +548,7 @@ fn empty_inputs_render_with_a_note_instead_of_failing() {
         ),
         (
             CumulativeChart {
+                y_label: String::new(),
                 title: "empty".into(),
                 ..Default::default()
             }

@@ -24,11 +24,14 @@ fn totals(e: &Engine, samples: u64) -> Vec<f64> {
     r.options.iter().map(|o| o.total.mean()).collect()
 }
 
-/// Every input fixed and arrivals fluid: flat profile, 1 MP images.
+/// Every input fixed and arrivals fluid: flat profile, 1 MP images, and fleets served by the
+/// fluid rule (below capacity nothing waits, above it the excess overflows), whose closed forms
+/// these are; the queue's are in tests/serving.rs.
 fn fixed(volume: f64, months: u32, options: &str) -> String {
     format!(
         r#"
 horizon_months = {months}
+serving = "fluid"
 [demand]
 monthly = {volume}
 profile = "flat"

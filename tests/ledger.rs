@@ -250,6 +250,16 @@ overflow = "bfl/flux-2-klein-4b"
         .unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("warning: owned has no people cost"), "{text}");
+    // monthly.csv: a row per option and month, the cash split adding up.
+    let mut rows = csv::Reader::from_path(dir.path().join("out").join("monthly.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2 * 3);
+    for r in &rows {
+        let f = |i: usize| r[i].parse::<f64>().unwrap();
+        assert!((f(6) - (f(7) + f(8) + f(9))).abs() < 1e-6, "{r:?}");
+    }
+    assert_eq!(&rows[3][0], "owned");
+    assert_eq!(cents(rows[3][7].parse().unwrap()), 2_500_000);
 }
 
 #[test]
@@ -317,5 +327,56 @@ fn ledger_inputs_are_checked() {
             .unwrap_or_else(|| panic!("{top} {opts} loads"))
             .to_string();
         assert!(err.contains(expect), "{opts}:\n{err}");
+    }
+}
+
+/// The report states every financial assumption and shows the cash-flow chart.
+#[test]
+fn the_report_states_the_money_assumptions_and_shows_the_cash_flow() {
+    let cat = Catalogue::builtin().unwrap();
+    let opts = r#"
+[[option]]
+id = "api"
+api = "bfl/flux-2-klein-4b"
+[[option]]
+id = "owned"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+payment = "owned"
+owned = { system_usd = "7500" }
+fleet = { policy = "fixed", gpus = 1 }
+ops_hours_per_month = 10
+ops_usd_per_hour = "100"
+setup_usd = 30000
+[[option]]
+id = "l40s-3yr"
+selfhost = "flux-2-klein-4b"
+gpu = "l40s"
+offer = "aws-reserved-3yr"
+fleet = { policy = "fixed", gpus = 1 }
+"#;
+    let text = fixed(1_500_000.0, 12, "discount_rate_per_year = 0.08", opts).replace(
+        "[market]\ncompare = \"named\"",
+        "[market]\ncompare = \"named\"\napi_price_drift = -0.2",
+    );
+    let s = Scenario::parse(&text, "t.toml", "t", &cat).unwrap();
+    let e = Engine::new(s, &cat).unwrap();
+    let cfg = breakeven::report::full::ReportConfig {
+        run: RunConfig::new(100, 1),
+        against: None,
+    };
+    let report =
+        breakeven::report::full::build(&e, &cat, &cfg, engine::unwatched(), &|_| {}).unwrap();
+    let page = report.page(&e, &cat).unwrap();
+    for want in [
+        "Present values discount month m (from 0) by (1 + 8.0%)^(m/12).",
+        "owned: a one-time set-up of $30k, paid in month 1.",
+        "owned: each GPU bought in month 1 for $27500 plus $7500 of server and networking; at the end of month 12 it fetches 60–65% of that (the catalogue&#39;s resale curve)",
+        "l40s-3yr: reserved for 36 months, 24 past the horizon: the whole term is billed",
+        "l40s-3yr: no people cost is set",
+        "API prices move by -20% a year",
+        "Cash out month by month: ",
+    ] {
+        assert!(page.contains(want), "the report lacks: {want}");
     }
 }

@@ -11,10 +11,11 @@ use rust_decimal::prelude::ToPrimitive;
 use std::path::{Path, PathBuf};
 
 /// Every scenario shipped, so that a new file is not silently left untested.
-const SHIPPED: [&str; 7] = [
+const SHIPPED: [&str; 8] = [
     "agency",
     "app-feature",
     "bench-w1",
+    "bench-w2",
     "closed-form",
     "editing",
     "startup-growth",
@@ -184,6 +185,24 @@ fn app_feature_runs() {
 #[test]
 fn bench_w1_runs() {
     smoke("bench-w1");
+}
+
+/// W2 is W1 served as a queue: the same sampled inputs, API costs that differ only by the
+/// Poisson noise of the month counts (W2 draws them per month, W1 per busy hour), a hybrid
+/// that overflows below saturation too (so at least W1's overflow), and latency figures.
+#[test]
+fn bench_w2_runs_and_differs_from_w1_only_in_serving() {
+    let (e2, r2, in2) = smoke("bench-w2");
+    let (_, r1, in1) = smoke("bench-w1");
+    assert_eq!(in1, in2, "the same sampled inputs");
+    let (a1, a2) = (r1.options[0].total.mean(), r2.options[0].total.mean());
+    assert!((a1 / a2 - 1.0).abs() < 1e-3, "API {a1} vs {a2}");
+    assert!(r2.options[1].overflow.value() >= r1.options[1].overflow.value());
+    let q = e2
+        .latency_quantiles(breakeven::ids::OptionId(1), &r2.options[1])
+        .expect("the hybrid has latency");
+    // Waits are cut at 10 s: no served image takes longer than 10 s plus the longest image.
+    assert!(q[0] >= 0.19 && q[2] <= 10.0 + 2.75 + 0.05, "{q:?}");
 }
 
 #[test]

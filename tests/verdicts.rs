@@ -237,6 +237,7 @@ fn per_asset_figures_are_ratios_of_totals() {
             "scenarios/startup-growth.toml",
             "--samples",
             "300",
+            "--samples-csv",
             "--out",
         ])
         .arg(&out)

@@ -28,7 +28,7 @@ pub enum Objective {
     P90,
 }
 
-/// Default largest acceptable 95th-percentile delay [s]: without a target a fleet that
+/// Default largest acceptable 95th-percentile latency [s]: without a target a fleet that
 /// queues for weeks would look cheapest.
 pub const DEFAULT_LATENCY_P95_S: f64 = 3600.0;
 /// Default paths per candidate when screening.
@@ -41,7 +41,8 @@ pub const DEFAULT_FINALISTS: usize = 6;
 pub struct PlanConfig {
     /// Objective.
     pub objective: Objective,
-    /// Largest acceptable 95th-percentile queue delay [s] (mean over paths).
+    /// Largest acceptable 95th-percentile end-to-end latency (wait + service) of the images a
+    /// fleet makes, request-weighted over the horizon and pooled over paths [s].
     pub latency_p95_s: Option<f64>,
     /// Paths per candidate when screening.
     pub screen_paths: u64,
@@ -82,10 +83,19 @@ pub struct Evaluated {
     pub p90_usd: f64,
     /// Mean of the paths' 95th-percentile delay [s].
     pub p95_delay_s: f64,
+    /// End-to-end latency of the fleet's images, p50, p95 and p99 [s] (None for an API).
+    pub latency_s: Option<[f64; 3]>,
+    /// 95th percentile of the service time alone, at the median speed [s] (None for an API):
+    /// no fleet size brings the latency under it.
+    pub service_p95_s: Option<f64>,
+    /// Share of the fleet-bound images overflowed to the API.
+    pub overflow_share: f64,
     /// Probability the fleet cannot keep up.
     pub p_over_capacity: f64,
     /// Meets the constraints.
     pub feasible: bool,
+    /// Why not, when it does not.
+    pub infeasible: Option<String>,
     /// The objective's value [USD].
     pub objective_usd: f64,
     /// Dated prices and speeds it rests on.
@@ -124,7 +134,13 @@ pub struct PlanResult {
     pub finalists: Vec<Evaluated>,
     /// What the search compared and left out, in words.
     pub notes: Vec<String>,
+    /// Models on GPUs whose service time alone breaks the latency target: no fleet of them,
+    /// of any size, meets it.
+    pub latency_unreachable: Vec<String>,
 }
+
+/// Longest overflow threshold a plan tries [s].
+pub const MAX_PLAN_THRESHOLD_S: f64 = 60.0;
 
 /// Which candidates the search may consider.
 #[derive(Debug, Clone, Default)]
@@ -171,12 +187,16 @@ fn setup_for(
         .map(|(_, st)| st)
 }
 
-/// Candidate self-hosted options for a scenario.
+/// Candidate self-hosted options for a scenario. A hybrid tries overflow at once, and after a
+/// threshold of queue that leaves room for the longest image within `latency_p95_s` (at most
+/// [`MAX_PLAN_THRESHOLD_S`]): a request that waits at most that long and is then served meets
+/// the target.
 pub fn candidates(
     s: &Scenario,
     cat: &Catalogue,
     inputs: &mut Vec<NamedInput>,
     search: &Search,
+    latency_p95_s: Option<f64>,
 ) -> Candidates {
     let mut notes = Vec::new();
     let mut profiles: Vec<String> = Vec::new();
@@ -213,6 +233,8 @@ pub fn candidates(
         });
         InputId(inputs.len() - 1)
     };
+    // Candidates serve as the scenario's own self-hosted option does (queue unless it says fluid).
+    let serving = template.map_or(crate::scenario::Serving::Queue, |h| h.serving);
     let (ops_hours, ops_rate, speed_factor, gpu_price_factor) = match template {
         Some(h) => (
             h.ops_hours,
@@ -260,8 +282,12 @@ pub fn candidates(
             continue;
         };
         // Overflow to the cheapest hosted offering of the model for each image, when the
-        // catalogue has one; else to the scenario's first API.
-        let overflow_api = if cat.apis.values().any(|a| a.model_key() == profile_id) {
+        // market has one (with `compare = "named"`, among the file's); else to the scenario's
+        // first API, else none.
+        let overflow_api = if cat.apis.values().any(|a| {
+            a.model_key() == profile_id
+                && (s.market.compare_all || s.market.named_apis.contains(&a.id))
+        }) {
             Some(crate::scenario::CHEAPEST.to_string())
         } else {
             api_for
@@ -293,7 +319,26 @@ pub fn candidates(
                 continue;
             }
             let peak_gpus = last * peak_share * images_per_asset * speed.seconds_at_1mp / 3600.0;
-            let n_max = (peak_gpus.ceil() as u32 + 1).clamp(1, 16);
+            let g = speed.gpus_per_replica.max(1);
+            let n_max = (peak_gpus.ceil() as u32 + 1).clamp(1, 16).div_ceil(g) * g;
+            // The longest image at the median speed, and the threshold that leaves room for it.
+            let speed_median = inputs[speed_factor.0].dist.median();
+            let longest = s
+                .mix
+                .iter()
+                .map(|b| {
+                    let mp = b.size.mp_f64() + b.inputs.iter().map(|i| i.mp_f64()).sum::<f64>();
+                    profile.seconds_from(
+                        speed.seconds_at_1mp,
+                        mp,
+                        b.steps.unwrap_or(profile.default_steps),
+                    )
+                })
+                .fold(0.0, f64::max)
+                * speed_median;
+            let threshold = latency_p95_s.map_or(MAX_PLAN_THRESHOLD_S, |t| {
+                (t - longest).min(MAX_PLAN_THRESHOLD_S).floor()
+            });
             // Cheapest offer of each class.
             let mut best: BTreeMap<&'static str, &crate::catalogue::Offer> = BTreeMap::new();
             for o in &gpu.offers {
@@ -336,6 +381,11 @@ pub fn candidates(
                     seconds_at_1mp: None,
                     gpu_price_factor,
                     gpu_price_drift: None,
+                    serving,
+                    shape: crate::scenario::ServingShape {
+                        gpus_per_replica: speed.gpus_per_replica,
+                        ..Default::default()
+                    },
                 })),
                 stage_apis: s
                     .options
@@ -375,7 +425,7 @@ pub fn candidates(
                     commitment_months: o.commitment_months,
                     commitment_exit_usd: None,
                 };
-                for n in 1..=n_max {
+                for n in (g..=n_max).step_by(g as usize) {
                     let fixed = FleetPolicy::Fixed { gpus: n };
                     out.push(base(
                         format!("{profile_id}/{}/{}/fixed-{n}", gpu.id, o.id),
@@ -390,12 +440,17 @@ pub fn candidates(
                             fixed.clone(),
                             hybrid(0.0),
                         ));
-                        out.push(base(
-                            format!("{profile_id}/{}/{}/fixed-{n}+api-after-60s", gpu.id, o.id),
-                            pay.clone(),
-                            fixed,
-                            hybrid(60.0),
-                        ));
+                        if threshold > 0.0 {
+                            out.push(base(
+                                format!(
+                                    "{profile_id}/{}/{}/fixed-{n}+api-after-{threshold}s",
+                                    gpu.id, o.id
+                                ),
+                                pay.clone(),
+                                fixed,
+                                hybrid(threshold),
+                            ));
+                        }
                     }
                 }
                 if *class == "on-demand" {
@@ -416,7 +471,7 @@ pub fn candidates(
                             ),
                             pay.clone(),
                             auto,
-                            hybrid(60.0),
+                            hybrid(threshold.max(0.0)),
                         ));
                     }
                 }
@@ -497,13 +552,13 @@ pub fn candidates(
                 _ => None,
             };
             if let Some(pay) = owned_pay {
-                for n in 1..=n_max.min(4) {
+                for n in (g..=n_max.min(4 * g)).step_by(g as usize) {
                     let pay = pay.clone();
                     out.push(base(
                         format!("{profile_id}/{}/owned-{n}+api", gpu.id),
                         pay,
                         FleetPolicy::Fixed { gpus: n },
-                        hybrid(60.0),
+                        hybrid(threshold.max(0.0)),
                     ));
                 }
             }
@@ -546,10 +601,31 @@ fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalog
     let st = &r.options[i];
     let p95_delay = st.p95_wait.mean();
     let p_over = r.p_over_capacity(OptionId(i));
-    let feasible = r.keeps_up(OptionId(i))
-        && cfg
-            .latency_p95_s
-            .is_none_or(|t| e.options[i].is_api() || p95_delay <= t);
+    let latency = e.latency_quantiles(OptionId(i), st);
+    let service_p95 = service_p95(e, i);
+    let too_slow = |t: f64| -> Option<String> {
+        if let Some(sv) = service_p95.filter(|sv| *sv > t) {
+            return Some(format!(
+                "its service time alone is {sv:.2} s at p95, over the {t} s target: no fleet size meets it"
+            ));
+        }
+        match latency {
+            Some([_, p95, _]) if p95 > t || p95.is_nan() => Some(format!(
+                "its p95 latency is {p95:.1} s, over the {t} s target"
+            )),
+            _ => None,
+        }
+    };
+    let infeasible = if !r.keeps_up(OptionId(i)) {
+        Some(format!(
+            "it cannot keep up on {:.0}% of paths",
+            100.0 * p_over
+        ))
+    } else if e.options[i].is_api() {
+        None
+    } else {
+        cfg.latency_p95_s.and_then(too_slow)
+    };
     let p90 = st.total.quantile(0.9);
     let objective_usd = match cfg.objective {
         Objective::Mean => st.total.mean(),
@@ -562,8 +638,12 @@ fn evaluate(e: &Engine, r: &RunResult, i: usize, cfg: &PlanConfig, cat: &Catalog
         std_error_usd: st.total.std_error(),
         p90_usd: p90,
         p95_delay_s: p95_delay,
+        latency_s: latency,
+        service_p95_s: service_p95,
+        overflow_share: st.overflow.value(),
         p_over_capacity: p_over,
-        feasible,
+        feasible: infeasible.is_none(),
+        infeasible,
         objective_usd,
         prices: price_dates(e, i, cat),
         consumer_gpu: consumer_note(&e.scenario.options[i], cat),
@@ -581,6 +661,35 @@ fn consumer_note(o: &OptionSpec, cat: &Catalogue) -> Option<String> {
         "{} is a GeForce card: NVIDIA's driver licence does not allow it to be deployed in a datacentre ({}, as of {})",
         g.id, c.source, c.as_of
     ))
+}
+
+/// The 95th percentile of option `i`'s service time on one server at its speed factor's
+/// median [s] (None for an API).
+fn service_p95(e: &Engine, i: usize) -> Option<f64> {
+    let f = e.options[i].fleet.as_ref()?;
+    let speed = e.scenario.input(f.speed_factor).dist.median();
+    let spg = f.shape.servers_per_gpu();
+    let mut times: Vec<(f64, f64)> = f
+        .fleet_streams
+        .iter()
+        .map(|s| {
+            (
+                f.stream_seconds[s.0] * spg * speed,
+                e.streams[s.0].per_asset,
+            )
+        })
+        .filter(|(_, w)| *w > 0.0)
+        .collect();
+    times.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = times.iter().map(|t| t.1).sum();
+    let mut seen = 0.0;
+    for (secs, w) in &times {
+        seen += w;
+        if seen >= 0.95 * total * (1.0 - 1e-12) {
+            return Some(*secs);
+        }
+    }
+    times.last().map(|t| t.0)
 }
 
 /// The dated figures an option rests on, for the reader to check.
@@ -699,7 +808,7 @@ impl Prepared {
         let Candidates {
             options: candidates,
             notes,
-        } = candidates(s, cat, &mut inputs, &cfg.search);
+        } = candidates(s, cat, &mut inputs, &cfg.search, cfg.latency_p95_s);
         if candidates.is_empty() {
             return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
         }
@@ -828,6 +937,56 @@ impl Prepared {
             .first()
             .cloned()
             .ok_or_else(|| Error::Invariant("no plan evaluated".into()))?;
+        // Models on GPUs that no size can bring under the target, screened or not (from the
+        // options alone: nothing is simulated).
+        let mut latency_unreachable: Vec<String> = Vec::new();
+        if let Some(t) = cfg.latency_p95_s {
+            let screen_engine = self.screen_engine(cat)?;
+            for (i, o) in screen_engine
+                .options
+                .iter()
+                .enumerate()
+                .skip(self.apis.len())
+            {
+                let (Some(sv), OptionKind::SelfHost(h)) = (
+                    service_p95(&screen_engine, i),
+                    &screen_engine.scenario.options[i].kind,
+                ) else {
+                    continue;
+                };
+                let what = format!(
+                    "{} on {}: {sv:.2} s at p95 before any wait",
+                    h.profile, h.gpu
+                );
+                if sv > t && !latency_unreachable.contains(&what) && o.fleet.is_some() {
+                    latency_unreachable.push(what);
+                }
+            }
+        }
+        if !recommended.feasible {
+            // Say so rather than recommend the least bad.
+            let t = cfg
+                .latency_p95_s
+                .map(|t| format!(" and a p95 latency of at most {t} s"))
+                .unwrap_or_default();
+            let why = if latency_unreachable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the service time alone breaks the target for {}",
+                    latency_unreachable.join("; ")
+                )
+            };
+            return Err(Error::input(
+                "<command line>",
+                "latency-p95",
+                format!(
+                    "no plan keeps up with demand on 95% of paths{t}: the best, {}, fails because {}{why}; expected a looser --latency-p95, a faster GPU in the catalogue, or an api option in the scenario",
+                    recommended.id,
+                    recommended.infeasible.clone().unwrap_or_default()
+                ),
+            ));
+        }
         let runner_up = all.get(1).cloned();
         let saving = best_api
             .as_ref()
@@ -851,6 +1010,7 @@ impl Prepared {
             saving_vs_best_api_usd: saving,
             finalists: all,
             notes: self.notes.clone(),
+            latency_unreachable,
         })
     }
 }

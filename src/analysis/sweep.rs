@@ -545,7 +545,17 @@ fn verdict(
     hi: f64,
     upper: Option<&UpperBreakeven>,
 ) -> String {
-    let fmt = crate::money::format_count;
+    // Digits the spread supports: three significant ones when the break-even is uncertain,
+    // every one when it is exact (all inputs fixed: p5 = p95).
+    let exact = matches!((qs.p5, qs.p95), (Some(a), Some(b)) if (a - b).abs() <= 1e-9 * a.abs());
+    let fmt = |x: f64| {
+        if exact || x == 0.0 || !x.is_finite() {
+            crate::money::format_count(x)
+        } else {
+            let scale = 10f64.powi(x.abs().log10().floor() as i32 - 2).max(1.0);
+            crate::money::format_count((x / scale).round() * scale)
+        }
+    };
     // Self-hosting stops being cheaper within the grid on most of the paths where it ever is.
     let ever = n - c.above as f64;
     let ends = upper.filter(|u| u.share * n >= 0.5 * ever.max(1.0));
@@ -601,4 +611,116 @@ pub fn run(e: &Engine, cfg: &RunConfig, volumes: &[f64], ctl: Controls<'_>) -> R
         &|_| false,
         None,
     )
+}
+
+/// Paths of the pilot sweep that decides where [`refined_grid`] adds points.
+pub const PILOT_PATHS: u64 = 200;
+
+/// `base` with up to `extra` more points, spread over its intervals in proportion to how far
+/// the probability that self-hosting is cheaper moves across each (the largest move over the
+/// pairs; `p[k][j]` is pair `j` at `base[k]`). Intervals where it moves less than 2 points get
+/// none: the curve is already smooth there. New points are log- or linearly spaced inside
+/// their interval, as the grid is.
+pub fn refine(base: &[f64], p: &[Vec<f64>], extra: usize, log: bool) -> Vec<f64> {
+    let n = base.len();
+    if n < 2 || p.len() != n || extra == 0 {
+        return base.to_vec();
+    }
+    let moves: Vec<f64> = (0..n - 1)
+        .map(|k| {
+            p[k].iter()
+                .zip(&p[k + 1])
+                .map(|(a, b)| (b - a).abs())
+                .filter(|d| d.is_finite())
+                .fold(0.0, f64::max)
+        })
+        .map(|d| if d < 0.02 { 0.0 } else { d })
+        .collect();
+    let total: f64 = moves.iter().sum();
+    if total <= 0.0 {
+        return base.to_vec();
+    }
+    // Largest remainder: every point goes where the curve moves most.
+    let exact: Vec<f64> = moves.iter().map(|m| extra as f64 * m / total).collect();
+    let mut alloc: Vec<usize> = exact.iter().map(|x| x.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..n - 1).collect();
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())));
+    let mut left = extra - alloc.iter().sum::<usize>();
+    for k in order {
+        if left == 0 {
+            break;
+        }
+        if moves[k] > 0.0 {
+            alloc[k] += 1;
+            left -= 1;
+        }
+    }
+    let mut out = Vec::with_capacity(n + extra);
+    for k in 0..n - 1 {
+        out.push(base[k]);
+        let inside = grid(base[k], base[k + 1], alloc[k] + 2, log);
+        out.extend_from_slice(&inside[1..inside.len() - 1]);
+    }
+    out.push(base[n - 1]);
+    out
+}
+
+/// The grid a sweep runs: `base`, refined (see [`refine`]) with `base.len() / 2` more points
+/// where a pilot sweep of [`PILOT_PATHS`] paths (the run's first, whatever its shard) finds
+/// the probability that self-hosting is cheaper changing fastest. Every shard computes the
+/// same grid.
+pub fn refined_grid(
+    e: &Engine,
+    cfg: &RunConfig,
+    base: &[f64],
+    log: bool,
+    ctl: Controls<'_>,
+) -> Result<Vec<f64>> {
+    if pairs(e).is_empty() || base.len() < 2 {
+        return Ok(base.to_vec());
+    }
+    let mut pilot = cfg.clone();
+    pilot.samples = cfg.samples.min(PILOT_PATHS);
+    pilot.shard = None;
+    pilot.precision = None;
+    let fold = run(e, &pilot, base, ctl)?;
+    let prov = crate::report::summary::Provenance::new(e, "", pilot.seed, pilot.sampler);
+    let r = fold.finish(e, prov);
+    let p: Vec<Vec<f64>> = r
+        .points
+        .iter()
+        .map(|pt| pt.pairs.iter().map(|q| q.p_selfhost_cheaper).collect())
+        .collect();
+    Ok(refine(base, &p, base.len() / 2, log))
+}
+
+#[cfg(test)]
+mod refine_tests {
+    use super::*;
+
+    #[test]
+    fn points_go_where_the_probability_moves() {
+        let base: Vec<f64> = (0..5).map(|k| 10f64.powi(k)).collect();
+        // P jumps between the 2nd and 3rd point only.
+        let p = vec![vec![0.0], vec![0.0], vec![0.9], vec![1.0], vec![1.0]];
+        let g = refine(&base, &p, 4, true);
+        assert_eq!(g.len(), 9);
+        let inside = g.iter().filter(|v| **v > 10.0 && **v < 100.0).count();
+        assert_eq!(inside, 4, "{g:?}");
+        assert!(g.windows(2).all(|w| w[0] < w[1]));
+        // Flat: nothing added.
+        let flat = vec![vec![0.5]; 5];
+        assert_eq!(refine(&base, &flat, 4, true), base);
+        // Two pairs: the larger move decides.
+        let p2 = vec![
+            vec![0.0, 0.0],
+            vec![0.5, 0.0],
+            vec![0.5, 0.0],
+            vec![0.5, 0.5],
+            vec![0.5, 0.5],
+        ];
+        let g = refine(&base, &p2, 2, true);
+        assert_eq!(g.iter().filter(|v| **v > 1.0 && **v < 10.0).count(), 1);
+        assert_eq!(g.iter().filter(|v| **v > 100.0 && **v < 1000.0).count(), 1);
+    }
 }

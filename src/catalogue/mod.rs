@@ -14,7 +14,9 @@ pub use gpu::{Gpu, Offer, OfferClass, Purchase};
 pub use licence::Licence;
 pub use load::{builtin_files, files_in_dir, CatalogueFile, MAX_INPUT_BYTES};
 pub(crate) use load::{open_regular, read_capped, too_big};
-pub use selfhost::{ResolutionScaling, Setup, SpeedPoint, SpeedProfile};
+pub use selfhost::{
+    BatchCurve, ResolutionScaling, Setup, SpeedPoint, SpeedProfile, MAX_BATCH, MAX_GPUS_PER_REPLICA,
+};
 
 use crate::error::{Error, Problems, Result};
 use chrono::NaiveDate;

@@ -5,6 +5,13 @@
 //! `t(mp, steps) = t(1 MP, default steps) × (fixed + linear·mp + quadratic·mp²) × (1 − step_share + step_share · steps / default_steps)`.
 //! The quadratic term is attention, whose cost grows with the square of the token count; the
 //! fixed term is text encoding, VAE decoding and launch overhead.
+//!
+//! Serving shape: a speed may be measured on a replica that spans several GPUs
+//! (`gpus_per_replica`, tensor parallelism for a model that does not fit one), and a profile
+//! may give the throughput of a batch relative to batch 1 at a resolution
+//! ([`BatchCurve`]); between measured batch sizes the gain is linear in the size (held at the
+//! largest measured size beyond it, as published curves plateau), and between measured
+//! resolutions linear in ln(megapixels) (held at the nearest outside them).
 
 use super::{after_parse, check_provenance, parse_toml, Provenance};
 use crate::error::Problems;
@@ -75,9 +82,49 @@ pub struct SpeedPoint {
     pub memory_gb: Option<f64>,
     /// Weights precision the speed was measured with (`bf16`, `fp8`, `nf4`).
     pub precision: Option<String>,
+    /// GPUs one replica of the model spans for this speed (1 unless the model is split across
+    /// GPUs, e.g. by tensor parallelism); `seconds_at_1mp` is the time on that replica.
+    pub gpus_per_replica: u32,
     /// Source and date.
     #[serde(flatten)]
     pub provenance: Provenance,
+}
+
+/// Measured throughput of batches relative to batch 1 at one resolution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchCurve {
+    /// Resolution of the measurement [MP].
+    pub mp: f64,
+    /// Batch sizes measured, increasing (batch 1 is 1× whether listed or not).
+    pub sizes: Vec<u32>,
+    /// Images per second at each size over images per second at batch 1.
+    pub throughput: Vec<f64>,
+    /// True when measured on another model or GPU, not this one; `note` says how.
+    pub derived: bool,
+    /// Source and date.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+impl BatchCurve {
+    /// Throughput gain of a batch of `size` (linear between measured sizes, held beyond the
+    /// largest).
+    pub fn gain(&self, size: u32) -> f64 {
+        let mut pts: Vec<(f64, f64)> = vec![(1.0, 1.0)];
+        for (s, t) in self.sizes.iter().zip(&self.throughput) {
+            if *s > 1 {
+                pts.push((*s as f64, *t));
+            }
+        }
+        let b = size.max(1) as f64;
+        for w in pts.windows(2) {
+            let ((s0, t0), (s1, t1)) = (w[0], w[1]);
+            if b <= s1 {
+                return t0 + (t1 - t0) * (b - s0) / (s1 - s0);
+            }
+        }
+        pts.last().map(|p| p.1).unwrap_or(1.0)
+    }
 }
 
 /// An open-weight model you can run yourself.
@@ -105,6 +152,8 @@ pub struct SpeedProfile {
     pub resolution_scaling: ResolutionScaling,
     /// Speeds by GPU.
     pub speeds: Vec<SpeedPoint>,
+    /// Batching gains, by resolution (empty: no batch beyond 1 is known).
+    pub batch: Vec<BatchCurve>,
     /// Source of steps and memory.
     #[serde(flatten)]
     pub provenance: Provenance,
@@ -134,6 +183,37 @@ impl SpeedProfile {
     pub fn speed_on(&self, gpu: &str) -> Option<&SpeedPoint> {
         self.speeds.iter().find(|s| s.gpu == gpu)
     }
+    /// Throughput of a batch of `size` relative to batch 1 at `mp` megapixels: each curve's
+    /// gain at that size, linear in ln(mp) between the curves' resolutions and held at the
+    /// nearest outside them; `None` for a batch above 1 when the profile has no curve.
+    pub fn batch_gain(&self, size: u32, mp: f64) -> Option<f64> {
+        if size <= 1 {
+            return Some(1.0);
+        }
+        let mut curves: Vec<&BatchCurve> = self.batch.iter().collect();
+        if curves.is_empty() {
+            return None;
+        }
+        curves.sort_by(|a, b| a.mp.total_cmp(&b.mp));
+        let x = mp.max(1e-6).ln();
+        let first = curves[0];
+        let last = curves[curves.len() - 1];
+        if x <= first.mp.ln() {
+            return Some(first.gain(size));
+        }
+        if x >= last.mp.ln() {
+            return Some(last.gain(size));
+        }
+        for w in curves.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (xa, xb) = (a.mp.ln(), b.mp.ln());
+            if x <= xb {
+                let t = (x - xa) / (xb - xa);
+                return Some(a.gain(size) + t * (b.gain(size) - a.gain(size)));
+            }
+        }
+        Some(last.gain(size))
+    }
     /// The speed entries measured or derived with `setup`, to compare like with like.
     pub fn speeds_with(&self, setup: Setup) -> impl Iterator<Item = &SpeedPoint> {
         self.speeds.iter().filter(move |s| s.setup == setup)
@@ -154,6 +234,8 @@ struct RawProfile {
     resolution_scaling: RawScaling,
     #[serde(default)]
     speed: Vec<RawSpeed>,
+    #[serde(default)]
+    batch: Vec<RawBatch>,
     source: String,
     as_of: chrono::NaiveDate,
     #[serde(default)]
@@ -184,12 +266,33 @@ struct RawSpeed {
     derived: bool,
     memory_gb: Option<f64>,
     precision: Option<String>,
+    gpus_per_replica: Option<u32>,
     source: String,
     as_of: chrono::NaiveDate,
     #[serde(default)]
     assumption: bool,
     note: Option<String>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBatch {
+    mp: f64,
+    sizes: Vec<u32>,
+    throughput: Vec<f64>,
+    #[serde(default)]
+    derived: bool,
+    source: String,
+    as_of: chrono::NaiveDate,
+    #[serde(default)]
+    assumption: bool,
+    note: Option<String>,
+}
+
+/// Most GPUs a replica may span, and the largest batch a curve may list.
+pub const MAX_GPUS_PER_REPLICA: u32 = 64;
+/// The largest batch size a curve may list.
+pub const MAX_BATCH: u32 = 256;
 
 pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
     let (r, parsed) = parse_toml::<RawProfile>(text)?;
@@ -282,13 +385,87 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
                 );
             }
         }
+        let gpus_per_replica = sp.gpus_per_replica.unwrap_or(1);
+        if gpus_per_replica == 0 || gpus_per_replica > MAX_GPUS_PER_REPLICA {
+            problems.push(
+                format!("{key}.gpus_per_replica"),
+                format!(
+                    "{gpus_per_replica} is out of range; expected 1 to {MAX_GPUS_PER_REPLICA} gpus"
+                ),
+            );
+        }
         speeds.push(SpeedPoint {
+            gpus_per_replica: gpus_per_replica.max(1),
             gpu: sp.gpu,
             seconds_at_1mp: sp.seconds_at_1mp,
             setup: sp.setup,
             derived: sp.derived,
             memory_gb: sp.memory_gb,
             precision: sp.precision,
+            provenance,
+        });
+    }
+    let mut batch: Vec<BatchCurve> = Vec::new();
+    for (i, b) in r.batch.into_iter().enumerate() {
+        let key = format!("batch[{i}]");
+        if !(b.mp.is_finite() && b.mp > 0.0) {
+            problems.push(
+                format!("{key}.mp"),
+                format!("{} is not a positive number of megapixels", b.mp),
+            );
+        } else if batch.iter().any(|c| c.mp == b.mp) {
+            problems.push(
+                format!("{key}.mp"),
+                format!(
+                    "{} MP has two batch curves; expected one per resolution",
+                    b.mp
+                ),
+            );
+        }
+        if b.sizes.is_empty() || b.sizes.len() != b.throughput.len() {
+            problems.push(
+                &key,
+                format!(
+                    "has {} sizes and {} throughputs; expected the same number, at least one",
+                    b.sizes.len(),
+                    b.throughput.len()
+                ),
+            );
+        }
+        if b.sizes.windows(2).any(|w| w[0] >= w[1])
+            || b.sizes.iter().any(|s| *s == 0 || *s > MAX_BATCH)
+        {
+            problems.push(
+                format!("{key}.sizes"),
+                format!(
+                    "{:?} is not increasing batch sizes from 1 to {MAX_BATCH}",
+                    b.sizes
+                ),
+            );
+        }
+        for (j, (s, t)) in b.sizes.iter().zip(&b.throughput).enumerate() {
+            // A batch of s images takes at least as long as one image: at most s× throughput.
+            if !(t.is_finite() && *t > 0.0 && *t <= *s as f64 + 1e-9)
+                || (*s == 1 && (*t - 1.0).abs() > 1e-9)
+            {
+                problems.push(
+                    format!("{key}.throughput[{j}]"),
+                    format!("{t} is out of range for batch {s}; expected a gain above 0 and at most {s} (batch 1 is 1)"),
+                );
+            }
+        }
+        let provenance = Provenance {
+            source: b.source,
+            as_of: b.as_of,
+            assumption: b.assumption,
+            note: b.note,
+        };
+        check_provenance(&provenance, &key, &mut problems);
+        batch.push(BatchCurve {
+            mp: b.mp,
+            sizes: b.sizes,
+            throughput: b.throughput,
+            derived: b.derived,
             provenance,
         });
     }
@@ -312,6 +489,7 @@ pub(super) fn parse(id: &str, text: &str) -> Result<SpeedProfile, Problems> {
         step_share: r.step_share,
         resolution_scaling: scaling,
         speeds,
+        batch,
         provenance,
     })
 }

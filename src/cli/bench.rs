@@ -1,4 +1,5 @@
-//! `breakeven bench`: how fast the simulation runs, on the reference workload W1 or a given
+//! `breakeven bench`: how fast the simulation runs, on the reference workloads (W1, the fluid
+//! rule; W2, the same served as a queue; or both side by side, alternating) or a given
 //! scenario. Nothing is written to disk; the figures go to stdout.
 
 use super::common;
@@ -10,19 +11,42 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The reference workload, compiled in so `bench` runs from any folder.
+/// The reference workloads, compiled in so `bench` runs from any folder.
 const W1: &str = include_str!("../../scenarios/bench-w1.toml");
+const W2: &str = include_str!("../../scenarios/bench-w2.toml");
+
+/// Which reference workload to time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Workload {
+    /// W1: the hybrid by the fluid rule (scenarios/bench-w1.toml).
+    W1,
+    /// W2: W1 served as a queue that overflows after 10 s (scenarios/bench-w2.toml).
+    W2,
+    /// W1 and W2 alternately, each run against the other's, and W2's time over W1's.
+    Both,
+}
+
+pub const EXAMPLES: &str = "Examples:
+  breakeven bench                                  # W1: 10k paths × 12 months
+  breakeven bench --threads 2 --repeat 15 --scaling
+  breakeven bench --paths 100k --json
+  breakeven bench mine.toml --set demand.monthly.median=1M";
 
 /// Flags of `bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Scenario to time (default: the reference workload W1, scenarios/bench-w1.toml).
+    /// Scenario to time (default: the reference workload --workload names).
     pub scenario: Option<PathBuf>,
-    /// Sample paths (default: the scenario's; 10,000 for W1).
-    #[arg(long)]
+    /// Reference workload when no scenario is given.
+    #[arg(long, value_enum, default_value = "w1", conflicts_with = "scenario")]
+    pub workload: Workload,
+    #[command(flatten)]
+    pub set: super::common::SetFlags,
+    /// Sample paths, like 10000 or 10k (default: the scenario's; 10,000 for W1).
+    #[arg(long, value_parser = common::count_u64)]
     pub paths: Option<u64>,
     /// Worker threads (default: all cores).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = common::count_usize)]
     pub threads: usize,
     /// Seed (default: the scenario's).
     #[arg(long)]
@@ -49,6 +73,16 @@ struct OptionFigures {
     p5: f64,
     p50: f64,
     p95: f64,
+    /// Share of fleet-bound images overflowed (fleets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overflow_share: Option<f64>,
+    /// End-to-end latency of fleet-served images [s] (fleets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_p50_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_p95_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_p99_s: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -112,43 +146,6 @@ fn peak_memory_mb() -> Option<f64> {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let scenario = match &a.scenario {
-        Some(p) => Scenario::load(p, catalogue)?,
-        None => Scenario::parse(
-            W1,
-            "scenarios/bench-w1.toml (built in)",
-            "bench-w1",
-            catalogue,
-        )?,
-    };
-    let engine = Engine::new(scenario, catalogue)?;
-    let paths = a
-        .paths
-        .or(engine.scenario.samples)
-        .unwrap_or(common::DEFAULT_SAMPLES);
-    if paths == 0 || paths > common::MAX_SAMPLES {
-        return Err(super::InputError(format!(
-            "--paths: {paths} is out of range; expected 1 to {}",
-            common::MAX_SAMPLES
-        ))
-        .into());
-    }
-    let mut cfg = RunConfig::new(
-        paths,
-        a.seed
-            .or(engine.scenario.seed)
-            .unwrap_or(common::DEFAULT_SEED),
-    );
-    cfg.sampler = if a.reference {
-        Sampler::Reference
-    } else {
-        Sampler::Fast
-    };
-    let threads = if a.threads == 0 {
-        rayon::current_num_threads()
-    } else {
-        a.threads
-    };
     if a.repeat == 0 || a.repeat > 1000 {
         return Err(super::InputError(format!(
             "--repeat: {} is out of range; expected 1 to 1000",
@@ -156,86 +153,212 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    // Every run is the same paths from the same seed; the last one's figures are printed.
-    let timed = |threads: usize| -> anyhow::Result<(f64, f64, engine::RunResult)> {
-        let cfg = RunConfig {
-            threads,
-            ..cfg.clone()
-        };
-        let (cpu0, start) = (cpu_seconds(), Instant::now());
-        let result = engine::run(&engine, &cfg, engine::unwatched())?;
-        Ok((start.elapsed().as_secs_f64(), cpu_seconds() - cpu0, result))
+    let builtin = |text: &str, name: &str| {
+        Scenario::parse_with(
+            text,
+            &format!("scenarios/{name}.toml (built in)"),
+            name,
+            catalogue,
+            &a.set.set,
+        )
     };
-    let (mut walls, mut cpus, mut one_thread) = (Vec::new(), Vec::new(), Vec::new());
-    let mut last = None;
-    for _ in 0..a.repeat {
-        if a.scaling {
-            one_thread.push(timed(1)?.0);
-        }
-        // Let the previous run's results go first, so they do not add to peak memory.
-        drop(last.take());
-        let (w, c, r) = timed(a.threads)?;
-        walls.push(w);
-        cpus.push(c);
-        last = Some(r);
+    let engines: Vec<Engine> = match (&a.scenario, a.workload) {
+        (Some(p), _) => vec![Engine::new(
+            Scenario::load_with(p, catalogue, &a.set.set)?,
+            catalogue,
+        )?],
+        (None, Workload::W1) => vec![Engine::new(builtin(W1, "bench-w1")?, catalogue)?],
+        (None, Workload::W2) => vec![Engine::new(builtin(W2, "bench-w2")?, catalogue)?],
+        (None, Workload::Both) => vec![
+            Engine::new(builtin(W1, "bench-w1")?, catalogue)?,
+            Engine::new(builtin(W2, "bench-w2")?, catalogue)?,
+        ],
+    };
+    let mut timings: Vec<Timing> = Vec::new();
+    for e in &engines {
+        timings.push(Timing::new(e, &a)?);
     }
-    let result = last.expect("at least one run");
-    let wall = median(&walls);
-    let scaling = a.scaling.then(|| Scaling {
-        one_thread_wall_s: median(&one_thread),
-        speedup: median(&one_thread) / wall,
-        one_thread_walls_s: one_thread.clone(),
-    });
-    let path_hours = paths * engine.hours_per_path();
-    let options: Vec<OptionFigures> = engine
-        .options
-        .iter()
-        .zip(&result.options)
-        .map(|(o, st)| {
-            let s = st.total.summary();
-            OptionFigures {
-                id: o.id.clone(),
-                mean: s.mean,
-                std_error: s.std_error,
-                p5: s.p5,
-                p50: s.p50,
-                p95: s.p95,
-            }
-        })
-        .collect();
-    let api = engine.options.iter().position(|o| o.is_api());
-    let hybrid = engine.options.iter().position(|o| !o.is_api());
-    let p_hybrid_cheaper = match (api, hybrid) {
-        (Some(a), Some(h)) => Some(result.p_cheaper(OptionId(h), OptionId(a))),
-        _ => None,
-    };
-    let report = BenchReport {
-        scenario: engine.scenario.name.clone(),
-        sampler: cfg.sampler,
-        paths,
-        months: engine.scenario.horizon_months,
-        path_hours,
-        threads,
-        wall_s: wall,
-        walls_s: walls.clone(),
-        cpu_s: median(&cpus),
-        path_hours_per_s: path_hours as f64 / wall,
-        peak_memory_mb: peak_memory_mb(),
-        scaling,
-        seed: cfg.seed,
-        options,
-        p_hybrid_cheaper,
-    };
+    // Runs alternate between the workloads (and one thread, with --scaling), so that each
+    // sees the same noise of a shared machine.
+    for _ in 0..a.repeat {
+        for t in timings.iter_mut() {
+            t.once(&a)?;
+        }
+    }
+    let reports: Vec<BenchReport> = timings.into_iter().map(|t| t.report(&a)).collect();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        if let [w1, w2] = &reports[..] {
+            let both = serde_json::json!({
+                "w1": w1,
+                "w2": w2,
+                "w2_over_w1": w2.wall_s / w1.wall_s,
+            });
+            println!("{}", serde_json::to_string_pretty(&both)?);
+        } else {
+            println!("{}", serde_json::to_string_pretty(&reports[0])?);
+        }
         return Ok(());
     }
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print_report(r, &a);
+    }
+    if let [w1, w2] = &reports[..] {
+        println!(
+            "\nW2 / W1 wall time: {:.2} ({:.3} s / {:.3} s, medians of {} alternating runs each)",
+            w2.wall_s / w1.wall_s,
+            w2.wall_s,
+            w1.wall_s,
+            a.repeat
+        );
+    }
+    Ok(())
+}
+
+/// One workload's timed runs.
+struct Timing<'a> {
+    engine: &'a Engine,
+    cfg: RunConfig,
+    paths: u64,
+    threads: usize,
+    walls: Vec<f64>,
+    cpus: Vec<f64>,
+    one_thread: Vec<f64>,
+    last: Option<engine::RunResult>,
+}
+
+impl<'a> Timing<'a> {
+    fn new(engine: &'a Engine, a: &Args) -> anyhow::Result<Timing<'a>> {
+        let paths = a
+            .paths
+            .or(engine.scenario.samples)
+            .unwrap_or(common::DEFAULT_SAMPLES);
+        if paths == 0 || paths > common::MAX_SAMPLES {
+            return Err(super::InputError(format!(
+                "--paths: {paths} is out of range; expected 1 to {}",
+                common::MAX_SAMPLES
+            ))
+            .into());
+        }
+        let mut cfg = RunConfig::new(
+            paths,
+            a.seed
+                .or(engine.scenario.seed)
+                .unwrap_or(common::DEFAULT_SEED),
+        );
+        cfg.sampler = if a.reference {
+            Sampler::Reference
+        } else {
+            Sampler::Fast
+        };
+        let threads = if a.threads == 0 {
+            rayon::current_num_threads()
+        } else {
+            a.threads
+        };
+        Ok(Timing {
+            engine,
+            cfg,
+            paths,
+            threads,
+            walls: Vec::new(),
+            cpus: Vec::new(),
+            one_thread: Vec::new(),
+            last: None,
+        })
+    }
+
+    /// Every run is the same paths from the same seed; the last one's figures are printed.
+    fn timed(&self, threads: usize) -> anyhow::Result<(f64, f64, engine::RunResult)> {
+        let cfg = RunConfig {
+            threads,
+            ..self.cfg.clone()
+        };
+        let (cpu0, start) = (cpu_seconds(), Instant::now());
+        let result = engine::run(self.engine, &cfg, engine::unwatched())?;
+        Ok((start.elapsed().as_secs_f64(), cpu_seconds() - cpu0, result))
+    }
+
+    fn once(&mut self, a: &Args) -> anyhow::Result<()> {
+        if a.scaling {
+            self.one_thread.push(self.timed(1)?.0);
+        }
+        // Let the previous run's results go first, so they do not add to peak memory.
+        drop(self.last.take());
+        let (w, c, r) = self.timed(a.threads)?;
+        self.walls.push(w);
+        self.cpus.push(c);
+        self.last = Some(r);
+        Ok(())
+    }
+
+    fn report(self, a: &Args) -> BenchReport {
+        let engine = self.engine;
+        let result = self.last.expect("at least one run");
+        let wall = median(&self.walls);
+        let scaling = a.scaling.then(|| Scaling {
+            one_thread_wall_s: median(&self.one_thread),
+            speedup: median(&self.one_thread) / wall,
+            one_thread_walls_s: self.one_thread.clone(),
+        });
+        let path_hours = self.paths * engine.hours_per_path();
+        let options: Vec<OptionFigures> = engine
+            .options
+            .iter()
+            .zip(&result.options)
+            .enumerate()
+            .map(|(i, (o, st))| {
+                let s = st.total.summary();
+                let latency = engine.latency_quantiles(OptionId(i), st);
+                OptionFigures {
+                    id: o.id.clone(),
+                    mean: s.mean,
+                    std_error: s.std_error,
+                    p5: s.p5,
+                    p50: s.p50,
+                    p95: s.p95,
+                    overflow_share: o.fleet.as_ref().map(|_| st.overflow.value()),
+                    latency_p50_s: latency.map(|l| l[0]),
+                    latency_p95_s: latency.map(|l| l[1]),
+                    latency_p99_s: latency.map(|l| l[2]),
+                }
+            })
+            .collect();
+        let api = engine.options.iter().position(|o| o.is_api());
+        let hybrid = engine.options.iter().position(|o| !o.is_api());
+        let p_hybrid_cheaper = match (api, hybrid) {
+            (Some(a), Some(h)) => Some(result.p_cheaper(OptionId(h), OptionId(a))),
+            _ => None,
+        };
+        BenchReport {
+            scenario: engine.scenario.name.clone(),
+            sampler: self.cfg.sampler,
+            paths: self.paths,
+            months: engine.scenario.horizon_months,
+            path_hours,
+            threads: self.threads,
+            wall_s: wall,
+            walls_s: self.walls.clone(),
+            cpu_s: median(&self.cpus),
+            path_hours_per_s: path_hours as f64 / wall,
+            peak_memory_mb: peak_memory_mb(),
+            scaling,
+            seed: self.cfg.seed,
+            options,
+            p_hybrid_cheaper,
+        }
+    }
+}
+
+fn print_report(report: &BenchReport, a: &Args) {
     println!(
         "{}: {} paths × {} months ({} path-hours), {} sampler, seed {}",
         report.scenario,
-        paths,
+        report.paths,
         report.months,
-        breakeven::money::format_count(path_hours as f64),
+        breakeven::money::format_count(report.path_hours as f64),
         if a.reference { "reference" } else { "fast" },
         report.seed
     );
@@ -246,8 +369,8 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     };
     println!(
         "wall {:.3} s{of_runs} on {} thread(s), CPU {:.3} s: {:.3e} path-hours/s; peak memory {}",
-        wall,
-        threads,
+        report.wall_s,
+        report.threads,
         report.cpu_s,
         report.path_hours_per_s,
         report
@@ -258,21 +381,27 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     if let Some(s) = &report.scaling {
         println!(
             "one thread {:.3} s{of_runs}, alternating with the runs above: {:.2}× faster on {} threads",
-            s.one_thread_wall_s, s.speedup, threads
+            s.one_thread_wall_s, s.speedup, report.threads
         );
     }
     println!(
-        "{:<10} {:>14} {:>10} {:>14} {:>14} {:>14}",
-        "option", "mean", "s.e.", "p5", "p50", "p95"
+        "{:<10} {:>14} {:>10} {:>14} {:>14} {:>14} {:>9} {:>22}",
+        "option", "mean", "s.e.", "p5", "p50", "p95", "overflow", "latency p50/p95/p99"
     );
     for o in &report.options {
+        let overflow = o
+            .overflow_share
+            .map_or_else(|| "–".into(), |v| format!("{:.2}%", 100.0 * v));
+        let latency = match (o.latency_p50_s, o.latency_p95_s, o.latency_p99_s) {
+            (Some(a), Some(b), Some(c)) => format!("{a:.2}/{b:.2}/{c:.2} s"),
+            _ => "–".into(),
+        };
         println!(
-            "{:<10} {:>14.2} {:>10.2} {:>14.2} {:>14.2} {:>14.2}",
-            o.id, o.mean, o.std_error, o.p5, o.p50, o.p95
+            "{:<10} {:>14.2} {:>10.2} {:>14.2} {:>14.2} {:>14.2} {:>9} {:>22}",
+            o.id, o.mean, o.std_error, o.p5, o.p50, o.p95, overflow, latency
         );
     }
     if let Some(p) = report.p_hybrid_cheaper {
         println!("P(hybrid cheaper than API) = {p:.4}");
     }
-    Ok(())
 }

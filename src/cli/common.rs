@@ -2,7 +2,7 @@
 
 use breakeven::engine::{Controls, Engine, RunConfig, Sampler};
 use breakeven::ids::OptionId;
-use breakeven::scenario::Source;
+use breakeven::scenario::{Override, Source};
 use breakeven::shard::{self, Header, MAX_SHARDS};
 use breakeven::Catalogue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -17,11 +17,45 @@ pub const DEFAULT_SAMPLES: u64 = 2_000;
 pub const DEFAULT_SEED: u64 = 42;
 pub use breakeven::limits::MAX_SAMPLES;
 
+/// A count as people write it: `20000`, `20_000`, `20k`, `1.5M`.
+pub fn count_u64(s: &str) -> Result<u64, String> {
+    breakeven::count::parse_whole(s)
+}
+
+/// [`count_u64`] for sizes.
+pub fn count_usize(s: &str) -> Result<usize, String> {
+    let n = count_u64(s)?;
+    usize::try_from(n).map_err(|_| format!("\"{s}\" is too large"))
+}
+
+/// `KEY=VALUE`.
+pub fn parse_override(s: &str) -> Result<Override, String> {
+    s.parse()
+}
+
+/// What-ifs on the scenario, without editing it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SetFlags {
+    /// Override a scenario value: dotted keys as in the file, options by id
+    /// (`demand.monthly.median=60k`, `option.h100.fleet.gpus=2`); repeatable. Checked exactly as
+    /// the file is; the effective scenario is recorded in the JSON outputs.
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_override)]
+    pub set: Vec<Override>,
+}
+
+/// Flags of every command that writes charts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ChartFlags {
+    /// Write no chart files (PNG and SVG).
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
 /// Flags of every sampling command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunFlags {
-    /// Sample paths (default: the scenario's, else 2000).
-    #[arg(long)]
+    /// Sample paths, like 2000, 20k or 1.5M (default: the scenario's, else 2000).
+    #[arg(long, value_parser = count_u64)]
     pub samples: Option<u64>,
     /// Stop once the headline comparison's relative standard error is below this (e.g. 0.01);
     /// --samples is then the most paths run.
@@ -31,7 +65,7 @@ pub struct RunFlags {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = count_usize)]
     pub threads: usize,
     /// Output folder (default: out/<scenario>).
     #[arg(long)]
@@ -110,7 +144,7 @@ impl RunFlags {
                     ))
                     .into());
                 }
-                if secs > 30.0 {
+                if secs > 30.0 && !quiet() {
                     eprintln!(
                         "note: one pass of {samples} paths over {} months takes about {}{} here; Ctrl-C stops the run",
                         engine.scenario.horizon_months,
@@ -199,15 +233,29 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
-/// Load and compile a scenario.
-pub fn load_engine(catalogue: &Catalogue, path: &Path) -> anyhow::Result<Engine> {
-    Ok(load(catalogue, path)?.1)
+/// Load a scenario, apply its `--set` overrides, and compile it.
+pub fn load_engine(
+    catalogue: &Catalogue,
+    path: &Path,
+    sets: &[Override],
+) -> anyhow::Result<Engine> {
+    Ok(load(catalogue, path, sets)?.1)
 }
 
-/// Load and compile a scenario, keeping its text (for a part file).
-pub fn load(catalogue: &Catalogue, path: &Path) -> anyhow::Result<(Source, Engine)> {
-    let source = Source::read(path)?;
-    let scenario = source.parse(catalogue)?;
+/// Load a scenario, apply its `--set` overrides and compile it, keeping the text simulated
+/// (after the overrides, for a part file).
+pub fn load(
+    catalogue: &Catalogue,
+    path: &Path,
+    sets: &[Override],
+) -> anyhow::Result<(Source, Engine)> {
+    let file = Source::read(path)?;
+    let scenario = file.parse_with(catalogue, sets)?;
+    let source = Source {
+        text: scenario.text.clone(),
+        overrides: scenario.overrides.clone(),
+        ..file
+    };
     // Input problems name the file already; anything else gets the step that failed.
     let engine = Engine::new(scenario, catalogue).map_err(|e| match e {
         breakeven::Error::Input(_) => anyhow::Error::from(e),
@@ -355,7 +403,23 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
-/// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.
+/// Whether `-q/--quiet` was given: print results only (no progress, no notes).
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Set by `-q/--quiet` before the command runs.
+pub static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// A note on stderr (files written, time estimates), unless `--quiet`.
+pub fn note(text: impl AsRef<str>) {
+    if !quiet() {
+        eprintln!("{}", text.as_ref());
+    }
+}
+
+/// A progress bar on stderr, shown only on a terminal, not with `--quiet`, and only once a run
+/// has taken a second.
 pub fn progress(total: u64) -> DelayedBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     bar.set_style(
@@ -380,6 +444,7 @@ impl DelayedBar {
     /// Paths done.
     pub fn set_position(&self, n: u64) {
         if !self.shown.load(Ordering::Relaxed)
+            && !quiet()
             && self.start.elapsed() > Duration::from_secs(1)
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
         {

@@ -1,10 +1,19 @@
 //! `breakeven merge`: combine the parts of a sharded `run`, `sweep`, `sensitivity` or `plan`
 //! (`--shard K/N`) into exactly what one machine writes.
 
-use super::common;
+use super::common::{self, ChartFlags};
 use breakeven::shard::{self, Command, PartSet};
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
+
+pub const EXAMPLES: &str = "Examples:
+  breakeven merge out/startup-growth/sweep.part-*-of-8.jsonl
+  breakeven merge /shared/run/run.part-*-of-100.jsonl --out /shared/run
+  breakeven merge out/mine/plan-screen.part-*-of-4.jsonl     # a plan's screening round
+
+The parts carry the scenario, the settings and a digest of the catalogue: nothing else is
+read, from any folder. Give the catalogue the parts were made with (--catalogue DIR) if it
+was not the built-in one.";
 
 /// Flags of `merge`.
 #[derive(Debug, clap::Args)]
@@ -17,6 +26,8 @@ pub struct Args {
     /// Output folder (default: out/<scenario>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub charts: ChartFlags,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -52,17 +63,35 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
                 summary: &summary,
                 traces: &m.traces,
             };
-            super::run::write(&done, out, &dir, None, a.json)
+            let how = super::run::Writing {
+                json: a.json,
+                charts: !a.charts.no_charts,
+                samples_csv: false,
+            };
+            super::run::write(&done, catalogue, out, &dir, Vec::new(), how)
         }
         Command::Sweep => {
             let (e, r) = shard::merge_sweep(set, catalogue, ctl)?;
             drop(watch);
-            super::sweep::write_result(&r, out, &dir, a.json, e.scenario.horizon_months)
+            super::sweep::write_result(
+                &r,
+                out,
+                &dir,
+                a.json,
+                e.scenario.horizon_months,
+                !a.charts.no_charts,
+            )
         }
         Command::Sensitivity => {
             let (e, r) = shard::merge_sensitivity(set, catalogue, ctl)?;
             drop(watch);
-            super::sensitivity::write(&r, out, a.json, e.scenario.horizon_months)
+            super::sensitivity::write(
+                &r,
+                out,
+                a.json,
+                e.scenario.horizon_months,
+                !a.charts.no_charts,
+            )
         }
         Command::PlanScreen => {
             let r = shard::merge_plan_screen(set, catalogue, ctl)?;

@@ -9,6 +9,12 @@ use breakeven::pricing::format_usd_exact as usd;
 use breakeven::Catalogue;
 use std::io::Write;
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven models                       # every kind, as tables
+  breakeven models --kind gpu            # GPUs, their offers and purchase prices
+  breakeven models --kind api --json     # exact dollar strings, for scripts
+  breakeven models --markdown > docs/catalogue.md";
+
 /// Flags of `models`.
 #[derive(Debug, clap::Args)]
 pub struct Args {

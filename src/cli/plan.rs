@@ -1,30 +1,42 @@
 //! `breakeven plan`: what to buy.
 
-use super::common::{self, RunFlags};
+use super::common::{self, RunFlags, SetFlags};
 use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult, Prepared};
 use breakeven::money::format_usd_short;
 use breakeven::report::output::Staged;
+use breakeven::report::table::secs;
 use breakeven::shard::{self, Command, Header, PartSet, PlanScreen, PlanSettings, Settings};
 use breakeven::Catalogue;
 use std::path::PathBuf;
+
+pub const EXAMPLES: &str = "Examples:
+  breakeven plan scenarios/bench-w1.toml --samples 500
+  breakeven plan mine.toml --objective p90          # weigh the bad years
+  breakeven plan mine.toml --latency-p95 30         # images must wait under 30 s (p95)
+  breakeven plan mine.toml --set demand.monthly.median=200k
+
+Writes plan.json into out/<scenario>/.";
 
 /// Flags of `plan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
+    #[command(flatten)]
+    pub set: SetFlags,
     /// Minimise the expected total cost, or its 90th percentile.
     #[arg(long, value_enum, default_value = "mean")]
     pub objective: Objective,
-    /// Largest acceptable 95th-percentile queue delay of self-hosted images [s]. Without a
-    /// target a fleet that queues for weeks would look cheapest, so the default is an hour.
+    /// Largest acceptable 95th-percentile end-to-end latency (wait + service) of self-hosted
+    /// images, over the horizon and all paths [s]. Without a target a fleet that queues for
+    /// weeks would look cheapest, so the default is an hour.
     #[arg(long, value_name = "SECONDS", default_value_t = breakeven::analysis::plan::DEFAULT_LATENCY_P95_S)]
     pub latency_p95: f64,
     /// Paths per candidate when screening.
-    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_SCREEN_PATHS)]
+    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_SCREEN_PATHS, value_parser = common::count_u64)]
     pub screen_paths: u64,
     /// Candidates re-run with all paths.
-    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_FINALISTS)]
+    #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_FINALISTS, value_parser = common::count_usize)]
     pub finalists: usize,
     /// Compare speeds measured with different setups (optimised, eager, unstated) side by
     /// side; by default GPUs are compared like with like.
@@ -50,21 +62,30 @@ pub struct Args {
 }
 
 fn line(e: &Evaluated) -> String {
+    let latency = match e.latency_s {
+        Some([p50, p95, p99]) => format!(
+            ", latency p50 {} p95 {} p99 {}",
+            secs(p50),
+            secs(p95),
+            secs(p99)
+        ),
+        None => String::new(),
+    };
+    let overflow = if e.overflow_share > 0.0 {
+        format!(", {:.1}% overflowed", 100.0 * e.overflow_share)
+    } else {
+        String::new()
+    };
     format!(
-        "{}\n    {}\n    mean {} ± {}, p90 {}, p95 delay {:.1} s{}",
+        "{}\n    {}\n    mean {} ± {}, p90 {}{latency}{overflow}{}",
         e.id,
         e.serves,
         format_usd_short(e.mean_usd),
         format_usd_short(e.std_error_usd),
         format_usd_short(e.p90_usd),
-        e.p95_delay_s,
-        if e.feasible {
-            String::new()
-        } else {
-            format!(
-                " (fails the constraints: over capacity on {:.0}% of paths or too slow)",
-                100.0 * e.p_over_capacity
-            )
+        match &e.infeasible {
+            Some(why) => format!(" (fails the constraints: {why})"),
+            None => String::new(),
         }
     )
 }
@@ -80,7 +101,7 @@ pub fn render(r: &PlanResult) -> String {
         r.finalists.len(),
         r.samples,
         r.objective,
-        r.latency_p95_s.map(|t| format!(", p95 delay at most {t} s")).unwrap_or_default()
+        r.latency_p95_s.map(|t| format!(", p95 latency at most {t} s")).unwrap_or_default()
     );
     out.push_str(&format!("recommended: {}\n", line(&r.recommended)));
     for p in &r.recommended.prices {
@@ -103,6 +124,12 @@ pub fn render(r: &PlanResult) -> String {
     for n in &r.notes {
         out.push_str(&format!("note: {n}\n"));
     }
+    if !r.latency_unreachable.is_empty() {
+        out.push_str(&format!(
+            "\nno fleet of these meets the latency target at any size, their service time alone breaks it: {}\n",
+            r.latency_unreachable.join("; ")
+        ));
+    }
     if let (Some(s), Some(b)) = (r.saving_vs_best_api_usd, &r.best_api) {
         if r.recommended.id == b.id {
             out.push_str("\nno self-hosted plan beats the best API option here.\n");
@@ -119,13 +146,13 @@ pub fn render(r: &PlanResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let (source, engine) = common::load(catalogue, &a.scenario)?;
+    let (source, engine) = common::load(catalogue, &a.scenario, &a.set.set)?;
     let part = common::parse_shard(a.shard.as_deref())?;
     let run = a.run.config_for(&engine, part)?;
     let t = a.latency_p95;
-    if !(t.is_finite() && t >= 0.0) {
+    if !(t.is_finite() && t > 0.0) {
         return Err(super::InputError(format!(
-            "--latency-p95: {t} is not a delay; expected seconds >= 0"
+            "--latency-p95: {t} is not a latency; expected seconds > 0"
         ))
         .into());
     }
@@ -218,8 +245,8 @@ pub fn write(r: &PlanResult, mut out: Staged, json: bool) -> anyhow::Result<()> 
     if json {
         print!("{text}");
     } else {
-        print!("{}", render(r));
-        eprintln!("wrote {}", common::shown(&path));
+        super::style::print(&render(r));
+        common::note(format!("wrote {}", common::shown(&path)));
     }
     Ok(())
 }

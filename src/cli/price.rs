@@ -4,6 +4,12 @@ use breakeven::pricing::{format_usd_exact, images, quote, Quote, Request, Size};
 use breakeven::Catalogue;
 use chrono::NaiveDate;
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven price bfl/flux-2-klein-4b --size 1024x2048      # $0.015: first MP + one extra
+  breakeven price bfl/flux-2-pro --input 1024x1024           # inputs billed per MP
+  breakeven price bfl/flux-2-flex --as-of 2026-01-01         # the price before a change
+  breakeven price fal/flux-2-klein-4b --count 40k --json";
+
 /// Flags of `price`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -96,8 +102,13 @@ fn explain(q: &Quote, name: &str, headline: &str, when: &str) -> String {
 }
 
 /// `--count`: a whole number of images, at least 1.
+/// `--count`: images, with a suffix if wanted (`10k`).
 fn parse_count(s: &str) -> Result<u64, String> {
-    positive(s, "images")
+    match super::common::count_u64(s) {
+        Ok(0) => Err("0 is not a number of images; expected 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => positive(s, "images"),
+    }
 }
 
 /// `--steps`: a whole number of steps, at least 1; the offering's range is checked later.

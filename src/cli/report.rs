@@ -1,11 +1,19 @@
 //! `breakeven report`: run everything on a scenario and write one self-contained HTML page, or
 //! build the page from the parts of sharded runs (`--from DIR`) without simulating.
 
-use super::common::{self, RunFlags};
+use super::common::{self, RunFlags, SetFlags};
 use breakeven::report::full::{self, ReportConfig};
 use breakeven::shard::{self, Command, PartSet};
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
+
+pub const EXAMPLES: &str = "Examples:
+  breakeven report scenarios/startup-growth.toml
+  breakeven report mine.toml --samples 5k --set option.h100.fleet.gpus=2
+  breakeven report mine.toml --out reports/mine
+
+Writes report.html (one self-contained page) and report.xlsx (the same figures as a workbook)
+into out/<scenario>/.";
 
 /// Flags of `report`.
 #[derive(Debug, clap::Args)]
@@ -13,6 +21,8 @@ pub struct Args {
     /// Scenario file (TOML).
     #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub set: SetFlags,
     #[command(flatten)]
     pub run: RunFlags,
     /// Lead with these two options (ids, comma-separated) instead of the best API against the
@@ -35,30 +45,53 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             super::InputError("report: expected a scenario file, or --from DIR".into()).into(),
         );
     };
-    let engine = common::load_engine(catalogue, scenario)?;
+    let engine = common::load_engine(catalogue, scenario, &a.set.set)?;
     let cfg = ReportConfig {
         run: a.run.config(&engine)?,
         against: common::against(&engine, a.against.as_deref())?,
     };
     let dir = a.run.out_dir(&engine);
-    let mut out = common::stage(&dir, "report")?;
+    let out = common::stage(&dir, "report")?;
     let watch = common::watch(0);
     let samples = cfg.run.samples;
     let report = full::build(&engine, catalogue, &cfg, watch.controls(), &|phase| {
-        eprintln!("{phase}: {samples} paths…")
+        common::note(format!("{phase}: {samples} paths…"))
     })?;
     drop(watch);
-    let page = report.page(&engine, catalogue)?;
+    write(&report, &engine, catalogue, out)
+}
+
+/// Write the page and its workbook into `out`, commit it, and say so.
+fn write(
+    report: &full::Report,
+    engine: &breakeven::engine::Engine,
+    catalogue: &Catalogue,
+    mut out: breakeven::report::output::Staged,
+) -> anyhow::Result<()> {
+    let page = report.page(engine, catalogue)?;
+    let book = report.workbook(engine, catalogue)?;
     let path = out.write("report.html", page.as_bytes())?;
+    let xlsx = out.write("report.xlsx", &book)?;
     out.commit()?;
-    println!("wrote {}", common::shown(&path));
+    if !common::quiet() {
+        println!(
+            "wrote {} and {}",
+            common::shown(&path),
+            common::shown(&xlsx)
+        );
+    }
     Ok(())
 }
 
 fn from_parts(catalogue: &Catalogue, a: &Args, from: &Path) -> anyhow::Result<()> {
     let r = &a.run;
-    if r.samples.is_some() || r.seed.is_some() || r.precision.is_some() || r.reference {
-        return Err(super::InputError("--from: the paths, seed and sampler come from the parts; expected no --samples, --seed, --precision or --reference with it".into()).into());
+    if r.samples.is_some()
+        || r.seed.is_some()
+        || r.precision.is_some()
+        || r.reference
+        || !a.set.set.is_empty()
+    {
+        return Err(super::InputError("--from: the scenario, paths, seed and sampler come from the parts; expected no --set, --samples, --seed, --precision or --reference with it".into()).into());
     }
     // The scenario's name, for the default folder, and a check of --out before any work.
     if !from.is_dir() {
@@ -76,13 +109,9 @@ fn from_parts(catalogue: &Catalogue, a: &Args, from: &Path) -> anyhow::Result<()
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&name));
-    let mut out = common::stage(&dir, "report")?;
+    let out = common::stage(&dir, "report")?;
     let watch = common::watch(0);
     let (engine, report) = shard::report_from(from, catalogue, watch.controls())?;
     drop(watch);
-    let page = report.page(&engine, catalogue)?;
-    let path = out.write("report.html", page.as_bytes())?;
-    out.commit()?;
-    println!("wrote {}", common::shown(&path));
-    Ok(())
+    write(&report, &engine, catalogue, out)
 }

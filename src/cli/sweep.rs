@@ -1,6 +1,6 @@
 //! `breakeven sweep`: monthly cost against volume, and break-even volumes with their spread.
 
-use super::common::{self, RunFlags};
+use super::common::{self, ChartFlags, RunFlags, SetFlags};
 use super::InputError;
 use breakeven::analysis::sweep::{self, SweepResult};
 use breakeven::report::output::Staged;
@@ -9,16 +9,28 @@ use breakeven::shard::{self, Command, Header, Settings};
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
 
+pub const EXAMPLES: &str = "Examples:
+  breakeven sweep scenarios/startup-growth.toml --samples 1000
+  breakeven sweep mine.toml --volumes 10k..1M --points 40
+  breakeven sweep mine.toml --set option.h100.gpu_price_factor=1.2     # GPUs 20% dearer
+  breakeven sweep mine.toml --samples 80k --shard 3/8 --out /shared/sweep
+
+Writes sweep.json, sweep.csv and the charts into out/<scenario>/.";
+
 /// Flags of `sweep`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Monthly volumes to sweep, as FROM..TO (default: 1/50 to 50 × the scenario's median).
+    #[command(flatten)]
+    pub set: SetFlags,
+    /// Monthly volumes to sweep, as FROM..TO, like 10k..1M (default: 1/50 of the scenario's
+    /// median to 50 × it, or 5 × the last month's median if that is more).
     #[arg(long, value_name = "FROM..TO")]
     pub volumes: Option<String>,
-    /// Grid points.
-    #[arg(long, default_value_t = breakeven::analysis::sweep::DEFAULT_POINTS)]
+    /// Grid points; half as many again are added where the probability that self-hosting is
+    /// cheaper changes fastest (see --no-refine).
+    #[arg(long, default_value_t = breakeven::analysis::sweep::DEFAULT_POINTS, value_parser = common::count_usize)]
     pub points: usize,
     /// Log-spaced grid (the default).
     #[arg(long, conflicts_with = "linear")]
@@ -26,12 +38,18 @@ pub struct Args {
     /// Linearly spaced grid.
     #[arg(long)]
     pub linear: bool,
+    /// Exactly the --points grid, without the extra points where the probability that
+    /// self-hosting is cheaper changes fastest (found by a pilot sweep of 200 paths).
+    #[arg(long)]
+    pub no_refine: bool,
     /// Run only part K of N (e.g. 2/8: the batches b with b mod 8 = 2) and write it as a part
     /// file for `breakeven merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     #[command(flatten)]
     pub run: RunFlags,
+    #[command(flatten)]
+    pub charts: ChartFlags,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -39,10 +57,10 @@ pub struct Args {
 
 fn parse_volumes(s: &str) -> anyhow::Result<(f64, f64)> {
     let bad = || {
-        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 1000..5000000"))
+        InputError(format!("--volumes: \"{s}\" is not a range; expected FROM..TO in images a month, like 10k..1M or 1000..5000000"))
     };
     let (a, b) = s.split_once("..").ok_or_else(bad)?;
-    let parse = |x: &str| x.trim().replace('_', "").parse::<f64>().map_err(|_| bad());
+    let parse = |x: &str| breakeven::count::parse_count(x).map_err(|_| bad());
     let (a, b) = (parse(a)?, parse(b)?);
     if !(a.is_finite()
         && b.is_finite()
@@ -65,6 +83,7 @@ pub(super) fn write_result(
     dir: &Path,
     json: bool,
     months: u32,
+    charts: bool,
 ) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(r)? + "\n";
     let mut csv = csv::Writer::from_writer(Vec::new());
@@ -93,22 +112,30 @@ pub(super) fn write_result(
     let csv = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     let a = out.write("sweep.json", text.as_bytes())?;
     let b = out.write("sweep.csv", &csv)?;
-    let charts = breakeven::report::views::write_all(
-        &breakeven::report::views::sweep_charts(r, months),
-        out.path(),
-    )?;
+    let charts = if charts {
+        breakeven::report::views::write_all(
+            &breakeven::report::views::sweep_charts(r, months),
+            out.path(),
+        )?
+    } else {
+        Vec::new()
+    };
     out.commit()?;
     if json {
         print!("{text}");
     } else {
-        print!("{}", render(r));
-        eprintln!(
-            "wrote {}, {} and {} charts (PNG and SVG) in {}",
+        super::style::print(&render(r));
+        common::note(format!(
+            "wrote {}, {}{} in {}",
             common::shown(&a),
             common::shown(&b),
-            charts.len() / 2,
+            if charts.is_empty() {
+                String::new()
+            } else {
+                format!(" and {} charts (PNG and SVG)", charts.len() / 2)
+            },
             common::shown(dir)
-        );
+        ));
     }
     Ok(())
 }
@@ -139,9 +166,10 @@ pub fn render(r: &SweepResult) -> String {
                 "cannot keep up".to_string()
             } else {
                 format!(
-                    "{} ±{}{}",
+                    "{} [{}–{}]{}",
                     format_usd_short(o.cost.p50),
-                    format_usd_short((o.cost.p95 - o.cost.p5) / 2.0),
+                    format_usd_short(o.cost.p5),
+                    format_usd_short(o.cost.p95),
                     if o.p_over_capacity > 0.05 { " †" } else { "" }
                 )
             };
@@ -149,7 +177,7 @@ pub fn render(r: &SweepResult) -> String {
         }
         out.push('\n');
     }
-    out.push_str("(median monthly cost ± half its p5–p95 spread; † cannot keep up on 5–50% of paths; \"cannot keep up\": on most paths)\n\n");
+    out.push_str("(median monthly cost [p5–p95]; † cannot keep up on 5–50% of paths; \"cannot keep up\": on most paths)\n\n");
     for b in &r.breakeven {
         out.push_str(&format!("{}\n", b.verdict));
     }
@@ -157,7 +185,7 @@ pub fn render(r: &SweepResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let (source, base) = common::load(catalogue, &a.scenario)?;
+    let (source, base) = common::load(catalogue, &a.scenario, &a.set.set)?;
     let engine = sweep::sweep_engine(&base.scenario, catalogue)?;
     if sweep::pairs(&engine).is_empty() {
         return Err(InputError(format!("{}: a sweep compares self-hosted options with API options; this scenario needs at least one of each", a.scenario.display())).into());
@@ -173,11 +201,18 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let volumes = sweep::grid(from, to, a.points, !a.linear);
+    let grid = sweep::grid(from, to, a.points, !a.linear);
     let part = common::parse_shard(a.shard.as_deref())?;
     let cfg = a.run.config_for(&engine, part)?;
     let dir = a.run.out_dir(&engine);
     let watch = common::watch(breakeven::engine::shard_paths(cfg.samples, cfg.shard));
+    // The pilot that refines the grid runs whole on every shard (200 paths), so that every
+    // part sweeps the same points.
+    let volumes = if a.no_refine {
+        grid
+    } else {
+        sweep::refined_grid(&engine, &cfg, &grid, !a.linear, watch.controls())?
+    };
     let provenance = Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler);
     if let Some(part) = part {
         let mut settings = Settings::of(&cfg, &engine, None);
@@ -191,5 +226,12 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let fold = sweep::run(&engine, &cfg, &volumes, watch.controls())?;
     drop(watch);
     let result = fold.finish(&engine, provenance);
-    write_result(&result, out, &dir, a.json, engine.scenario.horizon_months)
+    write_result(
+        &result,
+        out,
+        &dir,
+        a.json,
+        engine.scenario.horizon_months,
+        !a.charts.no_charts,
+    )
 }

@@ -29,22 +29,29 @@ impl PathScratch {
                 self.pooled_counts[i] = 0.0;
             }
         }
-        let mut fleet = 0;
-        for (opt, run) in e.options.iter().zip(self.opts.iter_mut()) {
+        for (o, (opt, run)) in e.options.iter().zip(self.opts.iter_mut()).enumerate() {
             let m = &mut run.month;
             for (i, item) in opt.stream_api_item.iter().enumerate() {
                 if let Some(item) = item {
                     m.qty[*item] += self.month_counts[i];
                 }
             }
-            let Some(f) = &opt.fleet else { continue };
+            // Queue fleets take their month's counts in `close_queued`.
+            let Some(f) = opt.fleet.as_ref().filter(|f| !f.queued()) else {
+                continue;
+            };
+            let fleet = e.fleets[..e.n_fluid]
+                .iter()
+                .position(|x| x.0 == o)
+                .expect("every fluid fleet is listed");
             let overflow = &self.overflow_counts[fleet];
-            fleet += 1;
             for &i in &f.fleet_streams {
                 let n = self.pooled_counts[i.0];
                 m.served += n;
                 m.busy += n * f.stream_seconds[i.0] * run.speed;
                 add_wait(&mut run.waits, 0.0, n);
+                // At rest: made in its service time.
+                run.service_only[0] += n;
                 if let Some(item) = f.overflow_item[i.0] {
                     m.qty[item] += overflow[i.0];
                 }

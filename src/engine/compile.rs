@@ -3,13 +3,19 @@
 
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
-use crate::fleet::{Autoscaler, Fleet, FleetKind, OwnedItems, ServerlessBilling};
+use crate::fleet::{
+    Autoscaler, Fleet, FleetKind, FleetQueue, OwnedItems, QueueCache, ServerlessBilling,
+};
 use crate::ids::{InputId, StreamId};
 use crate::money::Usd;
 use crate::pricing::{unit_price, Size};
-use crate::scenario::{FleetPolicy, Mover, OptionKind, Payment, PriceChange, Scenario, CHEAPEST};
+use crate::queue::{Policy, ServiceMix};
+use crate::scenario::{
+    FleetPolicy, Mover, OptionKind, Payment, PriceChange, Scenario, Serving, CHEAPEST,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What a priced item is, for cost breakdowns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,13 +190,19 @@ pub fn streams(s: &Scenario) -> Vec<Stream> {
     out
 }
 
-/// Compile every option of a scenario against the catalogue.
-pub fn compile(s: &Scenario, cat: &Catalogue, streams: &[Stream]) -> Result<Vec<Compiled>> {
+/// Compile every option of a scenario against the catalogue; queue-serving fleets keep their
+/// tables in `cache`.
+pub fn compile(
+    s: &Scenario,
+    cat: &Catalogue,
+    streams: &[Stream],
+    cache: &Arc<QueueCache>,
+) -> Result<Vec<Compiled>> {
     // Every option's problems are reported together, as the scenario reader does.
     let mut out = Vec::new();
     let mut problems = crate::error::Problems::default();
     for (i, o) in s.options.iter().enumerate() {
-        match compile_option(s, cat, streams, i, o)
+        match compile_option(s, cat, streams, i, o, cache)
             .and_then(|c| check_money_range(s, streams, i, &c).map(|()| c))
         {
             Ok(c) => out.push(c),
@@ -316,19 +328,12 @@ fn cheapest_api(
     let models: Vec<&str> = std::iter::once(profile)
         .chain(s.market.substitutes.iter().map(String::as_str))
         .collect();
-    // With `compare = "named"` only the offerings the scenario names are in the market.
-    let named: Vec<&str> = s
-        .options
-        .iter()
-        .filter_map(|o| match &o.kind {
-            OptionKind::Api { api, .. } => Some(api.as_str()),
-            _ => None,
-        })
-        .collect();
+    // With `compare = "named"` only the offerings the scenario's file names are in the market.
+    let named = &s.market.named_apis;
     cat.apis
         .values()
         .filter(|a| models.contains(&a.model_key()))
-        .filter(|a| s.market.compare_all || named.contains(&a.id.as_str()))
+        .filter(|a| s.market.compare_all || named.contains(&a.id))
         .filter_map(|a| {
             unit_price(cat, a, stream.size, &b.inputs, b.steps, s.as_of)
                 .ok()
@@ -354,6 +359,7 @@ fn compile_option(
     streams: &[Stream],
     index: usize,
     o: &crate::scenario::OptionSpec,
+    cache: &Arc<QueueCache>,
 ) -> Result<Compiled> {
     let mut items = Vec::new();
     // Keys as the scenario file has them: the option's place in the list, then the field.
@@ -447,7 +453,18 @@ fn compile_option(
                             )
                         })?,
                 };
-                stream_seconds.push(secs);
+                // Serving shape: `k` images in flight per replica slot share the GPU at the
+                // batch gain for `k` at this resolution; a replica spanning g GPUs uses all of
+                // them for its time. GPU-seconds per image: t·g / gain.
+                let k = h.shape.concurrency();
+                let gain = profile.batch_gain(k, work_mp(st.size)).ok_or_else(|| {
+                    Error::input(
+                        &s.file,
+                        &field("max_batch"),
+                        format!("{} has no batch curve for {k} images at once", profile.id),
+                    )
+                })?;
+                stream_seconds.push(secs * h.shape.gpus_per_replica as f64 / gain);
                 overflow_item.push(match &h.overflow {
                     Some(ov) => {
                         let api = if ov.api == CHEAPEST {
@@ -653,7 +670,34 @@ fn compile_option(
                     Some((items.len() - 1, inc as f64))
                 }
             };
+            // The queue's service mix: a server's time per image (GPU-seconds per image ×
+            // servers per GPU), in the streams' shares.
+            let servers_per_gpu = h.shape.servers_per_gpu();
+            let pairs: Vec<(f64, f64)> = fleet_streams
+                .iter()
+                .map(|i| {
+                    (
+                        streams[i.0].per_asset,
+                        stream_seconds[i.0] * servers_per_gpu,
+                    )
+                })
+                .collect();
+            let policy = match &h.overflow {
+                None => Policy::NeverOverflow,
+                Some(ov) if ov.max_queue_seconds <= 0.0 => Policy::OverflowAtOnce,
+                Some(ov) => Policy::OverflowAfter {
+                    max_wait_seconds: ov.max_queue_seconds,
+                },
+            };
+            let queue = match (h.serving, ServiceMix::new(&pairs)) {
+                (Serving::Queue, Ok(mix)) => Some(FleetQueue::new(mix, policy, cache.clone())),
+                // Fluid by choice, or nothing for the fleet to serve.
+                _ => None,
+            };
             let fleet = Fleet {
+                serving: h.serving,
+                shape: h.shape,
+                queue,
                 stream_seconds,
                 fleet_streams,
                 overflow_item,

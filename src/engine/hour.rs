@@ -3,27 +3,32 @@
 //! keep what the month's bill needs.
 
 use super::projection::{Projection, StatelessTotals};
-use super::state::{add_wait, PathScratch};
+use super::state::{add_wait, add_wait_log, OptionRun, PathScratch};
 use super::{Engine, Stateless, NORMAL_APPROX_MIN_MEAN};
 use crate::error::{Error, Result};
+use crate::fleet::{Fleet, HourOutcome};
 use crate::ids::StreamId;
 use rand::Rng;
-use rand_distr::{Distribution, Gamma, Poisson, StandardNormal};
+use rand_distr::{Binomial, Distribution, Gamma, Poisson, StandardNormal};
 
 impl PathScratch {
-    /// Step every fleet through one hour drawn stream by stream. API-served streams only need
-    /// the month's count, so the hour's counts are summed once for all options.
+    /// Step the fleets through one hour drawn stream by stream: the fluid fleets, and the
+    /// queue fleets too when `queues` (the reference sampler; the fast one takes queue fleets
+    /// a month at a time, [`PathScratch::queue_month`]). API-served streams only need the
+    /// month's count, so the hour's counts are summed once for all options.
     pub fn step_hour(
         &mut self,
         e: &Engine,
         sampled: &[StreamId],
         counts: &[f64],
-        how: Option<usize>,
+        how: Option<(usize, usize)>,
+        queues: bool,
     ) {
         for &i in sampled {
             self.month_counts[i.0] += counts[i.0];
         }
-        for (k, &o) in e.fleets.iter().enumerate() {
+        let n = if queues { e.fleets.len() } else { e.n_fluid };
+        for (k, &o) in e.fleets[..n].iter().enumerate() {
             let Some(f) = &e.option(o).fleet else {
                 continue;
             };
@@ -35,8 +40,8 @@ impl PathScratch {
             self.fleet_work[k] = work;
             self.fleet_requests[k] = requests;
         }
-        self.step_fleets(e, how);
-        for (k, &o) in e.fleets.iter().enumerate() {
+        self.step_fleets(e, how, queues);
+        for (k, &o) in e.fleets[..n].iter().enumerate() {
             let share = self.fleet_share[k];
             if let (Some(f), true) = (&e.option(o).fleet, share > 0.0) {
                 let over = &mut self.overflow_counts[k];
@@ -47,8 +52,8 @@ impl PathScratch {
         }
     }
 
-    /// An hour drawn through the projection at rate `lam`: the fleets see their work and
-    /// requests; the rest of the hour's counts join the month's sums.
+    /// An hour drawn through the projection at rate `lam`: the fluid fleets see their work
+    /// and requests; the rest of the hour's counts join the month's sums.
     pub fn projected_hour<R: Rng + ?Sized>(
         &mut self,
         e: &Engine,
@@ -56,60 +61,176 @@ impl PathScratch {
         lam: f64,
         rng: &mut R,
     ) {
+        let n = e.n_fluid;
         pj.draw_hour(
             rng,
             lam,
             &mut self.sums,
-            &mut self.fleet_work,
-            &mut self.fleet_requests,
+            &mut self.fleet_work[..n],
+            &mut self.fleet_requests[..n],
         );
-        self.step_fleets(e, None);
-        self.sums.add(lam, &self.fleet_share);
+        self.step_fleets(e, None, false);
+        self.sums.add(lam, &self.fleet_share[..n]);
     }
 
-    /// Step every fleet through one hour with the work and requests in `fleet_work` and
-    /// `fleet_requests`, leaving each one's overflow share in `fleet_share`.
-    pub fn step_fleets(&mut self, e: &Engine, how: Option<usize>) {
-        for (k, &o) in e.fleets.iter().enumerate() {
+    /// Step the fluid fleets (and the queue fleets when `queues`) through one hour with the
+    /// work and requests in `fleet_work` and `fleet_requests`, leaving each one's overflow
+    /// share in `fleet_share`.
+    pub fn step_fleets(&mut self, e: &Engine, how: Option<(usize, usize)>, queues: bool) {
+        let n = if queues { e.fleets.len() } else { e.n_fluid };
+        for (k, &o) in e.fleets[..n].iter().enumerate() {
             let Some(f) = &e.option(o).fleet else {
                 continue;
             };
             let run = &mut self.opts[o.0];
             let requests = self.fleet_requests[k];
-            let out = f.step(&mut run.state, self.fleet_work[k] * run.speed, requests);
+            let work = self.fleet_work[k] * run.speed;
+            let out = &mut self.hour_out;
+            if f.queued() {
+                f.step_queue_into(&mut run.state, work, requests, &mut run.tables, out);
+            } else {
+                f.step_into(&mut run.state, work, requests, out);
+            }
             self.fleet_share[k] = out.overflow_share;
             let fleet_imgs = requests * (1.0 - out.overflow_share);
-            let m = &mut run.month;
-            m.served += fleet_imgs;
-            m.busy += out.busy_seconds;
-            m.cap += out.capacity_seconds;
-            m.billed_hours += out.billed_gpu_hours;
-            m.billed_seconds += out.billed_gpu_seconds;
-            add_wait(
-                &mut run.waits,
-                out.wait_seconds,
-                fleet_imgs * (1.0 - out.cold_share),
-            );
-            if out.cold_share > 0.0 {
-                add_wait(
-                    &mut run.waits,
-                    out.wait_seconds + f.cold_start_seconds(),
-                    fleet_imgs * out.cold_share,
-                );
-            }
-            if let Some(h) = how {
+            record_hour(run, f, fleet_imgs, out, 1.0);
+            if let Some((m, h)) = how {
+                // Hour-of-week sums per month, so the chart can show the month the fleet is
+                // busiest rather than a week pooled over the horizon.
+                let months = e.scenario.horizon_months as usize;
                 let tr = self
                     .trace
-                    .get_or_insert_with(|| vec![[[0.0; 168]; 3]; e.options.len()]);
-                tr[o.0][0][h] += if out.capacity_seconds > 0.0 {
+                    .get_or_insert_with(|| vec![vec![[[0.0; 168]; 4]; months]; e.options.len()]);
+                let w = &mut tr[o.0][m];
+                w[0][h] += if out.capacity_seconds > 0.0 {
                     out.busy_seconds / out.capacity_seconds
                 } else {
                     0.0
                 };
-                tr[o.0][1][h] += out.overflow_share;
-                tr[o.0][2][h] += 1.0;
+                w[1][h] += out.overflow_share;
+                w[2][h] += 1.0;
+                w[3][h] += requests;
             }
         }
+    }
+
+    /// Take every queue fleet through month `m` of volume `vm` [assets] under the fast
+    /// sampler: each hour at its expected rate (`vm` × its share × its burst, `bursts[t]`
+    /// when drawn), which for the counts of busy hours is what the Poisson noise averages to.
+    /// A fleet that carries nothing between hours (a fixed fleet that overflows, or one that
+    /// never overflows and cannot fill up this month) is evaluated once per distinct share of
+    /// the month's hours. The month's served and overflowed counts are drawn at its close
+    /// ([`PathScratch::close_queued`]).
+    pub fn queue_month(&mut self, e: &Engine, m: usize, vm: f64, bursts: Option<&[f64]>) {
+        for &o in &e.fleets[e.n_fluid..] {
+            let Some(f) = &e.option(o).fleet else {
+                continue;
+            };
+            let run = &mut self.opts[o.0];
+            let per_asset: f64 = f
+                .fleet_streams
+                .iter()
+                .map(|i| e.streams[i.0].per_asset)
+                .sum();
+            let k1 = run.k1;
+            let fixed = f.fixed_gpus().is_some();
+            let grouped = bursts.is_none()
+                && fixed
+                && match f.queue.as_ref().map(|q| q.policy) {
+                    Some(crate::queue::Policy::NeverOverflow) => {
+                        let (cap, _) = f.resting_hour();
+                        let peak = e.share_groups[m].first().map_or(0.0, |g| g.0);
+                        run.state.backlog == 0.0 && vm * peak * k1 <= cap
+                    }
+                    _ => true,
+                };
+            let out = &mut self.hour_out;
+            let mut step = |run: &mut OptionRun, share: f64, times: f64| {
+                let requests = vm * share * per_asset;
+                f.step_queue_into(
+                    &mut run.state,
+                    vm * share * k1,
+                    requests,
+                    &mut run.tables,
+                    out,
+                );
+                let served = requests * (1.0 - out.overflow_share);
+                run.expected[0] += served * times;
+                run.expected[1] += requests * out.overflow_share * times;
+                run.expected[2] += out.busy_seconds * times;
+                record_hour(run, f, served, out, times);
+            };
+            // The month's counts are drawn at its close and replace the expected served
+            // images and work that `record_hour` counts.
+            let kept = (run.month.served, run.month.busy);
+            if grouped {
+                for &(share, hours) in &e.share_groups[m] {
+                    step(run, share, hours as f64);
+                }
+            } else {
+                for (t, &share) in e.shares[m].iter().enumerate() {
+                    let g = bursts.map_or(1.0, |b| b[t]);
+                    step(run, share * g, 1.0);
+                }
+            }
+            (run.month.served, run.month.busy) = kept;
+        }
+    }
+
+    /// Route the month's overflow of every queue fleet to its items. Under the fast sampler
+    /// (`fast`), first split each stream's month count `N` into overflowed `O` and served:
+    /// every request of the month overflows with the month's request-weighted overflow share
+    /// p̄, independently given its hour, so `O ~ Binomial(N, p̄)` exactly (`N·p̄` when
+    /// arrivals are fluid); busy time follows the served work.
+    pub fn close_queued(&mut self, e: &Engine, fast: bool, fluid: bool) -> Result<()> {
+        for (k, &o) in e.fleets.iter().enumerate().skip(e.n_fluid) {
+            let Some(f) = &e.option(o).fleet else {
+                continue;
+            };
+            let run = &mut self.opts[o.0];
+            if fast {
+                let [served, over, busy] = run.expected;
+                let p = if served + over > 0.0 {
+                    (over / (served + over)).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let (mut work, mut made) = (0.0, 0.0);
+                for &i in &f.fleet_streams {
+                    let n = self.month_counts[i.0];
+                    let o_i = if fluid {
+                        n * p
+                    } else {
+                        draw_binomial(&mut self.split_rngs[k], n, p)?
+                    };
+                    self.overflow_counts[k][i.0] = o_i;
+                    made += n - o_i;
+                    work += (n - o_i) * f.stream_seconds[i.0] * run.speed;
+                }
+                // The expected hours' busy time, scaled to the work the drawn counts bring.
+                let expected_work = served * run.k1
+                    / f.fleet_streams
+                        .iter()
+                        .map(|i| e.streams[i.0].per_asset)
+                        .sum::<f64>()
+                        .max(1e-300);
+                run.month.served += made;
+                run.month.busy += if expected_work > 0.0 {
+                    (busy * work / expected_work).min(run.month.cap)
+                } else {
+                    busy
+                };
+            }
+            let m = &mut run.month;
+            for &i in &f.fleet_streams {
+                let over = self.overflow_counts[k][i.0];
+                if let Some(item) = f.overflow_item[i.0] {
+                    m.qty[item] += over;
+                }
+                m.overflowed += over;
+            }
+        }
+        Ok(())
     }
 
     /// Step a stateless month's hot hours (in `hot_rates`, `hot_normals`) all at once.
@@ -125,7 +246,7 @@ impl PathScratch {
             &mut self.hot_totals,
         );
         let hours = self.hot_rates.len() as f64;
-        for (k, &o) in e.fleets.iter().enumerate() {
+        for (k, &o) in e.fleets[..e.n_fluid].iter().enumerate() {
             let (cap, gpus) = (fleets.capacity[k], fleets.gpus[k]);
             let t = self.hot_totals[k];
             let run = &mut self.opts[o.0];
@@ -133,8 +254,9 @@ impl PathScratch {
             run.month.busy += t.busy;
             run.month.cap += hours * cap;
             run.month.billed_hours += hours * gpus;
-            // Nothing queues: every image is made within the hour.
+            // Nothing queues: every image is made within the hour, in its service time.
             add_wait(&mut run.waits, 0.0, t.served);
+            run.service_only[0] += t.served;
         }
     }
 
@@ -146,6 +268,54 @@ impl PathScratch {
             &mut self.month_counts,
             &mut self.overflow_counts,
         );
+    }
+}
+
+/// Add an hour's outcome to an option's month (`times` such hours, `served` images each).
+fn record_hour(run: &mut OptionRun, f: &Fleet, served: f64, out: &HourOutcome, times: f64) {
+    let m = &mut run.month;
+    let served = served * times;
+    m.served += served;
+    if times == 1.0 {
+        // The common case, field by field: the outcome was just written, and reading two
+        // fields at once would wait for both stores.
+        m.busy += out.busy_seconds;
+        m.cap += out.capacity_seconds;
+        m.billed_hours += out.billed_gpu_hours;
+        m.billed_seconds += out.billed_gpu_seconds;
+    } else {
+        m.busy += out.busy_seconds * times;
+        m.cap += out.capacity_seconds * times;
+        m.billed_hours += out.billed_gpu_hours * times;
+        m.billed_seconds += out.billed_gpu_seconds * times;
+    }
+    // The wait's logarithm serves the per-path wait bins (from 0.1 s) and a fluid wait's
+    // latency bin; queue hours need it for the first only.
+    let needs_log = out.wait_seconds >= 0.1
+        || (out.latency.fixed_wait > 0.0 && out.latency.fixed_wait == out.wait_seconds);
+    let log10 = if needs_log {
+        out.wait_seconds.log10()
+    } else {
+        f64::NEG_INFINITY
+    };
+    add_wait_log(
+        &mut run.waits,
+        out.wait_seconds,
+        log10,
+        served * (1.0 - out.cold_share),
+    );
+    if out.cold_share > 0.0 {
+        add_wait(
+            &mut run.waits,
+            out.wait_seconds + f.cold_start_seconds(),
+            served * out.cold_share,
+        );
+    }
+    // The fluid rule's wait is the hour's wait: one logarithm for both.
+    if out.latency.fixed_wait == out.wait_seconds {
+        run.record_latency_log(served, out, log10);
+    } else {
+        run.record_latency(served, out);
     }
 }
 
@@ -166,6 +336,26 @@ pub(super) fn draw_count<R: Rng + ?Sized>(
     let p =
         Poisson::new(mean).map_err(|e| Error::Invariant(format!("poisson mean {mean}: {e}")))?;
     Ok(p.sample(rng))
+}
+
+/// Successes among `n` trials (a count, possibly from a normal approximation, so not always
+/// whole) of probability `p`: the normal approximation when the variance is at least 25,
+/// else exact on the rounded count.
+fn draw_binomial<R: Rng + ?Sized>(rng: &mut R, n: f64, p: f64) -> Result<f64> {
+    if n.is_nan() || n <= 0.0 || p <= 0.0 {
+        return Ok(0.0);
+    }
+    if p >= 1.0 {
+        return Ok(n);
+    }
+    let var = n * p * (1.0 - p);
+    if var >= 25.0 {
+        let z: f64 = StandardNormal.sample(rng);
+        return Ok((n * p + var.sqrt() * z).clamp(0.0, n));
+    }
+    let b = Binomial::new(n.round() as u64, p)
+        .map_err(|e| Error::Invariant(format!("binomial({n}, {p}): {e}")))?;
+    Ok(b.sample(rng) as f64)
 }
 
 /// A pooled count: exact Poisson without bursts; with bursts, a normal with the mixture's

@@ -20,6 +20,18 @@
 //!   (`projection`). Streams no fleet serves are always pooled: their cost is linear in their
 //!   count. Tests check both samplers agree within Monte Carlo error.
 //!
+//! That pooling is for fleets served by the fluid rule. A queue's overflow and waits
+//! ([`crate::fleet`]) are nonlinear in the hour's rate at every load, so under the fast sampler
+//! queue fleets see each hour at its expected rate (month volume × the hour's share × its
+//! burst, the bursts then drawn for every hour), once per distinct hour share when the fleet
+//! carries nothing from hour to hour; their streams' month counts are pooled Poisson draws
+//! (given the bursts), split into overflowed and served as Binomial(N, p̄) with p̄ the month's
+//! request-weighted overflow share. The reference sampler draws every hour's counts and
+//! evaluates each queue at them; `tests/serving.rs` holds the two to stated tolerances.
+//! Latency is folded per option as exact fixed-point masses ([`result::LatencyStats`]):
+//! requests at known latencies, and requests recorded against queue tables' rows, written into
+//! one histogram when a report asks ([`Engine::latency`]).
+//!
 //! # Example
 //!
 //! ```
@@ -63,15 +75,21 @@ pub use driver::{
     drive, drive_shard, shard_paths, unwatched, Controls, PathJob, Sink, BATCH, ROUND,
 };
 pub use fold::{Fold, Gather, Merge};
-pub use result::{Headline, OptionPath, OptionStats, Pair, PathResult, RunResult, WeekTrace};
+pub use result::{
+    Headline, LatencyStats, OptionPath, OptionStats, Pair, PathLatency, PathResult, RowTally,
+    RunResult, WeekTrace,
+};
 
 use crate::catalogue::Catalogue;
 use crate::demand::month_shares;
 use crate::error::Result;
+use crate::fleet::QueueCache;
 use crate::ids::{InputId, OptionId, StreamId};
+use crate::queue::LatencyHistogram;
 use crate::scenario::{Normalise, Scenario, HOURS_PER_MONTH};
 use projection::{FleetStreams, Projection};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A count whose mean is at least this is drawn from a normal approximation by the fast sampler.
 pub const NORMAL_APPROX_MIN_MEAN: f64 = 500.0;
@@ -139,8 +157,13 @@ pub struct Engine {
     pub streams: Vec<Stream>,
     /// Compiled options, in scenario order.
     pub options: Vec<Compiled>,
-    /// The options that run a fleet, by fleet.
+    /// The options that run a fleet, by fleet: the fluid ones first, then the queues.
     pub(crate) fleets: Vec<OptionId>,
+    /// How many of `fleets` serve by the fluid rule.
+    pub(crate) n_fluid: usize,
+    /// Each month's distinct hour shares and how many hours have each, largest first (queue
+    /// fleets that carry nothing between hours are evaluated once per distinct share).
+    share_groups: Vec<Vec<(f64, u32)>>,
     /// Hour shares of each month.
     shares: Vec<Vec<f64>>,
     month_share_total: Vec<f64>,
@@ -168,7 +191,8 @@ impl Engine {
     /// Compile a scenario.
     pub fn new(scenario: Scenario, catalogue: &Catalogue) -> Result<Engine> {
         let streams = compile::streams(&scenario);
-        let options = compile::compile(&scenario, catalogue, &streams)?;
+        let queues = Arc::new(QueueCache::default());
+        let options = compile::compile(&scenario, catalogue, &streams, &queues)?;
         let shares = month_shares(
             &scenario.demand.profile,
             scenario.horizon_months,
@@ -188,17 +212,26 @@ impl Engine {
             .map(|s| s.iter().map(|x| x * x).sum())
             .collect();
         let all_streams = (0..streams.len()).map(StreamId).collect();
-        let fleets: Vec<OptionId> = options
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.fleet.is_some())
-            .map(|(i, _)| OptionId(i))
-            .collect();
-        // Fixed fleets that overflow at once carry nothing from hour to hour; when every fleet
-        // is one, no fleet can hold a backlog.
-        let stateless = options
-            .iter()
-            .filter_map(|o| o.fleet.as_ref())
+        // Fluid fleets first: the pooling, projection and stateless shortcuts below are theirs
+        // (by fleet index, from 0); queue fleets follow.
+        let fleet_of = |queued: bool| {
+            options
+                .iter()
+                .enumerate()
+                .filter(move |(_, o)| o.fleet.as_ref().is_some_and(|f| f.queued() == queued))
+                .map(|(i, _)| OptionId(i))
+        };
+        let fleets: Vec<OptionId> = fleet_of(false).chain(fleet_of(true)).collect();
+        let n_fluid = fleet_of(false).count();
+        let fluid_fleets = || {
+            options
+                .iter()
+                .filter_map(|o| o.fleet.as_ref())
+                .filter(|f| !f.queued())
+        };
+        // Fixed fleets that overflow at once carry nothing from hour to hour; when every fluid
+        // fleet is one, no fluid fleet can hold a backlog.
+        let stateless = fluid_fleets()
             .map(|f| Some((f.stateless_capacity()?, f.fixed_gpus()? as f64)))
             .collect::<Option<Vec<(f64, f64)>>>()
             .map(|v| {
@@ -228,24 +261,25 @@ impl Engine {
         };
         let suffix_share = suffix(|x| x);
         let suffix_share_sq = suffix(|x| x * x);
-        let mut sampled_streams: Vec<StreamId> = options
-            .iter()
-            .filter_map(|o| o.fleet.as_ref())
+        // Only fluid fleets need an hour's counts; queue fleets are evaluated at the hour's
+        // expected rate by the fast sampler.
+        let mut sampled_streams: Vec<StreamId> = fluid_fleets()
             .flat_map(|f| f.fleet_streams.iter().copied())
             .collect();
         sampled_streams.sort_unstable();
         sampled_streams.dedup();
         let per_rate: Vec<f64> = streams.iter().map(|s| s.per_asset).collect();
-        let fleet_rows: Vec<FleetStreams> = options
-            .iter()
-            .filter_map(|o| o.fleet.as_ref())
+        let fleet_rows: Vec<FleetStreams> = fluid_fleets()
             .map(|f| FleetStreams {
                 streams: &f.fleet_streams,
                 seconds: &f.stream_seconds,
             })
             .collect();
         let projection = Projection::new(&sampled_streams, &per_rate, &fleet_rows);
+        let share_groups = shares.iter().map(|s| group_shares(s)).collect();
         Ok(Engine {
+            n_fluid,
+            share_groups,
             scenario,
             streams,
             options,
@@ -313,10 +347,49 @@ impl Engine {
         Some(per_path * samples as f64 / threads as f64)
     }
 
+    /// The end-to-end latency (wait + service, and a cold start where one is waited for) of
+    /// option `o`'s fleet-served images over a run's paths, request-weighted over hours and
+    /// paths; `None` for an API option. Overflowed images are not in it: they take the API's
+    /// latency, which the catalogue does not have.
+    pub fn latency(&self, o: OptionId, stats: &OptionStats) -> Option<LatencyHistogram> {
+        let f = self.option(o).fleet.as_ref()?;
+        let mut h = stats.latency.histogram();
+        if let Some(q) = &f.queue {
+            for ((servers, step), (w, d)) in &stats.latency.rows {
+                let t = q.cache.table(q, *servers, *step);
+                t.write_rows(&mut h, &LatencyStats::requests(w), 0.0);
+                t.write_rows(&mut h, &LatencyStats::requests(d), f.cold_start_seconds());
+            }
+        }
+        Some(h)
+    }
+
+    /// The p50, p95 and p99 of option `o`'s fleet-served latency [s] ([`Engine::latency`]);
+    /// `None` for an API option or a fleet that served nothing. ∞ where the quantile falls
+    /// among images that waited without end (a fleet that never caught up).
+    pub fn latency_quantiles(&self, o: OptionId, stats: &OptionStats) -> Option<[f64; 3]> {
+        let h = self.latency(o, stats)?;
+        (h.total() > 0.0).then(|| [h.quantile(0.5), h.quantile(0.95), h.quantile(0.99)])
+    }
+
     /// The option named `id`.
     pub fn option_id(&self, id: &str) -> Option<OptionId> {
         self.options.iter().position(|o| o.id == id).map(OptionId)
     }
+}
+
+/// A month's hour shares grouped by value: (share, hours), largest share first.
+fn group_shares(shares: &[f64]) -> Vec<(f64, u32)> {
+    let mut v: Vec<f64> = shares.to_vec();
+    v.sort_by(|a, b| b.total_cmp(a));
+    let mut out: Vec<(f64, u32)> = Vec::new();
+    for x in v {
+        match out.last_mut() {
+            Some((y, n)) if *y == x => *n += 1,
+            _ => out.push((x, 1)),
+        }
+    }
+    out
 }
 
 /// Fleets that carry nothing from hour to hour, by fleet.

@@ -47,6 +47,8 @@ impl Engine {
     ) -> Result<PathResult> {
         let s = &self.scenario;
         let x = self.sample_inputs(rng, &cfg.pins);
+        // Drawn whatever the options are, so the path's own stream stays the same.
+        let split_seed: u64 = rng.next_u64();
         let v0 = x[s.demand.monthly.0];
         let g = x[s.demand.growth.0];
         let fluid = s.demand.arrivals == Arrivals::Fluid;
@@ -60,7 +62,7 @@ impl Engine {
         } else {
             None
         };
-        let mut p = PathScratch::new(self, &x);
+        let mut p = PathScratch::new(self, &x, split_seed);
         // The most assets an hour can expect with each fleet, at rest, staying linear.
         let linear_assets: Vec<f64> = (0..self.options.len())
             .map(|o| self.linear_assets(OptionId(o), p.opts[o].k1, p.opts[o].k2, cv))
@@ -73,6 +75,12 @@ impl Engine {
         let mut counts = vec![0.0; self.streams.len()];
         // Projected hours need large counts and independent Poisson draws to stand for.
         let projection = self.projection.as_ref().filter(|_| pooled && !fluid);
+        // Queue fleets under the fast sampler see every hour's expected rate, bursts
+        // included: with bursts, every hour's multiplier is drawn first, and the month's
+        // pooled counts are Poisson given them.
+        let queues = self.fleets.len() > self.n_fluid;
+        let predraw = pooled && queues && burst.is_some();
+        let mut bursts: Vec<f64> = Vec::new();
 
         for m in 0..s.horizon_months as usize {
             let vm = v0 * (1.0 + g).powi(m as i32) * s.seasonality_at(m);
@@ -103,11 +111,20 @@ impl Engine {
                 -1.0
             };
             let (mut pooled_share, mut pooled_share_sq, mut pooled_hours) = (0.0, 0.0, 0.0);
+            if predraw {
+                let b = burst.as_ref().expect("predraw needs bursts");
+                bursts.clear();
+                bursts.extend((0..self.shares[m].len()).map(|_| b.sample(rng)));
+            }
+            let drawn = predraw.then_some(bursts.as_slice());
             // The hour's rate: its share of the month, times the burst multiplier.
-            let rate = |share: f64, rng: &mut R| match &burst {
-                Some(b) => vm * share * b.sample(rng),
-                None => vm * share,
+            let rate = |t: usize, share: f64, rng: &mut R| match (&burst, drawn) {
+                (_, Some(g)) => vm * share * g[t],
+                (Some(b), None) => vm * share * b.sample(rng),
+                (None, None) => vm * share,
             };
+            // Σ share × burst of the pooled hours, when the bursts are drawn.
+            let mut pooled_burst_share = 0.0;
             let mut sample_hour =
                 |t: usize, lam: f64, p: &mut PathScratch, rng: &mut R| -> Result<()> {
                     if let Some(pj) = projection {
@@ -124,8 +141,8 @@ impl Engine {
                             draw_count(rng, mean, pooled)?
                         };
                     }
-                    let how = traced.then(|| crate::demand::hour_of_week(m, t));
-                    p.step_hour(self, sampled, &counts, how);
+                    let how = traced.then(|| (m, crate::demand::hour_of_week(m, t)));
+                    p.step_hour(self, sampled, &counts, how, !pooled);
                     Ok(())
                 };
             if let (true, Some(stateless)) = (pooled, &self.stateless) {
@@ -137,13 +154,19 @@ impl Engine {
                 pooled_share = self.suffix_share[m][k];
                 pooled_share_sq = self.suffix_share_sq[m][k];
                 pooled_hours = (order.len() - k) as f64;
+                if let Some(g) = drawn {
+                    pooled_burst_share = order[k..]
+                        .iter()
+                        .map(|&t| self.shares[m][t as usize] * g[t as usize])
+                        .sum();
+                }
                 // No fleet carries anything from hour to hour, so the hot hours can be taken in
                 // any order, and those with large counts stepped together at the month's end.
                 p.hot_rates.clear();
                 p.hot_normals.iter_mut().for_each(Vec::clear);
                 for &t in &order[..k] {
                     let t = t as usize;
-                    let lam = rate(self.shares[m][t], rng);
+                    let lam = rate(t, self.shares[m][t], rng);
                     match projection {
                         Some(pj) if lam * pj.q_min >= NORMAL_APPROX_MIN_MEAN => {
                             p.hot_rates.push(lam);
@@ -161,9 +184,12 @@ impl Engine {
                         pooled_share += share;
                         pooled_share_sq += share * share;
                         pooled_hours += 1.0;
+                        if let Some(g) = drawn {
+                            pooled_burst_share += share * g[t];
+                        }
                         continue;
                     }
-                    sample_hour(t, rate(share, rng), &mut p, rng)?;
+                    sample_hour(t, rate(t, share, rng), &mut p, rng)?;
                     if pooled {
                         cutoff = p.common_cutoff(self, &cutoffs);
                     }
@@ -172,13 +198,25 @@ impl Engine {
             if let Some(pj) = projection {
                 p.close_projected_month(pj, rng);
             }
+            if pooled && queues {
+                p.queue_month(self, m, vm, drawn);
+            }
+            // With the bursts drawn, a month's count is Poisson given them.
+            let all_burst_share = drawn.map(|g| {
+                self.shares[m]
+                    .iter()
+                    .zip(g)
+                    .map(|(s, g)| s * g)
+                    .sum::<f64>()
+            });
             // Pooled hours, and streams no fleet serves: one count per stream for the month.
             for (i, count) in counts.iter_mut().enumerate() {
                 let is_sampled = sampled.binary_search(&StreamId(i)).is_ok();
-                let (share, share_sq) = if is_sampled {
-                    (pooled_share, pooled_share_sq)
-                } else {
-                    (self.month_share_total[m], self.month_share_sq[m])
+                let (share, share_sq) = match (is_sampled, all_burst_share) {
+                    (true, None) => (pooled_share, pooled_share_sq),
+                    (false, None) => (self.month_share_total[m], self.month_share_sq[m]),
+                    (true, Some(_)) => (pooled_burst_share, 0.0),
+                    (false, Some(all)) => (all, 0.0),
                 };
                 if share <= 0.0 {
                     continue;
@@ -192,6 +230,7 @@ impl Engine {
                 };
             }
             p.add_pooled(self, &counts, sampled, pooled_hours);
+            p.close_queued(self, pooled, fluid)?;
             p.close_month(self, &x, m, vm * self.month_share_total[m])?;
         }
         p.finish(self, path, x)

@@ -10,8 +10,11 @@ use super::fold::{self, Checked, Fold, Merge, Unfit, Validate};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
+use crate::queue::latency::{bin_of, edge, from_units, to_units, BINS, BINS_PER_DECADE};
+use crate::queue::LatencyHistogram;
 use crate::stats::{self, Moments, Ratio, Stream};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What one option did on one path.
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +54,207 @@ pub struct OptionPath {
     pub backlog_images: f64,
     /// Cost by item kind [USD].
     pub breakdown: Vec<(ItemKind, f64)>,
+    /// End-to-end latency of the fleet's served images (self-hosted options).
+    #[serde(skip)]
+    pub latency: Option<PathLatency>,
+}
+
+/// What one path's fleet-served requests' latency (wait + service) is made of: requests at
+/// known latencies, and requests recorded against queue tables' rows (written out once per
+/// run, see [`crate::engine::Engine::latency`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathLatency {
+    /// (latency [s], requests).
+    pub points: Vec<(f64, f64)>,
+    /// Requests by table and row.
+    pub rows: Vec<RowTally>,
+}
+
+/// Requests recorded against the rows of one table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowTally {
+    /// Servers of the table.
+    pub servers: u32,
+    /// Speed step of the table ([`crate::fleet::speed_step`]).
+    pub step: i32,
+    /// Requests with each row's latency.
+    pub weights: Vec<f64>,
+    /// Requests with each row's latency plus a cold start.
+    pub delayed: Vec<f64>,
+}
+
+/// A run's fleet-served latency, request-weighted over hours and paths. Masses are the
+/// histogram's fixed-point integers, so adding paths and merging folds are exact and
+/// order-free: the same bytes at any thread count, and `add` and `merge` agree exactly. Kept
+/// sparse (a path's images fall in few bins), so that the folds a round of batches holds at
+/// once stay small.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "LatencyWire", try_from = "LatencyWire")]
+pub struct LatencyStats {
+    /// Requests at known latencies, by the latency histogram's bin ([`BINS`]: unbounded).
+    pub points: BTreeMap<usize, u128>,
+    /// Requests by (servers, speed step) and row: (weights, delayed weights), in units.
+    pub rows: BTreeMap<(u32, i32), (Vec<u128>, Vec<u128>)>,
+}
+
+impl LatencyStats {
+    fn add(&mut self, p: &PathLatency) {
+        let LatencyStats { points, rows } = self;
+        for &(t, n) in &p.points {
+            let k = if t.is_finite() { bin_of(t) } else { BINS };
+            *points.entry(k).or_default() += to_units(n);
+        }
+        for r in &p.rows {
+            let e = rows.entry((r.servers, r.step)).or_default();
+            let to = |v: &[f64]| -> Vec<u128> { v.iter().map(|x| to_units(*x)).collect() };
+            add_into(&mut e.0, &to(&r.weights));
+            add_into(&mut e.1, &to(&r.delayed));
+        }
+    }
+
+    /// The requests at known latencies as a histogram.
+    pub fn histogram(&self) -> LatencyHistogram {
+        let mut h = LatencyHistogram::new();
+        for (&k, &u) in &self.points {
+            // The middle of bin k lands in bin k.
+            let t = if k >= BINS {
+                f64::INFINITY
+            } else {
+                edge(k) * 10f64.powf(0.5 / BINS_PER_DECADE as f64)
+            };
+            h.add_point(from_units(u), t);
+        }
+        h
+    }
+
+    /// Row weights of one table in requests.
+    pub fn requests(units: &[u128]) -> Vec<f64> {
+        units.iter().map(|u| from_units(*u)).collect()
+    }
+}
+
+/// [`LatencyStats`] in a part file: JSON maps take string keys only, so both maps travel as
+/// lists of entries in key order (a key given twice is refused on reading).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyWire {
+    /// (bin, mass in units).
+    points: Vec<(usize, u128)>,
+    /// (servers, speed step, weights, delayed weights), in units.
+    rows: Vec<(u32, i32, Vec<u128>, Vec<u128>)>,
+}
+
+impl From<LatencyStats> for LatencyWire {
+    fn from(l: LatencyStats) -> LatencyWire {
+        let LatencyStats { points, rows } = l;
+        LatencyWire {
+            points: points.into_iter().collect(),
+            rows: rows
+                .into_iter()
+                .map(|((s, k), (w, d))| (s, k, w, d))
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<LatencyWire> for LatencyStats {
+    type Error = String;
+    fn try_from(w: LatencyWire) -> std::result::Result<LatencyStats, String> {
+        let LatencyWire { points, rows } = w;
+        let n = (points.len(), rows.len());
+        let l = LatencyStats {
+            points: points.into_iter().collect(),
+            rows: rows
+                .into_iter()
+                .map(|(s, k, w, d)| ((s, k), (w, d)))
+                .collect(),
+        };
+        if (l.points.len(), l.rows.len()) != n {
+            return Err("latency lists a bin or a table twice; expected each once".into());
+        }
+        Ok(l)
+    }
+}
+
+/// Most servers a latency table of a part may have: a fleet's GPUs
+/// ([`crate::engine::compile`]'s 10,000) times the most replicas a GPU holds.
+const MAX_TABLE_SERVERS: u32 = 10_000 * crate::catalogue::MAX_GPUS_PER_REPLICA;
+/// Largest speed step of a latency table (a speed factor of 10^±30).
+const MAX_TABLE_STEP: i32 = 30 * crate::fleet::SPEED_STEPS_PER_DECADE as i32;
+/// Most rows a latency table has ([`crate::queue::QueueTable`]).
+const MAX_TABLE_ROWS: usize = 1_000;
+
+impl Validate for LatencyStats {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let LatencyStats { points, rows } = self;
+        let _ = empty;
+        // A path's requests are at most its months' assets; in units, per batch of `paths`.
+        let most = to_units(
+            paths.max(1) as f64
+                * crate::limits::MAX_PEAK_MONTHLY_ASSETS
+                * crate::limits::MAX_HORIZON_MONTHS as f64,
+        );
+        let mass = |u: u128| -> Checked {
+            if u <= most {
+                Ok(())
+            } else {
+                Err(Unfit::new(format!(
+                    "is {u}; expected at most {most} (the requests of {paths} paths, in units)"
+                )))
+            }
+        };
+        for (k, u) in points {
+            if *k > BINS {
+                return Err(
+                    Unfit::new(format!("names bin {k}; expected a bin of 0 to {BINS}"))
+                        .under("points"),
+                );
+            }
+            mass(*u).map_err(|e| e.under(&format!("points[{k}]")))?;
+        }
+        for (i, ((servers, step), (w, d))) in rows.iter().enumerate() {
+            let key = format!("rows[{i}]");
+            if *servers > MAX_TABLE_SERVERS || step.abs() > MAX_TABLE_STEP {
+                return Err(Unfit::new(format!("is a table of {servers} servers at speed step {step}; expected at most {MAX_TABLE_SERVERS} servers and steps of at most {MAX_TABLE_STEP} in size")).under(&key));
+            }
+            for (what, v) in [("weights", w), ("delayed", d)] {
+                if v.len() > MAX_TABLE_ROWS {
+                    return Err(Unfit::new(format!(
+                        "has {} rows; expected at most {MAX_TABLE_ROWS}",
+                        v.len()
+                    ))
+                    .under(&format!("{key}.{what}")));
+                }
+                for (r, u) in v.iter().enumerate() {
+                    mass(*u).map_err(|e| e.under(&format!("{key}.{what}[{r}]")))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn add_into(a: &mut Vec<u128>, b: &[u128]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+impl Merge for LatencyStats {
+    fn merge(&mut self, later: &Self) {
+        let LatencyStats { points, rows } = self;
+        for (k, u) in &later.points {
+            *points.entry(*k).or_default() += u;
+        }
+        for (k, (w, d)) in &later.rows {
+            let e = rows.entry(*k).or_default();
+            add_into(&mut e.0, w);
+            add_into(&mut e.1, d);
+        }
+    }
 }
 
 impl OptionPath {
@@ -145,10 +349,13 @@ impl PathResult {
     }
 }
 
-/// Mean utilisation and overflow share by hour of week on one path.
+/// Mean utilisation and overflow share by hour of week on one path, in the month in which its
+/// fleet had the most requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeekTrace {
+    /// That month, from 0.
+    pub month: u32,
     /// Utilisation by hour of week.
     #[serde(with = "week")]
     pub utilisation: [f64; 168],
@@ -227,6 +434,8 @@ pub struct OptionStats {
     pub api_by_month: Vec<Moments>,
     /// A reservation's term past the horizon, in full [USD].
     pub commitment_left: Moments,
+    /// End-to-end latency of fleet-served images over all paths (empty for APIs).
+    pub latency: LatencyStats,
 }
 
 impl OptionStats {
@@ -262,7 +471,11 @@ impl OptionStats {
             capex_by_month,
             api_by_month,
             commitment_left,
+            latency,
         } = self;
+        if let Some(l) = &o.latency {
+            latency.add(l);
+        }
         total.push(o.total_usd).map_err(inv)?;
         present_value.push(o.present_value_usd).map_err(inv)?;
         commitment_left.push(o.commitment_left_usd);
@@ -321,7 +534,9 @@ impl Merge for OptionStats {
             capex_by_month,
             api_by_month,
             commitment_left,
+            latency,
         } = self;
+        latency.merge(&later.latency);
         total.merge(&later.total);
         present_value.merge(&later.present_value);
         cash_by_month.merge(&later.cash_by_month);
@@ -593,8 +808,10 @@ impl Validate for OptionStats {
             capex_by_month,
             api_by_month,
             commitment_left,
+            latency,
         } = self;
         let e = empty;
+        fold::field("latency", latency, &e.latency, paths)?;
         fold::field("total", total, &e.total, paths)?;
         fold::field("monthly", monthly, &e.monthly, paths)?;
         fold::field("per_asset", per_asset, &e.per_asset, paths)?;
@@ -664,5 +881,71 @@ impl Validate for RunResult {
         fold::setting("is_api", is_api, &empty.is_api)?;
         fold::field("options", options, &empty.options, paths)?;
         fold::field("pairs", pairs, &empty.pairs, paths)
+    }
+}
+
+#[cfg(test)]
+mod latency_part_tests {
+    use super::*;
+
+    fn stats() -> LatencyStats {
+        let mut l = LatencyStats::default();
+        l.add(&PathLatency {
+            points: vec![(0.5, 10.0), (f64::INFINITY, 1.0)],
+            rows: vec![RowTally {
+                servers: 4,
+                step: -3,
+                weights: vec![1.0, 2.0],
+                delayed: vec![0.5],
+            }],
+        });
+        l
+    }
+
+    #[test]
+    fn latency_round_trips_through_a_part_exactly() {
+        let l = stats();
+        let text = serde_json::to_string(&l).unwrap();
+        let back: LatencyStats = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, l);
+        assert_eq!(back.validate(&LatencyStats::default(), 1), Ok(()));
+    }
+
+    #[test]
+    fn latency_out_of_bounds_or_given_twice_is_refused() {
+        let empty = LatencyStats::default();
+        let mut far = stats();
+        far.points.insert(BINS + 1, 1);
+        assert!(far
+            .validate(&empty, 1)
+            .unwrap_err()
+            .key
+            .starts_with("points"));
+        let mut heavy = stats();
+        let most = to_units(
+            crate::limits::MAX_PEAK_MONTHLY_ASSETS * crate::limits::MAX_HORIZON_MONTHS as f64,
+        );
+        heavy.points.insert(3, most + 1);
+        assert_eq!(heavy.validate(&empty, 1).unwrap_err().key, "points[3]");
+        let mut big = stats();
+        big.rows
+            .insert((MAX_TABLE_SERVERS + 1, 0), (vec![1], vec![]));
+        assert!(big
+            .validate(&empty, 1)
+            .unwrap_err()
+            .key
+            .starts_with("rows["));
+        let mut steep = stats();
+        steep
+            .rows
+            .insert((1, MAX_TABLE_STEP + 1), (vec![1], vec![]));
+        assert!(steep.validate(&empty, 1).is_err());
+        let mut long = stats();
+        long.rows
+            .insert((1, 0), (vec![1; MAX_TABLE_ROWS + 1], vec![]));
+        assert!(long.validate(&empty, 1).is_err());
+        let twice = r#"{"points":[[3,1],[3,2]],"rows":[]}"#;
+        let e = serde_json::from_str::<LatencyStats>(twice).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
     }
 }

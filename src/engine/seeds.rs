@@ -32,3 +32,11 @@ pub fn path_seeds(seed: u64, samples: u64, batch: u64) -> Vec<(u64, [u8; 32])> {
         })
         .collect()
 }
+
+/// Option `option`'s own generator on a path whose split seed is `split_seed`.
+pub fn option_rng(split_seed: u64, option: u64) -> Xoshiro256PlusPlus {
+    let mut sm = SplitMix64::seed_from_u64(split_seed ^ option.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let mut s = [0u8; 32];
+    sm.fill_bytes(&mut s);
+    Xoshiro256PlusPlus::from_seed(s)
+}

@@ -3,11 +3,12 @@
 //! in arrays by fleet for the projected sampler's loops.
 
 use super::projection::{MonthSums, StatelessScratch, StatelessTotals};
-use super::result::{OptionPath, PathResult, WeekTrace};
+use super::result::{OptionPath, PathLatency, PathResult, RowTally, WeekTrace};
 use super::{Engine, ItemKind};
 use crate::error::Result;
-use crate::fleet::FleetState;
+use crate::fleet::{Fleet, FleetState, HourOutcome, PathTables};
 use crate::money::{self, Usd};
+use crate::queue::latency::{BINS, BINS_PER_DECADE, MIN_SECONDS};
 use rust_decimal::Decimal;
 
 /// Upper edges of the wait-time bins [s]: under 0.1 s, then log-spaced up to about 12 days.
@@ -56,14 +57,156 @@ pub(super) struct OptionRun {
     pub breakdown: Vec<(ItemKind, Usd)>,
     /// What the path reports.
     pub out: OptionPath,
+    /// The queue tables at this path's speed (queue fleets).
+    pub tables: PathTables,
+    /// Each fleet stream's share of the fleet's requests and its service time on a server at
+    /// this path's speed [s].
+    pub service: Vec<(f64, f64)>,
+    /// Served requests that did not wait, without and with a cold start.
+    pub service_only: [f64; 2],
+    /// Served requests that waited a fixed time before service (fluid waits), by the
+    /// latency histogram's bin of that wait, without and with a cold start: (bin, requests),
+    /// sorted by bin (a path visits few bins; a dense array per option would not stay in
+    /// cache when a plan runs a hundred options).
+    pub waited: [Vec<(u32, f64)>; 2],
+    /// Where in `waited` the last hour went (the next hour's wait is usually near).
+    pub waited_hint: [usize; 2],
+    /// The path's latency so far (service-only requests are added at the end).
+    pub latency: PathLatency,
+    /// This month's expected served and overflowed requests and busy GPU-seconds of a queue
+    /// fleet under the fast sampler.
+    pub expected: [f64; 3],
+}
+
+impl OptionRun {
+    /// Record the latency of `served` requests of an hour that went as `out` says (the share
+    /// `out.cold_share` waits a cold start too, added at the path's end).
+    #[inline]
+    pub fn record_latency(&mut self, served: f64, out: &HourOutcome) {
+        let w = out.latency.fixed_wait;
+        self.record_latency_log(served, out, w.log10());
+    }
+
+    /// [`OptionRun::record_latency`] given `log10` of the hour's fixed wait.
+    #[inline]
+    pub fn record_latency_log(&mut self, served: f64, out: &HourOutcome, log10_wait: f64) {
+        if served.is_nan() || served <= 0.0 {
+            return;
+        }
+        // Most hours: nothing waits.
+        let l = &out.latency;
+        if l.rows.is_none() && (l.fixed_wait == 0.0 || l.fixed_share == 0.0) {
+            let cold = out.cold_share.clamp(0.0, 1.0);
+            self.service_only[0] += served * (1.0 - cold);
+            self.service_only[1] += served * cold;
+            return;
+        }
+        let cold = out.cold_share.clamp(0.0, 1.0);
+        let l = &out.latency;
+        let fixed = served * l.fixed_share.clamp(0.0, 1.0);
+        let rest = served - fixed;
+        if fixed > 0.0 {
+            if l.fixed_wait == 0.0 {
+                self.service_only[0] += fixed * (1.0 - cold);
+                self.service_only[1] += fixed * cold;
+            } else {
+                // By the wait's bin: one logarithm an hour, not one per bucket, and at most a
+                // bin's worth of points per bucket at the path's end.
+                // bin_of(wait), from its logarithm.
+                let k = if !l.fixed_wait.is_finite() {
+                    BINS
+                } else if l.fixed_wait <= MIN_SECONDS {
+                    0
+                } else {
+                    (((log10_wait - MIN_SECONDS.log10()) * BINS_PER_DECADE as f64).floor() as usize)
+                        .min(BINS - 1)
+                } as u32;
+                let [plain, cold_v] = &mut self.waited;
+                add_sorted(plain, &mut self.waited_hint[0], k, fixed * (1.0 - cold));
+                if cold > 0.0 {
+                    add_sorted(cold_v, &mut self.waited_hint[1], k, fixed * cold);
+                }
+            }
+        }
+        if rest > 0.0 {
+            match l.rows {
+                None => {
+                    self.service_only[0] += rest * (1.0 - cold);
+                    self.service_only[1] += rest * cold;
+                }
+                Some((servers, place)) => {
+                    let step = self.tables.step;
+                    let tally = match self.latency.rows.iter().position(|r| r.servers == servers) {
+                        Some(i) => &mut self.latency.rows[i],
+                        None => {
+                            // Enough rows for any table; `write_rows` reads only its own.
+                            let n = place.row + 2;
+                            self.latency.rows.push(RowTally {
+                                servers,
+                                step,
+                                weights: vec![0.0; n],
+                                delayed: vec![0.0; n],
+                            });
+                            self.latency.rows.last_mut().expect("just pushed")
+                        }
+                    };
+                    let need = place.row + 2;
+                    if tally.weights.len() < need {
+                        tally.weights.resize(need, 0.0);
+                        tally.delayed.resize(need, 0.0);
+                    }
+                    let (lo, hi) = (1.0 - place.weight, place.weight);
+                    tally.weights[place.row] += rest * (1.0 - cold) * lo;
+                    tally.weights[place.row + 1] += rest * (1.0 - cold) * hi;
+                    if cold > 0.0 {
+                        tally.delayed[place.row] += rest * cold * lo;
+                        tally.delayed[place.row + 1] += rest * cold * hi;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The path's latency, with the service-only requests as points.
+    fn take_latency(&mut self, cold_start: f64) -> PathLatency {
+        let mut l = std::mem::take(&mut self.latency);
+        for (v, delay) in self.waited.iter().zip([0.0, cold_start]) {
+            for &(k, n) in v {
+                let k = k as usize;
+                // A bin's waits at its middle (within half a bin, 0.58%); unbounded ones stay so.
+                let wait = if k == BINS {
+                    f64::INFINITY
+                } else {
+                    // edge(k) × 10^(1/400), by exp (cheaper than powf, once per bin).
+                    MIN_SECONDS
+                        * ((k as f64 + 0.5) * std::f64::consts::LN_10 / BINS_PER_DECADE as f64)
+                            .exp()
+                };
+                for &(share, secs) in &self.service {
+                    l.points.push((wait + secs + delay, n * share));
+                }
+            }
+        }
+        let [plain, cold] = self.service_only;
+        for &(share, secs) in &self.service {
+            if plain > 0.0 {
+                l.points.push((secs, plain * share));
+            }
+            if cold > 0.0 {
+                l.points.push((secs + cold_start, cold * share));
+            }
+        }
+        l
+    }
 }
 
 /// One path's running state and accumulators, reused month to month.
 pub(super) struct PathScratch {
     /// Per option.
     pub opts: Vec<OptionRun>,
-    /// Hour-of-week sums of utilisation, overflow share and hours, per option (traced paths).
-    pub trace: Option<Vec<[[f64; 168]; 3]>>,
+    /// Hour-of-week sums of utilisation, overflow share, hours and fleet-bound requests, per
+    /// option and month (traced paths).
+    pub trace: Option<Vec<Vec<[[f64; 168]; 4]>>>,
     /// This month's count of each stream, all hours so far.
     pub month_counts: Vec<f64>,
     /// This month's pooled count of each stream.
@@ -85,10 +228,17 @@ pub(super) struct PathScratch {
     /// Scratch for the stateless step.
     pub hot_scratch: StatelessScratch,
     pub hot_totals: Vec<StatelessTotals>,
+    /// The hour being stepped, reused.
+    pub hour_out: HourOutcome,
+    /// Each fleet's own generator for splitting its month counts into served and overflowed
+    /// (fast sampler), seeded from the path and the option: what one option draws never
+    /// moves another's draws, so a what-if on one option leaves the others' paths exactly
+    /// as they were (the paired differences of `compare` are then exactly zero).
+    pub split_rngs: Vec<rand_xoshiro::Xoshiro256PlusPlus>,
 }
 
 impl PathScratch {
-    pub fn new(e: &Engine, x: &[f64]) -> PathScratch {
+    pub fn new(e: &Engine, x: &[f64], split_seed: u64) -> PathScratch {
         let opts = e
             .options
             .iter()
@@ -109,7 +259,19 @@ impl PathScratch {
                         })
                         .unwrap_or(0.0)
                 };
+                let service = o
+                    .fleet
+                    .as_ref()
+                    .map(|f| service_times(e, f, speed))
+                    .unwrap_or_default();
                 OptionRun {
+                    tables: PathTables::new(speed),
+                    service,
+                    service_only: [0.0; 2],
+                    waited: [Vec::new(), Vec::new()],
+                    waited_hint: [0; 2],
+                    latency: PathLatency::default(),
+                    expected: [0.0; 3],
                     speed,
                     k1: moment(1),
                     k2: moment(2),
@@ -144,13 +306,20 @@ impl PathScratch {
                         licence_overage_images: 0.0,
                         backlog_images: 0.0,
                         breakdown: Vec::new(),
+                        latency: None,
                     },
                 }
             })
             .collect::<Vec<_>>();
         let n_fleets = e.fleets.len();
         let fleet_speed = e.fleets.iter().map(|o| opts[o.0].speed).collect();
+        let split_rngs = e
+            .fleets
+            .iter()
+            .map(|o| super::seeds::option_rng(split_seed, o.0 as u64))
+            .collect();
         PathScratch {
+            split_rngs,
             opts,
             trace: None,
             month_counts: vec![0.0; e.streams.len()],
@@ -169,6 +338,7 @@ impl PathScratch {
                 .unwrap_or_default(),
             hot_scratch: StatelessScratch::default(),
             hot_totals: vec![StatelessTotals::default(); n_fleets],
+            hour_out: HourOutcome::default(),
         }
     }
 
@@ -191,12 +361,14 @@ impl PathScratch {
             for v in [served, overflowed, busy, cap, billed_hours, billed_seconds] {
                 *v = 0.0;
             }
+            o.expected = [0.0; 3];
         }
     }
 
-    /// The hour share at or under which every fleet is at rest and stays linear.
+    /// The hour share at or under which every fluid fleet is at rest and stays linear (queue
+    /// fleets are taken a month at a time and need no hour's counts).
     pub fn common_cutoff(&self, e: &Engine, cutoffs: &[f64]) -> f64 {
-        e.fleets
+        e.fleets[..e.n_fluid]
             .iter()
             .map(|&o| {
                 let at_rest = e
@@ -216,7 +388,11 @@ impl PathScratch {
     /// The path's result.
     pub fn finish(self, e: &Engine, path: u64, x: Vec<f64>) -> Result<PathResult> {
         let mut options = Vec::with_capacity(self.opts.len());
-        for (o, run) in self.opts.into_iter().enumerate() {
+        for (o, mut run) in self.opts.into_iter().enumerate() {
+            let latency = e.options[o]
+                .fleet
+                .as_ref()
+                .map(|f| run.take_latency(f.cold_start_seconds()));
             let OptionRun {
                 k1,
                 state,
@@ -231,6 +407,7 @@ impl PathScratch {
             out.total_usd = money::to_f64(total);
             out.present_value_usd =
                 present_value(&out.monthly_cash_usd, e.scenario.discount_rate_per_year);
+            out.latency = latency;
             out.busy_seconds = busy_all;
             out.capacity_seconds = cap_all;
             out.p95_wait_s = wait_quantile(&waits, 0.95);
@@ -256,15 +433,32 @@ impl PathScratch {
         }
         let trace = self.trace.map(|tr| {
             tr.into_iter()
-                .map(|[u, ov, n]| {
+                .map(|months| {
+                    // The month with the most requests for the fleet: where it saturates, if
+                    // it does anywhere (the later month on a tie, as demand grows).
+                    let busiest = months
+                        .iter()
+                        .map(|w| w[3].iter().sum::<f64>())
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |best, (m, r)| {
+                            if r >= best.1 {
+                                (m, r)
+                            } else {
+                                best
+                            }
+                        })
+                        .0;
                     let mut w = WeekTrace {
+                        month: busiest as u32,
                         utilisation: [0.0; 168],
                         overflow: [0.0; 168],
                     };
-                    for h in 0..168 {
-                        if n[h] > 0.0 {
-                            w.utilisation[h] = u[h] / n[h];
-                            w.overflow[h] = ov[h] / n[h];
+                    if let Some([u, ov, n, _]) = months.get(busiest) {
+                        for h in 0..168 {
+                            if n[h] > 0.0 {
+                                w.utilisation[h] = u[h] / n[h];
+                                w.overflow[h] = ov[h] / n[h];
+                            }
                         }
                     }
                     w
@@ -292,6 +486,50 @@ pub fn present_value(cash: &[f64], rate: f64) -> f64 {
         .sum()
 }
 
+/// Add `n` to bin `k` of a list sorted by bin, looking first where `hint` says.
+fn add_sorted(v: &mut Vec<(u32, f64)>, hint: &mut usize, k: u32, n: f64) {
+    for i in [*hint, hint.wrapping_add(1), hint.wrapping_sub(1)] {
+        if let Some(e) = v.get_mut(i) {
+            if e.0 == k {
+                e.1 += n;
+                *hint = i;
+                return;
+            }
+        }
+    }
+    match v.binary_search_by_key(&k, |e| e.0) {
+        Ok(i) => {
+            v[i].1 += n;
+            *hint = i;
+        }
+        Err(i) => {
+            v.insert(i, (k, n));
+            *hint = i;
+        }
+    }
+}
+
+/// Each fleet stream's share of the fleet's requests and its service time on one server at
+/// `speed` [s].
+fn service_times(e: &Engine, f: &Fleet, speed: f64) -> Vec<(f64, f64)> {
+    let total: f64 = f
+        .fleet_streams
+        .iter()
+        .map(|i| e.streams[i.0].per_asset)
+        .sum();
+    let spg = f.shape.servers_per_gpu();
+    f.fleet_streams
+        .iter()
+        .filter(|i| e.streams[i.0].per_asset > 0.0)
+        .map(|i| {
+            (
+                e.streams[i.0].per_asset / total,
+                f.stream_seconds[i.0] * spg * speed,
+            )
+        })
+        .collect()
+}
+
 fn wait_edge(b: usize) -> f64 {
     // Bin 0: under 0.1 s; then 10^(b/6) × 0.1 s.
     0.1 * 10f64.powf(b as f64 / 6.0)
@@ -299,13 +537,18 @@ fn wait_edge(b: usize) -> f64 {
 
 /// Add `weight` images that waited `wait` seconds.
 pub(super) fn add_wait(bins: &mut [f64; WAIT_BINS], wait: f64, weight: f64) {
+    add_wait_log(bins, wait, wait.log10(), weight);
+}
+
+/// [`add_wait`] given `log10(wait)` (an hour's wait's logarithm serves two histograms).
+pub(super) fn add_wait_log(bins: &mut [f64; WAIT_BINS], wait: f64, log10: f64, weight: f64) {
     if weight <= 0.0 {
         return;
     }
     let b = if wait < 0.1 {
         0
     } else {
-        ((wait / 0.1).log10() * 6.0).ceil() as usize
+        ((log10 + 1.0) * 6.0).ceil() as usize
     };
     bins[b.min(WAIT_BINS - 1)] += weight;
 }

@@ -62,6 +62,17 @@ fn units(requests: f64) -> u128 {
     }
 }
 
+/// `requests` in the histogram's fixed-point units (2⁻⁴⁰ request; 0 for none, negative or
+/// not finite), for other accumulators that must add and merge exactly.
+pub fn to_units(requests: f64) -> u128 {
+    units(requests)
+}
+
+/// Requests in `u` fixed-point units.
+pub fn from_units(u: u128) -> f64 {
+    u as f64 * UNIT
+}
+
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {

@@ -93,7 +93,7 @@ pub use latency::LatencyHistogram;
 pub use mix::{Bucket, MixError, ServiceMix};
 pub use policy::Policy;
 pub use sizing::servers_for_latency;
-pub use table::{HourSummary, QueueTable};
+pub use table::{HourSummary, QueueTable, RowPlace};
 
 #[cfg(test)]
 mod agreement;

@@ -71,7 +71,8 @@ pub fn build(
     } else {
         phase("sweep");
         let (from, to) = sweep::default_range(&e.scenario);
-        let volumes = sweep::grid(from, to, sweep::DEFAULT_POINTS, true);
+        let base = sweep::grid(from, to, sweep::DEFAULT_POINTS, true);
+        let volumes = sweep::refined_grid(&sweep_engine, &cfg.run, &base, true, ctl)?;
         let fold = sweep::run(&sweep_engine, &cfg.run, &volumes, ctl)?;
         Some(fold.finish(&sweep_engine, provenance(&sweep_engine)))
     };
@@ -112,6 +113,18 @@ pub fn build(
 }
 
 impl Report {
+    /// The workbook: the same figures as the page, as numbers a spreadsheet can use.
+    pub fn workbook(&self, e: &Engine, catalogue: &Catalogue) -> Result<Vec<u8>> {
+        super::xlsx::workbook(&super::xlsx::WorkbookInputs {
+            engine: e,
+            catalogue,
+            run: &self.summary,
+            sweep: self.sweep.as_ref(),
+            plan: self.plan.as_ref().ok(),
+            sensitivity: self.sensitivity.as_ref(),
+        })
+    }
+
     /// The page.
     pub fn page(&self, e: &Engine, catalogue: &Catalogue) -> Result<String> {
         let months = e.scenario.horizon_months;

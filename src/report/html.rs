@@ -4,14 +4,16 @@
 //! It prints to PDF cleanly: charts never split across pages.
 
 use super::charts::{render_svg, Chart};
+use super::decision::Decision;
 use super::summary::RunSummary;
+use super::words;
 use crate::analysis::plan::PlanResult;
 use crate::analysis::sensitivity::SensitivityResult;
 use crate::analysis::sweep::SweepResult;
 use crate::catalogue::Catalogue;
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::money::{format_count, format_usd_short};
+use crate::money::format_usd_short;
 use crate::scenario::{OptionKind, Payment};
 
 /// Escape text for HTML.
@@ -45,6 +47,7 @@ const CSS: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:110
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ccc;padding-bottom:.2em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right;vertical-align:top}
 th{background:#f2f2f2}td.l,th.l{text-align:left}.muted{color:#666;font-size:.9em}.verdict{font-size:1.1em;background:#eef6fb;padding:.6em .8em;border-left:4px solid #0072B2}
+.answer{border:1px solid #ccc;padding:.4em 1em;margin:1em 0}.answer h2{margin-top:.4em;border:none}.answer .decision{font-size:1.35em}.answer dt{font-weight:bold;margin-top:.5em}.answer dd{margin-left:1.2em}
 figure{margin:1em 0;page-break-inside:avoid;break-inside:avoid}figure svg{width:100%;height:auto}
 @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}table{page-break-inside:avoid}}";
 
@@ -59,105 +62,124 @@ fn chart(c: &Chart) -> Result<String> {
 }
 
 fn assumptions(e: &Engine) -> String {
-    let s = &e.scenario;
     let mut out = String::from("<ul>\n");
-    out.push_str(&format!(
-        "<li>Horizon: {} month(s) from calendar month {}; prices as of {}.</li>\n",
-        s.horizon_months,
-        s.start_month,
-        s.as_of
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "the newest in the catalogue".into())
-    ));
-    for inp in &s.inputs {
-        let d = &inp.dist;
-        let text = if d.is_fixed() {
-            format!("{} ({})", fmt_num(d.median()), inp.unit)
-        } else {
-            format!(
-                "{} distribution, median {}, 10th–90th percentile {}–{} ({})",
-                d.family(),
-                fmt_num(d.median()),
-                fmt_num(d.quantile(0.1)),
-                fmt_num(d.quantile(0.9)),
-                inp.unit
-            )
-        };
+    for (label, text) in words::assumptions(e) {
         out.push_str(&format!(
             "<li><b>{}</b>: {}</li>\n",
-            esc(&inp.name),
+            esc(&label),
             esc(&text)
-        ));
-    }
-    out.push_str(&format!(
-        "<li>Week shape: the “{}” profile; arrivals {:?}{}.</li>\n",
-        esc(&s.demand.profile.name),
-        s.demand.arrivals,
-        if s.demand.burstiness > 0.0 {
-            format!(
-                ", bursts with coefficient of variation {}",
-                s.demand.burstiness
-            )
-        } else {
-            String::new()
-        }
-    ));
-    let mix: Vec<String> = s
-        .mix
-        .iter()
-        .map(|b| {
-            format!(
-                "{:.0}% {}{}",
-                100.0 * b.share,
-                b.size,
-                if b.inputs.is_empty() {
-                    String::new()
-                } else {
-                    format!(" with {} input image(s)", b.inputs.len())
-                }
-            )
-        })
-        .collect();
-    out.push_str(&format!(
-        "<li>Request mix: {}.</li>\n",
-        esc(&mix.join(", "))
-    ));
-    if s.stages.len() > 1 || s.stages[0].per_asset != 1.0 {
-        let st: Vec<String> = s
-            .stages
-            .iter()
-            .map(|x| format!("{} × {} per asset", x.name, x.per_asset))
-            .collect();
-        out.push_str(&format!("<li>Pipeline: {}.</li>\n", esc(&st.join("; "))));
-    }
-    for (i, o) in s.options.iter().enumerate() {
-        out.push_str(&format!(
-            "<li>Option <b>{}</b>: {}.</li>\n",
-            esc(&o.id),
-            esc(&super::summary::describe(e, i).1)
-        ));
-    }
-    if !s.correlations.is_empty() {
-        let c: Vec<String> = s
-            .correlations
-            .iter()
-            .map(|(a, b, r)| format!("{} ~ {} (ρ = {r})", s.input(*a).name, s.input(*b).name))
-            .collect();
-        out.push_str(&format!(
-            "<li>Rank correlations: {}.</li>\n",
-            esc(&c.join(", "))
         ));
     }
     out.push_str("</ul>\n");
     out
 }
 
-fn fmt_num(x: f64) -> String {
-    if x.abs() >= 1000.0 {
-        format_count(x)
+/// Every financial assumption, in words: discounting, one-time costs, owned hardware and its
+/// resale, reservations, prices that move, missing people costs.
+fn finance(e: &Engine) -> String {
+    let s = &e.scenario;
+    let mut li: Vec<String> = Vec::new();
+    li.push(if s.discount_rate_per_year == 0.0 {
+        "Totals are not discounted (discount_rate_per_year = 0); the present values equal them."
+            .into()
     } else {
-        format!("{}", (x * 10_000.0).round() / 10_000.0)
+        format!(
+            "Present values discount month m (from 0) by (1 + {:.1}%)^(m/12).",
+            100.0 * s.discount_rate_per_year
+        )
+    });
+    let range = |i: crate::ids::InputId| {
+        let d = &s.input(i).dist;
+        if d.is_fixed() {
+            format_usd_short(d.median())
+        } else {
+            format!(
+                "{} (10th–90th percentile {}–{})",
+                format_usd_short(d.median()),
+                format_usd_short(d.quantile(0.1)),
+                format_usd_short(d.quantile(0.9))
+            )
+        }
+    };
+    for o in &s.options {
+        if let Some(i) = o.setup_usd {
+            li.push(format!(
+                "{}: a one-time set-up of {}, paid in month 1.",
+                o.id,
+                range(i)
+            ));
+        }
+        if let OptionKind::SelfHost(h) = &o.kind {
+            match &h.payment {
+                Payment::Owned {
+                    purchase_usd,
+                    system_usd,
+                    residual_share,
+                    residual_from_catalogue,
+                    ..
+                } => {
+                    let r = &s.input(*residual_share).dist;
+                    li.push(format!(
+                        "{}: each GPU bought in month 1 for ${purchase_usd} plus ${system_usd} of server and networking; at the end of month {} it fetches {:.0}–{:.0}% of that ({}), which comes back in the cash view; the cost is the difference, spread evenly over the horizon.",
+                        o.id,
+                        s.horizon_months,
+                        100.0 * r.quantile(0.0),
+                        100.0 * r.quantile(1.0),
+                        if *residual_from_catalogue { "the catalogue's resale curve" } else { "the scenario's figure" }
+                    ));
+                }
+                Payment::Hourly {
+                    commitment_months: Some(c),
+                    commitment_exit_usd,
+                    ..
+                } => li.push(match commitment_exit_usd {
+                    Some(x) => format!("{}: reserved for {c} months; the term past the horizon is resold or cancelled for ${x}, billed in the last month.", o.id),
+                    None if *c > s.horizon_months => format!("{}: reserved for {c} months, {} past the horizon: the whole term is billed (the rest in the last month).", o.id, c - s.horizon_months),
+                    None => format!("{}: reserved for {c} months, within the horizon.", o.id),
+                }),
+                _ => {}
+            }
+            if !h.ops_given {
+                li.push(format!(
+                    "{}: no people cost is set (ops_hours_per_month); its totals leave people out.",
+                    o.id
+                ));
+            }
+        }
     }
+    for (what, d) in [
+        ("API prices", s.market.api_price_drift),
+        ("GPU rents", s.market.gpu_price_drift),
+    ] {
+        if let Some(i) = d {
+            let dist = &s.input(i).dist;
+            li.push(format!(
+                "{what} move by {:.0}% a year (median; 10th–90th percentile {:.0}% to {:.0}%), month by month.",
+                100.0 * dist.median(),
+                100.0 * dist.quantile(0.1),
+                100.0 * dist.quantile(0.9)
+            ));
+        }
+    }
+    if s.market.api_price_drift.is_none() && s.market.gpu_price_drift.is_none() {
+        li.push("Prices stay at today's for the whole horizon (no drift set).".into());
+    }
+    for c in &s.market.changes {
+        let who = match &c.what {
+            crate::scenario::Mover::Api(a) => a.clone(),
+            crate::scenario::Mover::Gpu(g) => format!("{g} rents"),
+        };
+        li.push(format!(
+            "From month {}, {who} × {}.",
+            c.from_month, c.factor
+        ));
+    }
+    let mut out = String::from("<ul>\n");
+    for l in li {
+        out.push_str(&format!("<li>{}</li>\n", esc(&l)));
+    }
+    out.push_str("</ul>\n");
+    out
 }
 
 fn run_table(r: &RunSummary) -> String {
@@ -183,203 +205,127 @@ fn run_table(r: &RunSummary) -> String {
     t
 }
 
-/// Where a figure came from: the catalogue's dated source when the scenario uses the
-/// catalogue's figure, else the scenario file that set its own.
-fn credit(
-    from_catalogue: bool,
-    p: &crate::catalogue::Provenance,
-    scenario_file: &str,
-) -> (String, String) {
-    if from_catalogue {
-        (p.as_of.to_string(), p.source.clone())
-    } else {
-        (
-            "scenario".into(),
-            format!("{scenario_file} (the scenario's own figure)"),
-        )
-    }
-}
-
 /// Every dated figure the scenario's options rest on.
 fn prices(e: &Engine, cat: &Catalogue) -> String {
-    let mut rows: Vec<(String, String, String, String)> = Vec::new();
-    let mut add = |what: String, value: String, date: String, source: String| {
-        let row = (what, value, date, source);
-        if !rows.contains(&row) {
-            rows.push(row);
-        }
-    };
-    let s = &e.scenario;
-    let mut apis: Vec<String> = Vec::new();
-    for o in &s.options {
-        apis.extend(o.stage_apis.values().cloned());
-        match &o.kind {
-            OptionKind::Api { api, .. } => apis.push(api.clone()),
-            OptionKind::SelfHost(h) => {
-                if let Some(ov) = &h.overflow {
-                    apis.push(ov.api.clone());
-                }
-                if let Some(g) = cat.gpus.get(&h.gpu) {
-                    match &h.payment {
-                        Payment::Hourly {
-                            offer,
-                            usd_per_hour,
-                            ..
-                        } => {
-                            if let Some(of) = g.offer(offer) {
-                                let (d, src) = credit(
-                                    of.usd_per_hour == Some(*usd_per_hour),
-                                    &of.provenance,
-                                    &s.file,
-                                );
-                                add(
-                                    format!("{} {}", g.id, offer),
-                                    format!("${usd_per_hour}/hour"),
-                                    d,
-                                    src,
-                                );
-                            }
-                        }
-                        Payment::Serverless {
-                            offer,
-                            usd_per_second,
-                            ..
-                        } => {
-                            if let Some(of) = g.offer(offer) {
-                                let (d, src) = credit(
-                                    of.usd_per_second == Some(*usd_per_second),
-                                    &of.provenance,
-                                    &s.file,
-                                );
-                                add(
-                                    format!("{} {}", g.id, offer),
-                                    format!("${usd_per_second}/s"),
-                                    d,
-                                    src,
-                                );
-                            }
-                        }
-                        Payment::Owned {
-                            purchase_usd,
-                            system_usd,
-                            residual_share,
-                            residual_from_catalogue,
-                            ..
-                        } => {
-                            let (d, src) = match &g.purchase {
-                                Some(p) => credit(p.usd == *purchase_usd, &p.provenance, &s.file),
-                                None => ("scenario".into(), s.file.clone()),
-                            };
-                            add(
-                                format!("{} purchase (per GPU)", g.id),
-                                format!("${purchase_usd}"),
-                                d,
-                                src,
-                            );
-                            if !system_usd.is_zero() {
-                                add(
-                                    format!("{} server and networking share (per GPU)", g.id),
-                                    format!("${system_usd}"),
-                                    "scenario".into(),
-                                    format!("{} (the scenario's own figure)", s.file),
-                                );
-                            }
-                            let r = s.input(*residual_share);
-                            let resale = g.resale.as_ref().map(|r| &r.provenance).or_else(|| {
-                                cat.gpus
-                                    .get("h100-sxm")
-                                    .and_then(|h| h.resale.as_ref())
-                                    .map(|r| &r.provenance)
-                            });
-                            let (d, src) = match (resale, residual_from_catalogue) {
-                                (Some(p), true) => (
-                                    p.as_of.to_string(),
-                                    format!(
-                                        "{}{}",
-                                        p.source,
-                                        if g.resale.is_none() {
-                                            " (the H100's curve, assumed)"
-                                        } else {
-                                            ""
-                                        }
-                                    ),
-                                ),
-                                _ => (
-                                    "scenario".into(),
-                                    format!("{} (the scenario's own figure)", s.file),
-                                ),
-                            };
-                            add(
-                                format!("{} resale after {} months", g.id, s.horizon_months),
-                                format!(
-                                    "{:.0}–{:.0}% of purchase",
-                                    100.0 * r.dist.quantile(0.0),
-                                    100.0 * r.dist.quantile(1.0)
-                                ),
-                                d,
-                                src,
-                            );
-                        }
-                    }
-                }
-                if let Some(p) = cat.selfhost.get(&h.profile) {
-                    match (h.seconds_at_1mp, &h.bucket_seconds, p.speed_on(&h.gpu)) {
-                        (Some(t), _, _) => add(
-                            format!("{} on {}", p.id, h.gpu),
-                            format!("{t} s per 1 MP image"),
-                            "scenario".into(),
-                            s.file.clone(),
-                        ),
-                        (_, Some(b), _) => add(
-                            format!("{} on {}", p.id, h.gpu),
-                            format!("{b:?} s per bucket"),
-                            "scenario".into(),
-                            s.file.clone(),
-                        ),
-                        (_, _, Some(sp)) => add(
-                            format!("{} on {}", p.id, h.gpu),
-                            format!("{} s per 1 MP image", sp.seconds_at_1mp),
-                            sp.provenance.as_of.to_string(),
-                            sp.provenance.source.clone(),
-                        ),
-                        _ => {}
-                    }
-                }
-                if let Some(l) = cat.licences.get(&h.licence) {
-                    add(
-                        format!("licence {}", l.id),
-                        format!(
-                            "${}/month{}",
-                            h.licence_fee_usd.unwrap_or(l.monthly_fee_usd),
-                            if l.provenance.assumption {
-                                " (assumption)"
-                            } else {
-                                ""
-                            }
-                        ),
-                        l.provenance.as_of.to_string(),
-                        l.provenance.source.clone(),
-                    );
-                }
-            }
-        }
-    }
-    for api in apis {
-        if let Some(p) = cat.apis.get(&api).and_then(|a| a.price_on(s.as_of)) {
-            add(
-                api.clone(),
-                p.rule.headline(),
-                p.provenance.as_of.to_string(),
-                p.provenance.source.clone(),
-            );
-        }
-    }
     let mut t = String::from("<table><tr><th class=l>figure</th><th class=l>value</th><th class=l>as of</th><th class=l>source</th></tr>\n");
-    for (w, v, d, src) in rows {
-        t.push_str(&format!("<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>\n", esc(&w), esc(&v), esc(&d), esc(&src)));
+    for r in words::price_rows(e, cat) {
+        t.push_str(&format!("<tr><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td></tr>\n", esc(&r.what), esc(&r.value), esc(&r.as_of), esc(&r.source)));
     }
     t.push_str("</table>\n");
     t
+}
+
+/// A factor as a change: `×0.87 (13% lower)`.
+fn factor(f: f64) -> String {
+    let pct = (f - 1.0) * 100.0;
+    let change = if pct.abs() < 0.05 {
+        "as they are".to_string()
+    } else if pct < 0.0 {
+        format!("{}% lower", words::number(-pct))
+    } else {
+        format!("{}% higher", words::number(pct))
+    };
+    format!("×{} ({change})", words::number(f))
+}
+
+/// The answer before the detail: the decision, how sure it is, what drives it, and what
+/// would flip it.
+fn first_screen(d: &Decision, months: u32) -> String {
+    let mut h = String::from("<section class=answer>\n<h2>The answer</h2>\n");
+    let what = if d.choose_is_api {
+        format!("Keep paying per image: <b>{}</b>", esc(&d.choose))
+    } else {
+        format!("Self-host: <b>{}</b>", esc(&d.choose))
+    };
+    h.push_str(&format!(
+        "<p class=decision>{what}, rather than {}.</p>\n<dl>\n",
+        esc(&d.over)
+    ));
+    let (save, se) = d.saving_per_month;
+    h.push_str(&format!(
+        "<dt>How sure</dt><dd>Cheaper on <b>{:.0}%</b> of the simulated futures; {} a month cheaper on average (± {}, one standard error; {} over {} months).{}",
+        100.0 * d.p_cheaper,
+        format_usd_short(save),
+        format_usd_short(se),
+        format_usd_short(save * f64::from(months)),
+        months,
+        if d.p_cheaper < 0.5 {
+            " It has the lower mean cost yet is cheaper on fewer than half of the futures: it saves a lot on some and loses a little on more, so the answer depends on where demand lands."
+        } else {
+            ""
+        }
+    ));
+    for (id, p5, p50, p95) in &d.ranges {
+        h.push_str(&format!(
+            " {}: {} a month (median), {}–{} on 90% of futures.",
+            esc(id),
+            format_usd_short(*p50),
+            format_usd_short(*p5),
+            format_usd_short(*p95)
+        ));
+    }
+    h.push_str("</dd>\n");
+    if !d.drivers.is_empty() {
+        h.push_str(&format!(
+            "<dt>What drives it</dt><dd>Each input from its p10 to its p90, the others at their medians, moves the {}:<ol>\n",
+            esc(&d.headline)
+        ));
+        for x in &d.drivers {
+            h.push_str(&format!(
+                "<li>{}: {} → {} moves it from {} to {}</li>\n",
+                esc(&x.input),
+                words::number(x.values.0),
+                words::number(x.values.1),
+                format_usd_short(x.headline.0),
+                format_usd_short(x.headline.1)
+            ));
+        }
+        h.push_str("</ol></dd>\n");
+    }
+    h.push_str("<dt>What would flip it</dt><dd><ul>\n");
+    let (v0, v1) = d.volume_now;
+    let now = if (v1 / v0 - 1.0).abs() < 0.01 {
+        format!(
+            "this scenario's median volume is {} a month",
+            words::count(v0)
+        )
+    } else {
+        format!(
+            "this scenario's median volume runs from {} a month to about {} in month {months}",
+            words::count(v0),
+            words::count(v1)
+        )
+    };
+    match d.breakeven_volume {
+        Some((Some(m), p5, p95)) => h.push_str(&format!(
+            "<li>Volume: self-hosting is cheaper from about <b>{} images a month</b> (p5–p95 {}–{}); {now}.</li>\n",
+            words::count(m),
+            p5.map(words::count).unwrap_or_else(|| "below the swept range".into()),
+            p95.map(words::count).unwrap_or_else(|| "above it".into())
+        )),
+        Some(_) => h.push_str(&format!(
+            "<li>Volume: no median break-even in the swept range; {now}.</li>\n"
+        )),
+        None => {}
+    }
+    match d.api_price_flip {
+        Some(f) => h.push_str(&format!(
+            "<li>API prices {}: the two options' mean costs are then equal.</li>\n",
+            factor(f)
+        )),
+        None => {
+            h.push_str("<li>API prices: no change of API prices alone makes the two equal.</li>\n")
+        }
+    }
+    match d.gpu_price_flip {
+        Some(f) => h.push_str(&format!(
+            "<li>GPU rents (by the hour or second) {}: the two options' mean costs are then equal.</li>\n",
+            factor(f)
+        )),
+        None => h.push_str("<li>GPU rents: no change of GPU rents alone makes the two equal.</li>\n"),
+    }
+    h.push_str("</ul></dd>\n</dl>\n<p class=muted>± is one standard error of the mean (the Monte Carlo error) everywhere in this report. API prices scale every API image, overflow included; GPU rents scale every rented GPU-hour and GPU-second (a purchase does not move); the thresholds compare the two options' mean costs.</p>\n</section>\n");
+    h
 }
 
 /// The page.
@@ -392,6 +338,15 @@ pub fn render(r: &ReportInputs) -> Result<String> {
         esc(&s.name)
     ));
     h.push_str(&format!("<p class=muted>{}<br>breakeven {} · seed {} · {} paths · catalogue {} · prices as of {} · scenario file {}</p>\n", esc(&s.description), p.version, p.seed, r.run.samples, esc(&p.catalogue), esc(&p.as_of), esc(&p.scenario_file)));
+    if let Some(d) = Decision::new(
+        r.engine,
+        r.run,
+        r.sensitivity.map(|(s, _)| s),
+        r.sweep.map(|(s, _)| s),
+    ) {
+        h.push_str(&first_screen(&d, s.horizon_months));
+    }
+    h.push_str("<h2>The detail</h2>\n");
     if let Some(v) = &r.run.verdict {
         let kind = |id: &str| {
             r.run
@@ -449,6 +404,8 @@ pub fn render(r: &ReportInputs) -> Result<String> {
     }
     h.push_str("<h2>What we assumed</h2>\n");
     h.push_str(&assumptions(r.engine));
+    h.push_str("<h3>Money: how each cost is counted</h3>\n");
+    h.push_str(&finance(r.engine));
     h.push_str("<h2>What each option costs</h2>\n");
     h.push_str(&run_table(r.run));
     for ap in r.run.api_prices_to_tell() {

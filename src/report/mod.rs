@@ -3,6 +3,8 @@
 //! interrupted command leaves the previous results, complete.
 
 pub mod charts;
+pub mod decision;
+pub mod export;
 pub mod files;
 pub mod full;
 pub mod html;
@@ -11,3 +13,5 @@ pub mod samples;
 pub mod summary;
 pub mod table;
 pub mod views;
+pub mod words;
+pub mod xlsx;

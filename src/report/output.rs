@@ -49,7 +49,7 @@ pub const MANIFEST_KIND: &str = "breakeven output folder";
 const STAGE_LOCK: &str = ".breakeven-stage.lock";
 /// Extensions of the files breakeven writes: a folder without a manifest (written by an older
 /// version) is taken over only when it holds nothing else.
-const OUTPUT_EXTENSIONS: [&str; 5] = ["json", "csv", "png", "svg", "html"];
+const OUTPUT_EXTENSIONS: [&str; 6] = ["json", "csv", "png", "svg", "html", "xlsx"];
 
 /// The manifest of an output folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

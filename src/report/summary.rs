@@ -26,6 +26,12 @@ pub struct Provenance {
     pub seed: u64,
     /// Sampler.
     pub sampler: Sampler,
+    /// The `--set KEY=VALUE` overrides applied to the scenario file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
+    /// The scenario as simulated: the file's TOML after the overrides. Run it again with
+    /// `breakeven run` on this text saved to a file.
+    pub scenario_toml: String,
 }
 
 impl Provenance {
@@ -44,6 +50,8 @@ impl Provenance {
                 .unwrap_or_else(|| "newest".into()),
             seed,
             sampler,
+            overrides: s.overrides.clone(),
+            scenario_toml: s.text.clone(),
         }
     }
 }
@@ -87,8 +95,13 @@ pub struct OptionSummary {
     pub utilisation: Estimate,
     /// Share of all paths' fleet-bound images overflowed to the API (hybrid).
     pub overflow_share: Estimate,
-    /// 95th percentile wait of fleet images [s].
+    /// 95th percentile wait of fleet images [s]: over paths, each path's 95th percentile of
+    /// its hours' mean waits, request-weighted.
     pub p95_queue_delay_s: Summary,
+    /// End-to-end latency (wait + service) of the images the fleet made, request-weighted over
+    /// the horizon and pooled over paths (self-hosted; overflowed images are the API's and not
+    /// in it).
+    pub latency_s: Option<LatencySummary>,
     /// Licence overage [images over the horizon].
     pub licence_overage_images: Summary,
     /// Probability the fleet cannot keep up (more than 1% of its images still queued at the end).
@@ -127,6 +140,37 @@ pub struct CashMonth {
     pub opex: f64,
     /// API bills: the API's own, overflow and stages [USD].
     pub api: f64,
+}
+
+/// Quantiles of a fleet's end-to-end latency [s]; a quantile that falls among images that
+/// waited without end (a fleet that fell behind for good) is `null`, with their share given.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencySummary {
+    /// Median [s].
+    pub p50: f64,
+    /// 95th percentile [s].
+    pub p95: f64,
+    /// 99th percentile [s].
+    pub p99: f64,
+    /// Images the fleet made over all paths.
+    pub images: f64,
+    /// Share of them that waited without end (hours over capacity with no steady state).
+    pub unbounded_share: f64,
+}
+
+impl LatencySummary {
+    /// The summary of option `o` of a run, or `None` for an API or a fleet that made nothing.
+    pub fn of(engine: &Engine, o: OptionId, st: &OptionStats) -> Option<LatencySummary> {
+        let h = engine.latency(o, st)?;
+        let images = h.total();
+        (images > 0.0).then(|| LatencySummary {
+            p50: h.quantile(0.5),
+            p95: h.quantile(0.95),
+            p99: h.quantile(0.99),
+            images,
+            unbounded_share: h.unbounded() / images,
+        })
+    }
 }
 
 /// The comparison a run leads with, in one sentence's worth of numbers: the best API against
@@ -274,6 +318,7 @@ fn option_summary(engine: &Engine, r: &RunResult, i: usize, st: &OptionStats) ->
         utilisation: st.utilisation.estimate(),
         overflow_share: st.overflow.estimate(),
         p95_queue_delay_s: st.p95_wait.summary(),
+        latency_s: LatencySummary::of(engine, OptionId(i), st),
         licence_overage_images: st.licence_overage.summary(),
         p_over_capacity: r.p_over_capacity(OptionId(i)),
         p_cheapest: p,
@@ -407,5 +452,51 @@ impl RunSummary {
             verdict,
             payback: Vec::new(),
         }
+    }
+}
+
+impl RunSummary {
+    /// `monthly.csv`: per option and month, the cost (mean, p5, p50, p95) and the mean cash
+    /// split into one-time outlays, running costs and API bills [USD].
+    pub fn monthly_csv(&self) -> crate::Result<Vec<u8>> {
+        let io = |e: csv::Error| crate::Error::Io {
+            path: "monthly.csv".into(),
+            source: e.into(),
+        };
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "option",
+            "month",
+            "cost_mean_usd",
+            "cost_p5_usd",
+            "cost_p50_usd",
+            "cost_p95_usd",
+            "cash_mean_usd",
+            "one_time_mean_usd",
+            "running_mean_usd",
+            "api_mean_usd",
+            "cumulative_cash_p50_usd",
+        ])
+        .map_err(io)?;
+        for o in &self.options {
+            for ((cost, cash), cum) in o.by_month.iter().zip(&o.cash_by_month).zip(&o.cumulative) {
+                w.write_record([
+                    o.id.clone(),
+                    cost.month.to_string(),
+                    cost.mean.to_string(),
+                    cost.p5.to_string(),
+                    cost.p50.to_string(),
+                    cost.p95.to_string(),
+                    cash.cash.to_string(),
+                    cash.capex.to_string(),
+                    cash.opex.to_string(),
+                    cash.api.to_string(),
+                    cum.p50.to_string(),
+                ])
+                .map_err(io)?;
+            }
+        }
+        w.into_inner()
+            .map_err(|e| io(csv::Error::from(e.into_error())))
     }
 }

@@ -14,8 +14,31 @@ fn usd(x: f64) -> String {
     }
 }
 
+/// A standard error at the precision of the figure it qualifies: whole dollars beside whole
+/// dollars, cents beside cents.
+fn usd_se(se: f64, of: f64) -> String {
+    if of.abs() >= 100.0 {
+        format!("${}", format_count(se))
+    } else {
+        format!("${se:.2}")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}%", 100.0 * x)
+}
+
+/// A latency for the table: seconds to two significant figures, ∞ when it never ended.
+pub fn secs(x: f64) -> String {
+    if !x.is_finite() {
+        "∞".into()
+    } else if x >= 100.0 {
+        format!("{} s", format_count(x))
+    } else if x >= 10.0 {
+        format!("{x:.0} s")
+    } else {
+        format!("{x:.1} s")
+    }
 }
 
 fn months(n: u32) -> String {
@@ -35,16 +58,17 @@ pub fn render(s: &RunSummary) -> String {
         "per asset",
         "util.",
         "overflow",
+        "p95 latency",
         "P(cheapest)",
     ];
-    let mut rows: Vec<[String; 7]> = Vec::new();
+    let mut rows: Vec<[String; 8]> = Vec::new();
     for o in &s.options {
         let m = &o.monthly_cost_usd;
         let fleet = o.kind != "api";
         rows.push([
             o.id.clone(),
             format!("{} [{}–{}]", usd(m.p50), usd(m.p5), usd(m.p95)),
-            format!("{} ± {}", usd(m.mean), usd(m.std_error)),
+            format!("{} ± {}", usd(m.mean), usd_se(m.std_error, m.mean)),
             usd(o.cost_per_asset_usd.value),
             if fleet {
                 pct(o.utilisation.value)
@@ -56,6 +80,9 @@ pub fn render(s: &RunSummary) -> String {
             } else {
                 "–".into()
             },
+            o.latency_s
+                .as_ref()
+                .map_or_else(|| "–".into(), |l| secs(l.p95)),
             format!("{:.0}%", 100.0 * o.p_cheapest),
         ]);
     }
@@ -102,6 +129,7 @@ pub fn render(s: &RunSummary) -> String {
         out.push_str(&format!("  {}: {}\n", o.id, o.serves));
     }
     out.push_str("  per asset: total cost over all paths' delivered assets; util.: all work over all capacity\n");
+    out.push_str("  p95 latency: wait + service of the images the fleet made, over the horizon and all paths (overflowed images are the API's)\n");
     for o in &s.options {
         if o.p_over_capacity > 0.0 {
             out.push_str(&format!(

@@ -47,14 +47,16 @@ pub fn run_charts(
             .options
             .iter()
             .zip(&r.options)
-            .map(|(o, st)| CostSample {
+            .enumerate()
+            .map(|(i, (o, st))| CostSample {
                 label: o.id.clone(),
+                colour: i,
                 sample: sample_of(&st.monthly),
             })
             .collect(),
     };
     out.push(("cost-distribution".to_string(), Chart::from(dist)));
-    for (o, traces) in e.options.iter().zip(traces) {
+    for (i, (o, traces)) in e.options.iter().zip(traces).enumerate() {
         if o.fleet.is_none() || traces.is_empty() {
             continue;
         }
@@ -64,13 +66,27 @@ pub fn run_charts(
             .fleet
             .as_ref()
             .is_some_and(|f| f.max_queue_seconds.is_finite());
+        // Each traced path's busiest month; say which it mostly is.
+        let mut months: Vec<u32> = traces.iter().map(|t| t.month).collect();
+        months.sort_unstable();
+        let (mode, n) = months
+            .chunk_by(|a, b| a == b)
+            .map(|g| (g[0], g.len()))
+            .max_by_key(|&(m, n)| (n, m))
+            .unwrap_or((0, 0));
+        let which = if n == traces.len() {
+            format!("month {}", mode + 1)
+        } else {
+            format!("month {} on {n} of {} paths", mode + 1, traces.len())
+        };
         let chart = FleetChart {
-            title: format!("{}: the fleet hour by hour", o.id),
+            title: format!("{}: the fleet in its busiest month ({which})", o.id),
             subtitle: format!(
-                "{} · median and p95 over {} traced paths",
+                "{} · {} traced paths, each in its month with the most requests",
                 sub,
                 traces.len()
             ),
+            colour: i,
             utilisation: HourBand::across(&util),
             overflow: if has_overflow {
                 HourBand::across(&over)
@@ -81,28 +97,33 @@ pub fn run_charts(
         out.push((format!("fleet-{}", file_stem(&o.id)), Chart::from(chart)));
     }
     if s.horizon_months > 1 {
+        let band = |m: usize, c: &stats::Stream| {
+            let q = c.quantiles(&[0.05, 0.5, 0.95]);
+            MonthBand {
+                month: m as u32 + 1,
+                p5: q[0],
+                p50: q[1],
+                p95: q[2],
+            }
+        };
+        let start = MonthBand {
+            month: 0,
+            p5: 0.0,
+            p50: 0.0,
+            p95: 0.0,
+        };
         let curves: Vec<CumulativeCurve> = e
             .options
             .iter()
             .zip(&r.options)
-            .map(|(o, st)| CumulativeCurve {
+            .enumerate()
+            .map(|(i, (o, st))| CumulativeCurve {
                 label: o.id.clone(),
-                points: std::iter::once(MonthBand {
-                    month: 0,
-                    p5: 0.0,
-                    p50: 0.0,
-                    p95: 0.0,
-                })
-                .chain(st.cumulative.iter().enumerate().map(|(m, c)| {
-                    let q = c.quantiles(&[0.05, 0.5, 0.95]);
-                    MonthBand {
-                        month: m as u32 + 1,
-                        p5: q[0],
-                        p50: q[1],
-                        p95: q[2],
-                    }
-                }))
-                .collect(),
+                colour: i,
+                zoom: o.fleet.is_some(),
+                points: std::iter::once(start)
+                    .chain(st.cumulative.iter().enumerate().map(|(m, c)| band(m, c)))
+                    .collect(),
             })
             .collect();
         // Each self-hosted option against the API option with the lowest mean: the month it
@@ -127,6 +148,7 @@ pub fn run_charts(
         let chart = CumulativeChart {
             title: "Cumulative cash spent over the horizon".into(),
             subtitle: format!("{sub} · owned hardware paid up front"),
+            y_label: String::new(),
             options: curves,
             overtakes,
         };
@@ -166,6 +188,31 @@ pub fn run_charts(
             };
             out.push(("cash-flow".to_string(), Chart::from(chart)));
         }
+        let monthly: Vec<CumulativeCurve> = e
+            .options
+            .iter()
+            .zip(&r.options)
+            .enumerate()
+            .map(|(i, (o, st))| CumulativeCurve {
+                label: o.id.clone(),
+                colour: i,
+                zoom: o.fleet.is_some(),
+                points: st
+                    .by_month
+                    .iter()
+                    .enumerate()
+                    .map(|(m, c)| band(m, c))
+                    .collect(),
+            })
+            .collect();
+        let chart = CumulativeChart {
+            title: "Cost in each month".into(),
+            subtitle: format!("{sub} · owned hardware: purchase less resale, spread evenly"),
+            y_label: "cost in the month ($)".into(),
+            options: monthly,
+            overtakes: Vec::new(),
+        };
+        out.push(("monthly-cost".to_string(), Chart::from(chart)));
     }
     out
 }
@@ -186,6 +233,7 @@ pub fn sweep_charts(r: &SweepResult, months: u32) -> Vec<(String, Chart)> {
     let options = (0..n_opt)
         .map(|o| CostCurve {
             label: r.points[0].options[o].id.clone(),
+            colour: o,
             points: r
                 .points
                 .iter()
@@ -219,6 +267,11 @@ pub fn sweep_charts(r: &SweepResult, months: u32) -> Vec<(String, Chart)> {
     let n_pairs = r.points.first().map(|p| p.pairs.len()).unwrap_or(0);
     let pairs = (0..n_pairs)
         .map(|j| ProbabilityCurve {
+            colour: r.points[0]
+                .options
+                .iter()
+                .position(|o| o.id == r.points[0].pairs[j].selfhost)
+                .unwrap_or(j),
             label: format!(
                 "{} cheaper than {}",
                 r.points[0].pairs[j].selfhost, r.points[0].pairs[j].api
@@ -250,7 +303,7 @@ pub fn tornado_chart(r: &SensitivityResult, months: u32) -> Chart {
         if x.abs() >= 1000.0 {
             crate::money::format_count_short(x)
         } else {
-            format!("{x:.3}")
+            crate::report::words::number(x)
         }
     };
     Chart::from(TornadoChart {
@@ -268,7 +321,7 @@ pub fn tornado_chart(r: &SensitivityResult, months: u32) -> Chart {
             .iter()
             .take(12)
             .map(|b| TornadoBar {
-                input: b.input.clone(),
+                input: crate::report::words::input_label(&b.input),
                 low_label: fmt(b.low_value),
                 high_label: fmt(b.high_value),
                 at_low: b.headline_at_low,

@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod overrides;
 mod raw;
 mod validate;
+
+pub use overrides::Override;
 
 use raw::RawScenario;
 pub use raw::DEFAULT_USD_PER_KWH;
@@ -67,6 +70,12 @@ pub struct Scenario {
     /// The copula that realises them (None when there are none).
     #[serde(skip)]
     pub copula: Option<Copula>,
+    /// The scenario as simulated: the file's TOML after any `--set` overrides.
+    #[serde(skip)]
+    pub text: String,
+    /// The `--set KEY=VALUE` overrides applied to the file, in order.
+    #[serde(skip)]
+    pub overrides: Vec<String>,
 }
 
 /// One uncertain input.
@@ -162,6 +171,9 @@ pub struct Market {
     /// Compare every hosted offering of the scenario's models (the default), not only the
     /// API options the file names.
     pub compare_all: bool,
+    /// The API offerings the file's own options name: with `compare = "named"` the whole
+    /// market. Kept apart from the options, which commands such as `plan` replace.
+    pub named_apis: Vec<String>,
     /// Other models acceptable for the same work (model keys, e.g. `flux-1-schnell`).
     pub substitutes: Vec<String>,
     /// Yearly drift of every API price [share per year; −0.3 = 30% cheaper a year], unless an
@@ -262,6 +274,54 @@ pub struct SelfHost {
     pub gpu_price_factor: InputId,
     /// Its own yearly drift of the GPU rent (else the market's).
     pub gpu_price_drift: Option<InputId>,
+    /// How the fleet serves an hour's requests.
+    pub serving: Serving,
+    /// Replicas, GPUs and batches.
+    pub shape: ServingShape,
+}
+
+/// How a fleet serves the requests of an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Serving {
+    /// A queue of servers with Poisson arrivals (Erlang B, M/G/c with a threshold, M/G/c):
+    /// overflow and waits happen below saturation too. The default.
+    Queue,
+    /// The fluid rule: below capacity nothing waits or overflows; above it the share 1 − C/D
+    /// of the hour's images overflows (or waits in a backlog). W1's definition.
+    Fluid,
+}
+
+/// How the model is laid out on the GPUs: replicas, GPUs per replica, batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ServingShape {
+    /// GPUs one replica spans (a model split across GPUs); the fleet's GPUs come in multiples.
+    pub gpus_per_replica: u32,
+    /// Replicas sharing one GPU (each runs at the GPU's speed divided among them).
+    pub replicas_per_gpu: u32,
+    /// Most images a replica runs at once.
+    pub max_batch: u32,
+}
+
+impl Default for ServingShape {
+    fn default() -> Self {
+        ServingShape {
+            gpus_per_replica: 1,
+            replicas_per_gpu: 1,
+            max_batch: 1,
+        }
+    }
+}
+
+impl ServingShape {
+    /// Images in flight on one replica slot at once: replicas per GPU × batch.
+    pub fn concurrency(&self) -> u32 {
+        self.replicas_per_gpu * self.max_batch
+    }
+    /// Queue servers per GPU: each in-flight slot is a server [servers/GPU].
+    pub fn servers_per_gpu(&self) -> f64 {
+        self.concurrency() as f64 / self.gpus_per_replica as f64
+    }
 }
 
 /// How GPUs are paid for.
@@ -370,14 +430,86 @@ pub struct Source {
     pub file: String,
     /// The name used when the file sets none (the file's stem).
     pub default_name: String,
-    /// The text.
+    /// The text, after any `--set` overrides.
     pub text: String,
+    /// The `--set KEY=VALUE` overrides already applied to `text`, for provenance.
+    #[serde(default)]
+    pub overrides: Vec<String>,
 }
 
 impl Source {
     /// Read a scenario file: bad input (exit code 2) when it is missing, a folder, not a
     /// regular file, too large or not UTF-8.
     pub fn read(path: &Path) -> Result<Source> {
+        let text = Scenario::read_text(path)?;
+        let default_name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Ok(Source {
+            file: path.display().to_string(),
+            default_name,
+            text,
+            overrides: Vec::new(),
+        })
+    }
+
+    /// Validate the scenario against `catalogue`.
+    pub fn parse(&self, catalogue: &Catalogue) -> Result<Scenario> {
+        let mut s = Scenario::parse(&self.text, &self.file, &self.default_name, catalogue)?;
+        s.overrides = self.overrides.clone();
+        Ok(s)
+    }
+
+    /// Validate the scenario after `sets` (see [`Scenario::parse_with`]).
+    pub fn parse_with(&self, catalogue: &Catalogue, sets: &[Override]) -> Result<Scenario> {
+        Scenario::parse_with(&self.text, &self.file, &self.default_name, catalogue, sets)
+    }
+}
+
+impl Scenario {
+    /// Read and validate a scenario file.
+    pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
+        Scenario::load_with(path, catalogue, &[])
+    }
+
+    /// Read a scenario file, apply `--set` overrides to its TOML document, and validate the
+    /// result as a file (see [`overrides`]).
+    pub fn load_with(path: &Path, catalogue: &Catalogue, sets: &[Override]) -> Result<Scenario> {
+        let display = path.display().to_string();
+        let text = Scenario::read_text(path)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Scenario::parse_with(&text, &display, &stem, catalogue, sets)
+    }
+
+    /// Validate a scenario from its text after `sets`; problems name the override they came
+    /// from and the file's own lines.
+    pub fn parse_with(
+        text: &str,
+        file: &str,
+        default_name: &str,
+        catalogue: &Catalogue,
+        sets: &[Override],
+    ) -> Result<Scenario> {
+        if sets.is_empty() {
+            return Scenario::parse(text, file, default_name, catalogue);
+        }
+        let applied = overrides::apply(text, file, sets).map_err(Error::Input)?;
+        match Scenario::parse(&applied.text, file, default_name, catalogue) {
+            Ok(mut s) => {
+                s.overrides = applied.overrides();
+                Ok(s)
+            }
+            Err(Error::Input(p)) => Err(Error::Input(applied.explain(p))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The text of a scenario file, or why it cannot be read.
+    pub fn read_text(path: &Path) -> Result<String> {
         let display = path.display().to_string();
         // A path that cannot be read is bad input (exit code 2), not a failure while running.
         let unreadable = |e: std::io::Error| {
@@ -402,34 +534,13 @@ impl Source {
         let bytes = crate::catalogue::read_capped(path)
             .map_err(unreadable)?
             .ok_or_else(|| Error::input(&display, "", crate::catalogue::too_big("a scenario")))?;
-        let text = String::from_utf8(bytes).map_err(|_| {
+        String::from_utf8(bytes).map_err(|_| {
             Error::input(
                 &display,
                 "",
                 "is not UTF-8 text; expected a TOML scenario file",
             )
-        })?;
-        let default_name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
-        Ok(Source {
-            file: display,
-            default_name,
-            text,
         })
-    }
-
-    /// Validate the scenario against `catalogue`.
-    pub fn parse(&self, catalogue: &Catalogue) -> Result<Scenario> {
-        Scenario::parse(&self.text, &self.file, &self.default_name, catalogue)
-    }
-}
-
-impl Scenario {
-    /// Read and validate a scenario file.
-    pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {
-        Source::read(path)?.parse(catalogue)
     }
 
     /// Validate a scenario from its text. `file` names it in messages; `default_name` is used
@@ -455,6 +566,7 @@ impl Scenario {
         match scenario {
             Some(mut s) if p.is_empty() => {
                 s.file = file.to_string();
+                s.text = text.to_string();
                 Ok(s)
             }
             _ => Err(Error::Input(p.in_file(file))),

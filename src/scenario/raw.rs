@@ -15,6 +15,7 @@ pub(super) struct RawScenario {
     pub(super) as_of: Option<NaiveDate>,
     pub(super) samples: Option<u64>,
     pub(super) seed: Option<u64>,
+    pub(super) serving: Option<Serving>,
     pub(super) demand: RawDemand,
     #[serde(default)]
     pub(super) mix: Vec<RawBucket>,
@@ -142,6 +143,10 @@ pub(super) struct RawOption {
     pub(super) cold_start_seconds: Option<f64>,
     pub(super) idle_timeout_seconds: Option<f64>,
     pub(super) owned: Option<RawOwned>,
+    pub(super) serving: Option<Serving>,
+    pub(super) gpus_per_replica: Option<u32>,
+    pub(super) replicas_per_gpu: Option<u32>,
+    pub(super) max_batch: Option<u32>,
     #[serde(default)]
     pub(super) stages: BTreeMap<String, String>,
 }

@@ -389,12 +389,14 @@ pub(super) fn validate(
                 format!("\"{}\" differs from option[{j}]'s \"{}\" only in case; expected ids that differ in more, as their charts' file names must", o.id, raw.option[j].id),
             );
         }
+        let serving = raw.serving.unwrap_or(Serving::Queue);
         if let Some(spec) = validate_option(
             o,
             &key,
             cat,
             &stages,
             &mix,
+            serving,
             &mut inputs,
             raw.horizon_months,
             p,
@@ -404,7 +406,14 @@ pub(super) fn validate(
     }
 
     // The market: which offerings to compare, and how prices move.
-    let market = validate_market(raw.market.as_ref(), cat, raw.horizon_months, &mut inputs, p);
+    let mut market = validate_market(raw.market.as_ref(), cat, raw.horizon_months, &mut inputs, p);
+    market.named_apis = options
+        .iter()
+        .filter_map(|o| match &o.kind {
+            OptionKind::Api { api, .. } => Some(api.clone()),
+            _ => None,
+        })
+        .collect();
     if market.compare_all && p.is_empty() {
         add_market_options(&mut options, &market, cat, &stages, &mix, raw.as_of);
     }
@@ -509,6 +518,8 @@ pub(super) fn validate(
             .collect(),
         copula,
         market,
+        text: String::new(),
+        overrides: Vec::new(),
     })
 }
 
@@ -631,6 +642,7 @@ fn validate_market(
     }
     Market {
         compare_all: m.compare != Some(RawCompare::Named),
+        named_apis: Vec::new(),
         substitutes: m.substitutes.clone(),
         api_price_drift,
         gpu_price_drift,
@@ -784,6 +796,7 @@ fn validate_option(
     cat: &Catalogue,
     stages: &[Stage],
     mix: &[Bucket],
+    serving: Serving,
     inputs: &mut Inputs,
     horizon: u32,
     p: &mut Problems,
@@ -831,6 +844,10 @@ fn validate_option(
                 ("owned", o.owned.is_some()),
                 ("commitment_months", o.commitment_months.is_some()),
                 ("commitment_exit_usd", o.commitment_exit_usd.is_some()),
+                ("serving", o.serving.is_some()),
+                ("gpus_per_replica", o.gpus_per_replica.is_some()),
+                ("replicas_per_gpu", o.replicas_per_gpu.is_some()),
+                ("max_batch", o.max_batch.is_some()),
             ] {
                 if set {
                     p.push(
@@ -893,9 +910,20 @@ fn validate_option(
             let (Some(profile), Some(gpu)) = (profile, gpu) else {
                 return None;
             };
-            let need = profile.memory_on(&gpu.id);
-            if need > gpu.memory_gb {
-                p.push(k("gpu"), format!("{} needs {need} GB but {} has {} GB; expected a gpu with enough memory (or a speed entry for a quantised setup)", profile.id, gpu.id, gpu.memory_gb));
+            let own_speed = o.seconds_at_1mp.is_some() || o.bucket_seconds.is_some();
+            let shape = validate_shape(o, profile, gpu, own_speed, &k, p);
+            let need = profile.memory_on(&gpu.id) * shape.replicas_per_gpu as f64;
+            let have = gpu.memory_gb * shape.gpus_per_replica as f64;
+            if need > have {
+                let what = match (shape.replicas_per_gpu, shape.gpus_per_replica) {
+                    (1, 1) => format!("{} has {} GB", gpu.id, gpu.memory_gb),
+                    (r, 1) => format!(
+                        "{r} replicas need {need:.1} GB and {} has {} GB",
+                        gpu.id, gpu.memory_gb
+                    ),
+                    (_, g) => format!("a replica of {g}× {} has {have} GB", gpu.id),
+                };
+                p.push(k("gpu"), format!("{} needs {} GB but {what}; expected a gpu with enough memory (or a speed entry for a quantised setup, or gpus_per_replica)", profile.id, profile.memory_on(&gpu.id)));
             }
             if o.seconds_at_1mp.is_none()
                 && o.bucket_seconds.is_none()
@@ -1056,6 +1084,9 @@ fn validate_option(
             );
             let gpu_price_drift =
                 drift_input(inputs, &base, o.price_drift.as_ref(), &k("price_drift"), p);
+            if let Some(f) = &fleet {
+                check_fleet_shape(f, &shape, &k, p);
+            }
             let (Some(fleet), Some(payment)) = (fleet, payment) else {
                 return None;
             };
@@ -1075,6 +1106,8 @@ fn validate_option(
                 seconds_at_1mp: o.seconds_at_1mp,
                 gpu_price_factor,
                 gpu_price_drift,
+                serving: o.serving.unwrap_or(serving),
+                shape,
             }))
         }
     };
@@ -1085,6 +1118,112 @@ fn validate_option(
         kind,
         stage_apis: o.stages.clone(),
     })
+}
+
+/// Replicas, GPUs per replica and batch size, checked against the profile and the GPU.
+fn validate_shape(
+    o: &RawOption,
+    profile: &crate::catalogue::SpeedProfile,
+    gpu: &crate::catalogue::Gpu,
+    own_speed: bool,
+    k: &dyn Fn(&str) -> String,
+    p: &mut Problems,
+) -> ServingShape {
+    use crate::catalogue::{MAX_BATCH, MAX_GPUS_PER_REPLICA};
+    let measured = profile.speed_on(&gpu.id).map(|s| s.gpus_per_replica);
+    let mut shape = ServingShape::default();
+    let in_range = |v: u32, hi: u32, key: &str, what: &str, p: &mut Problems| {
+        if v == 0 || v > hi {
+            p.push(
+                k(key),
+                format!("{v} is out of range; expected {what} from 1 to {hi}"),
+            );
+            false
+        } else {
+            true
+        }
+    };
+    match (o.gpus_per_replica, measured) {
+        (Some(g), _) if !in_range(g, MAX_GPUS_PER_REPLICA, "gpus_per_replica", "gpus", p) => {}
+        (Some(g), Some(m)) if !own_speed && g != m => p.push(
+            k("gpus_per_replica"),
+            format!(
+                "is {g} but the catalogue's speed for {} on {} is for a replica of {m} gpu(s); expected {m}, or seconds_at_1mp measured on {g} gpus",
+                profile.id, gpu.id
+            ),
+        ),
+        (Some(g), _) => shape.gpus_per_replica = g,
+        (None, Some(m)) if !own_speed => shape.gpus_per_replica = m,
+        (None, _) => {}
+    }
+    if let Some(r) = o.replicas_per_gpu {
+        if in_range(r, MAX_GPUS_PER_REPLICA, "replicas_per_gpu", "replicas", p) {
+            if r > 1 && shape.gpus_per_replica > 1 {
+                p.push(
+                    k("replicas_per_gpu"),
+                    format!(
+                        "is {r} with a replica spanning {} gpus; expected one of them to be 1",
+                        shape.gpus_per_replica
+                    ),
+                );
+            } else {
+                shape.replicas_per_gpu = r;
+            }
+        }
+    }
+    if let Some(b) = o.max_batch {
+        if in_range(b, MAX_BATCH, "max_batch", "images", p) {
+            if b > 1 && profile.batch.is_empty() {
+                p.push(
+                    k("max_batch"),
+                    format!("is {b} but {} has no batch curve; expected max_batch = 1, or [[batch]] throughputs in models/selfhost/{}.toml", profile.id, profile.id),
+                );
+            } else {
+                shape.max_batch = b;
+            }
+        }
+    }
+    if shape.replicas_per_gpu > 1 && profile.batch.is_empty() {
+        // Co-located replicas share the GPU as a batch would: its curve gives their gain.
+        p.push(
+            k("replicas_per_gpu"),
+            format!("is {} but {} has no batch curve to say what replicas sharing a gpu gain; expected replicas_per_gpu = 1, or [[batch]] throughputs in models/selfhost/{}.toml", shape.replicas_per_gpu, profile.id, profile.id),
+        );
+        shape.replicas_per_gpu = 1;
+    }
+    shape
+}
+
+/// A fleet's GPUs come in whole replicas.
+fn check_fleet_shape(
+    f: &FleetPolicy,
+    shape: &ServingShape,
+    k: &dyn Fn(&str) -> String,
+    p: &mut Problems,
+) {
+    let g = shape.gpus_per_replica;
+    if g <= 1 {
+        return;
+    }
+    let check = |v: u32, key: &str, p: &mut Problems| {
+        if v % g != 0 {
+            p.push(
+                k(key),
+                format!("{v} gpus is not a whole number of {g}-gpu replicas; expected a multiple of {g}"),
+            );
+        }
+    };
+    match f {
+        FleetPolicy::Fixed { gpus } => check(*gpus, "fleet.gpus", p),
+        FleetPolicy::Autoscaled { min, max, .. } => {
+            check(*min, "fleet.min", p);
+            check(*max, "fleet.max", p);
+        }
+        FleetPolicy::Serverless { .. } => p.push(
+            k("gpus_per_replica"),
+            format!("is {g}; a serverless worker is one gpu, expected gpus_per_replica = 1"),
+        ),
+    }
 }
 
 fn validate_fleet(f: Option<&RawFleet>, key: &str, p: &mut Problems) -> Option<FleetPolicy> {

@@ -232,7 +232,7 @@ impl PartSet {
             let r = PartReader::open(p)?;
             if let Some(first) = parts.first() {
                 if let Some((key, what)) =
-                    first_difference(&first.header, &r.header, Fields::AllBut(&["shard"]))
+                    first_difference(&r.header, &first.header, Fields::AllBut(&["shard"]))
                 {
                     return Err(r.bad(
                         &format!("header.{key}"),

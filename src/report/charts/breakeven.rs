@@ -28,6 +28,8 @@ pub struct BreakEvenChart {
 pub struct CostCurve {
     /// Legend label, e.g. `BFL API (flux-dev)`.
     pub label: String,
+    /// Colour: the option's place in the scenario (the palette repeats after eight).
+    pub colour: usize,
     /// Points in any order; non-positive or non-finite volumes are skipped.
     pub points: Vec<VolumePoint>,
 }
@@ -83,6 +85,8 @@ where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
+    // One colour per option, from its place in the scenario, in every chart of a run.
+    let cols: Vec<usize> = c.options.iter().map(|o| o.colour).collect();
     let curves: Vec<(&str, Vec<VolumePoint>)> = c
         .options
         .iter()
@@ -206,7 +210,7 @@ where
             LegendItem::new(
                 label.to_string(),
                 Swatch::Band {
-                    colour: frame::colour(i),
+                    colour: frame::colour(cols[i]),
                 },
             )
         })
@@ -252,7 +256,7 @@ where
         .draw()?;
 
     for (i, (_, pts)) in curves.iter().enumerate() {
-        let col = frame::colour(i);
+        let col = frame::colour(cols[i]);
         let band: Vec<(f64, f64)> = pts
             .iter()
             .map(|p| (p.volume, clamp(p.p95)))
@@ -265,7 +269,7 @@ where
     }
     frame::draw_marks(&mut chart, root, &marks, &strip)?;
     for (i, (_, pts)) in curves.iter().enumerate() {
-        let style = frame::colour(i).stroke_width(frame::LINE_W);
+        let style = frame::colour(cols[i]).stroke_width(frame::LINE_W);
         // Solid while the fleet keeps up on 95% of paths, dashed from the last such point on.
         let solid = pts
             .iter()
@@ -288,7 +292,7 @@ where
             chart.draw_series(std::iter::once(Cross::new(
                 (last.volume, clamp(last.p50)),
                 7,
-                frame::colour(i).stroke_width(frame::LINE_W),
+                frame::colour(cols[i]).stroke_width(frame::LINE_W),
             )))?;
         }
     }

@@ -1,5 +1,9 @@
-//! Cumulative cost over the horizon: per option the median cumulative cost month by month
+//! Cost month by month (cumulative cash, or each month's own cost): per option the median
 //! over its p5–p95 band, and the month in which self-hosting's median overtakes the API's.
+//! An API's band is often ten times wider than a fleet's, which flattens the self-hosted
+//! lines into one; then a second panel shows the same curves scaled to the self-hosted
+//! options (the API's median cut at its top). A zoom keeps dollars linear, so differences read
+//! straight off the axis, where a log axis would squeeze the months that matter.
 
 use super::frame::{self, LegendItem, Swatch, VMark};
 use super::DrawResult;
@@ -14,6 +18,8 @@ pub struct CumulativeChart {
     pub title: String,
     /// Context under the title; may be empty.
     pub subtitle: String,
+    /// The y axis label with its unit; empty for cumulative cash.
+    pub y_label: String,
     /// One curve per option, in legend order.
     pub options: Vec<CumulativeCurve>,
     /// Overtakes to mark ([`overtake_month`] finds them); `month: None` is written as
@@ -26,6 +32,11 @@ pub struct CumulativeChart {
 pub struct CumulativeCurve {
     /// Legend label.
     pub label: String,
+    /// Colour: the option's place in the scenario (the palette repeats after eight).
+    pub colour: usize,
+    /// Whether the zoomed panel's scale is fitted to this curve (self-hosted options, whose
+    /// lines a wide API band would otherwise flatten).
+    pub zoom: bool,
     /// Cumulative cost at the end of each month, in any order.
     pub points: Vec<MonthBand>,
 }
@@ -94,11 +105,126 @@ fn month_text(m: f64) -> String {
 const X_DESC: &str = "month of the horizon";
 const Y_DESC: &str = "cumulative cash spent ($)";
 
+/// The pieces of polyline `pts` at or under `top` (the parts above are cut away exactly at
+/// `top`): plotters does not clip series to the plot area.
+fn clip_top(pts: &[(f64, f64)], top: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut cur: Vec<(f64, f64)> = Vec::new();
+    let cut = |a: (f64, f64), b: (f64, f64)| (a.0 + (b.0 - a.0) * (top - a.1) / (b.1 - a.1), top);
+    for (i, &p) in pts.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| pts[j]);
+        match (prev, p.1 <= top) {
+            (None, true) => cur.push(p),
+            (None, false) => {}
+            (Some(q), true) => {
+                if q.1 > top {
+                    cur.push(cut(q, p));
+                }
+                cur.push(p);
+            }
+            (Some(q), false) => {
+                if q.1 <= top {
+                    cur.push(cut(q, p));
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.retain(|v| v.len() > 1);
+    out
+}
+
+/// One panel: every curve's band and median up to `y_top`; `only` limits the bands to the
+/// curves it marks (the others' medians are drawn, cut at the top).
+#[allow(clippy::too_many_arguments)]
+fn panel<DB>(
+    area: &DrawingArea<DB, Shift>,
+    root: &DrawingArea<DB, Shift>,
+    curves: &[Vec<MonthBand>],
+    cols: &[usize],
+    marks: &[VMark],
+    top: f64,
+    m_hi: u32,
+    y_desc: &str,
+    x_desc: &str,
+    only: Option<&[bool]>,
+    bottom_px: u32,
+) -> DrawResult<()>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let (x0, x1) = (0.0, f64::from(m_hi.max(1)));
+    let ticks: Vec<f64> = {
+        let step = match m_hi {
+            0..=12 => 1,
+            13..=36 => 3,
+            37..=72 => 6,
+            _ => 12,
+        };
+        (0..=m_hi.max(1)).step_by(step).map(f64::from).collect()
+    };
+    let mut builder = frame::builder(area, 104);
+    builder.x_label_area_size(bottom_px);
+    let (strip, plot_px) = {
+        let probe = builder.build_cartesian_2d(
+            frame::Axis::linear(x0, x1, 8),
+            frame::Axis::linear(0.0, top, 6),
+        )?;
+        let (_, py) = probe.plotting_area().get_pixel_range();
+        (frame::plan_strip(&probe, marks)?, py.end - py.start)
+    };
+    let y_top = frame::nice_ceil(frame::top_with_strip(0.0, top, strip.height(), plot_px));
+    let mut chart = builder.build_cartesian_2d(
+        frame::Axis::with_ticks(x0, x1, ticks),
+        frame::Axis::linear(0.0, y_top, 6),
+    )?;
+    frame::style_mesh(&mut chart.configure_mesh(), x_desc, y_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format_usd_short(*v))
+        .draw()?;
+    let in_band = |i: usize| only.is_none_or(|o| o[i]);
+    for (i, pts) in curves.iter().enumerate() {
+        if !in_band(i) {
+            continue;
+        }
+        let band: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|p| (f64::from(p.month), p.p95.min(y_top)))
+            .chain(
+                pts.iter()
+                    .rev()
+                    .map(|p| (f64::from(p.month), p.p5.min(y_top))),
+            )
+            .collect();
+        chart.draw_series(std::iter::once(Polygon::new(
+            band,
+            frame::colour(cols[i]).mix(frame::BAND_ALPHA).filled(),
+        )))?;
+    }
+    frame::draw_marks(&mut chart, root, marks, &strip)?;
+    for (i, pts) in curves.iter().enumerate() {
+        let line: Vec<(f64, f64)> = pts.iter().map(|p| (f64::from(p.month), p.p50)).collect();
+        for piece in clip_top(&line, y_top) {
+            chart.draw_series(LineSeries::new(
+                piece,
+                frame::colour(cols[i]).stroke_width(frame::LINE_W),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn draw<DB>(c: &CumulativeChart, root: &DrawingArea<DB, Shift>) -> DrawResult<()>
 where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
+    // One colour per option, from its place in the scenario, in every chart of a run.
+    let cols: Vec<usize> = c.options.iter().map(|o| o.colour).collect();
     let curves: Vec<Vec<MonthBand>> = c
         .options
         .iter()
@@ -113,6 +239,36 @@ where
             v
         })
         .collect();
+    let top_of = |keep: &dyn Fn(usize) -> bool| {
+        curves
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .flat_map(|(_, v)| v.iter())
+            .map(|p| p.p95.max(p.p50))
+            .fold(0.0, f64::max)
+            .max(1.0)
+    };
+    let top = top_of(&|_| true);
+    let zoom: Vec<bool> = c.options.iter().map(|o| o.zoom).collect();
+    // The zoomed scale fits the self-hosted medians (their bands are cut at its top): it is
+    // the lines that a wide API band flattens.
+    let zoom_top = curves
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| zoom[*i])
+        .flat_map(|(_, v)| v.iter())
+        .map(|p| p.p50)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    // A second panel when the zoomed curves would fill under 60% of the full scale.
+    let two = zoom.iter().any(|z| *z) && zoom.iter().any(|z| !*z) && zoom_top < 0.6 * top;
+    let y_desc = if c.y_label.is_empty() {
+        Y_DESC
+    } else {
+        c.y_label.as_str()
+    };
     let mut legend: Vec<LegendItem> = c
         .options
         .iter()
@@ -121,7 +277,7 @@ where
             LegendItem::new(
                 o.label.clone(),
                 Swatch::Band {
-                    colour: frame::colour(i),
+                    colour: frame::colour(cols[i]),
                 },
             )
         })
@@ -136,27 +292,27 @@ where
         ));
     }
     legend.push(LegendItem::new(
-        "lines: median · bands: p5–p95 of cumulative cash",
+        if two {
+            "lines: median · bands: p5–p95 · lower panel: scaled to the self-hosted medians"
+        } else {
+            "lines: median · bands: p5–p95"
+        },
         Swatch::Note,
     ));
     let area = frame::frame(root, &c.title, &c.subtitle, &legend)?;
 
-    let months = || curves.iter().flatten().map(|p| p.month);
-    let Some(m_hi) = months().max() else {
-        frame::no_data(&area, "no cumulative costs to show")?;
+    let Some(m_hi) = curves.iter().flatten().map(|p| p.month).max() else {
+        frame::no_data(
+            &area,
+            if c.y_label.is_empty() {
+                "no cumulative costs to show"
+            } else {
+                "no costs to show"
+            },
+        )?;
         root.present()?;
         return Ok(());
     };
-    // From month 0, so that month 1 is not on the edge.
-    let x0 = 0.0;
-    let x1 = f64::from(m_hi.max(1));
-    let top = curves
-        .iter()
-        .flatten()
-        .map(|p| p.p95.max(p.p50))
-        .fold(0.0, f64::max)
-        .max(1.0);
-
     let marks: Vec<VMark> = c
         .overtakes
         .iter()
@@ -175,52 +331,39 @@ where
             },
         })
         .collect();
-
-    let ticks: Vec<f64> = {
-        let step = match m_hi {
-            0..=12 => 1,
-            13..=36 => 3,
-            37..=72 => 6,
-            _ => 12,
-        };
-        (0..=m_hi.max(1)).step_by(step).map(f64::from).collect()
-    };
-    let mut builder = frame::builder(&area, 104);
-    let (strip, plot_px) = {
-        let probe = builder.build_cartesian_2d(
-            frame::Axis::linear(x0, x1, 8),
-            frame::Axis::linear(0.0, top, 8),
+    if two {
+        let (_, h) = area.dim_in_pixel();
+        let (upper, lower) = area.split_vertically((h as i32 - 62) * 38 / 100);
+        panel(
+            &upper,
+            root,
+            &curves,
+            &cols,
+            &[],
+            top,
+            m_hi,
+            "all options",
+            "",
+            None,
+            28,
         )?;
-        let (_, py) = probe.plotting_area().get_pixel_range();
-        (frame::plan_strip(&probe, &marks)?, py.end - py.start)
-    };
-    let y_top = frame::nice_ceil(frame::top_with_strip(0.0, top, strip.height(), plot_px));
-    let mut chart = builder.build_cartesian_2d(
-        frame::Axis::with_ticks(x0, x1, ticks),
-        frame::Axis::linear(0.0, y_top, 8),
-    )?;
-    frame::style_mesh(&mut chart.configure_mesh(), X_DESC, Y_DESC)
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format_usd_short(*v))
-        .draw()?;
-
-    for (i, pts) in curves.iter().enumerate() {
-        let band: Vec<(f64, f64)> = pts
-            .iter()
-            .map(|p| (f64::from(p.month), p.p95))
-            .chain(pts.iter().rev().map(|p| (f64::from(p.month), p.p5)))
-            .collect();
-        chart.draw_series(std::iter::once(Polygon::new(
-            band,
-            frame::colour(i).mix(frame::BAND_ALPHA).filled(),
-        )))?;
-    }
-    frame::draw_marks(&mut chart, root, &marks, &strip)?;
-    for (i, pts) in curves.iter().enumerate() {
-        chart.draw_series(LineSeries::new(
-            pts.iter().map(|p| (f64::from(p.month), p.p50)),
-            frame::colour(i).stroke_width(frame::LINE_W),
-        ))?;
+        panel(
+            &lower,
+            root,
+            &curves,
+            &cols,
+            &marks,
+            zoom_top,
+            m_hi,
+            "self-hosted, zoomed",
+            X_DESC,
+            Some(&zoom),
+            62,
+        )?;
+    } else {
+        panel(
+            &area, root, &curves, &cols, &marks, top, m_hi, y_desc, X_DESC, None, 62,
+        )?;
     }
     root.present()?;
     Ok(())
@@ -229,6 +372,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_cut_at_the_top() {
+        let p = [(0.0, 0.0), (1.0, 10.0), (2.0, 0.0), (3.0, 20.0)];
+        assert_eq!(
+            clip_top(&p, 5.0),
+            vec![
+                vec![(0.0, 0.0), (0.5, 5.0)],
+                vec![(1.5, 5.0), (2.0, 0.0), (2.25, 5.0)]
+            ]
+        );
+        assert_eq!(clip_top(&p, 100.0), vec![p.to_vec()]);
+    }
 
     fn series(v: &[f64]) -> Vec<MonthBand> {
         v.iter()

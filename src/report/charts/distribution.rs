@@ -26,6 +26,8 @@ pub struct DistributionChart {
 pub struct CostSample {
     /// Legend label.
     pub label: String,
+    /// Colour: the option's place in the scenario (the palette repeats after eight).
+    pub colour: usize,
     /// Costs of the simulated paths [USD], in any order; non-finite values are skipped.
     pub sample: Vec<f64>,
 }
@@ -76,6 +78,8 @@ where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
+    // One colour per option, from its place in the scenario, in every chart of a run.
+    let cols: Vec<usize> = c.options.iter().map(|o| o.colour).collect();
     let samples: Vec<Vec<f64>> = c
         .options
         .iter()
@@ -93,7 +97,7 @@ where
             LegendItem::new(
                 o.label.clone(),
                 Swatch::Line {
-                    colour: frame::colour(i),
+                    colour: frame::colour(cols[i]),
                     dashed: false,
                 },
             )
@@ -146,7 +150,7 @@ where
                 x: Some(m),
                 span: None,
                 label: format!("{} median: {}", o.label, format_usd_tick(m, step / 10.0)),
-                colour: frame::colour(i),
+                colour: frame::colour(cols[i]),
             }
         })
         .collect();
@@ -177,7 +181,7 @@ where
     for (i, v) in samples.iter().enumerate() {
         chart.draw_series(LineSeries::new(
             frame::clip_x(&cdf(v), x0, x1),
-            frame::colour(i).stroke_width(frame::LINE_W),
+            frame::colour(cols[i]).stroke_width(frame::LINE_W),
         ))?;
     }
     root.present()?;

@@ -1,4 +1,4 @@
-//! A self-hosted or hybrid fleet hour by hour across the week: GPU utilisation and the share
+//! A self-hosted or hybrid fleet hour by hour across the week of its busiest month: GPU utilisation and the share
 //! of images overflowed to an API, each as a median line over a band up to the 95th
 //! percentile across traced paths. Two panels share the hour-of-week axis; the overflow panel
 //! is left out when there is no overflow series.
@@ -18,6 +18,8 @@ pub struct FleetChart {
     pub title: String,
     /// Context under the title; may be empty.
     pub subtitle: String,
+    /// Colour: the option's place in the scenario, as in the run's other charts.
+    pub colour: usize,
     /// Utilisation by hour of week [share 0–1], [`HOURS_PER_WEEK`] entries from Monday 00:00.
     pub utilisation: Vec<HourBand>,
     /// Share of images overflowed to the API by hour of week [share 0–1]; empty when the
@@ -62,9 +64,6 @@ impl HourBand {
 
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const X_DESC: &str = "hour of the week (day labels at noon; gridlines at midnight)";
-
-const UTIL: RGBColor = frame::PALETTE[0];
-const OVERFLOW: RGBColor = frame::PALETTE[3];
 
 fn day_at(x: &f64) -> String {
     let h = x.round();
@@ -171,16 +170,22 @@ where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
+    // The option's own colour in both panels, as in the run's other charts.
+    let (util_colour, over_colour) = (frame::colour(c.colour), frame::colour(c.colour));
     let util = clean(&c.utilisation);
     let over = clean(&c.overflow);
     let mut legend = vec![LegendItem::new(
         "GPU utilisation: median, band to p95",
-        Swatch::Band { colour: UTIL },
+        Swatch::Band {
+            colour: util_colour,
+        },
     )];
     if !over.is_empty() {
         legend.push(LegendItem::new(
             "overflow to API (share of images): median, band to p95",
-            Swatch::Band { colour: OVERFLOW },
+            Swatch::Band {
+                colour: over_colour,
+            },
         ));
     }
     let area = frame::frame(root, &c.title, &c.subtitle, &legend)?;
@@ -190,7 +195,15 @@ where
         return Ok(());
     }
     if over.is_empty() {
-        panel(&area, &util, UTIL, 1.0, "GPU utilisation (%)", X_DESC, 62)?;
+        panel(
+            &area,
+            &util,
+            util_colour,
+            1.0,
+            "GPU utilisation (%)",
+            X_DESC,
+            62,
+        )?;
     } else {
         // Overflow is often a few percent: give it its own scale rather than a flat line.
         let top = over.iter().map(|p| p.2).fold(0.0, f64::max);
@@ -201,11 +214,19 @@ where
         };
         let (_, h) = area.dim_in_pixel();
         let (upper, lower) = area.split_vertically((h as i32 - 62) * 55 / 100);
-        panel(&upper, &util, UTIL, 1.0, "GPU utilisation (%)", "", 28)?;
+        panel(
+            &upper,
+            &util,
+            util_colour,
+            1.0,
+            "GPU utilisation (%)",
+            "",
+            28,
+        )?;
         panel(
             &lower,
             &over,
-            OVERFLOW,
+            over_colour,
             o_top,
             "overflow share (%)",
             X_DESC,

@@ -23,6 +23,8 @@ pub struct ProbabilityChart {
 pub struct ProbabilityCurve {
     /// Legend label, e.g. `4× L40S cheaper than BFL API`.
     pub label: String,
+    /// Colour: the self-hosted option's place in the scenario.
+    pub colour: usize,
     /// Points in any order; non-positive or non-finite volumes are skipped.
     pub points: Vec<ProbabilityPoint>,
 }
@@ -44,6 +46,8 @@ where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
+    // One colour per option, from its place in the scenario, in every chart of a run.
+    let cols: Vec<usize> = c.pairs.iter().map(|o| o.colour).collect();
     let curves: Vec<Vec<(f64, f64)>> = c
         .pairs
         .iter()
@@ -66,7 +70,7 @@ where
             LegendItem::new(
                 p.label.clone(),
                 Swatch::Line {
-                    colour: frame::colour(i),
+                    colour: frame::colour(cols[i]),
                     dashed: false,
                 },
             )
@@ -120,7 +124,7 @@ where
     for (i, pts) in curves.iter().enumerate() {
         chart.draw_series(LineSeries::new(
             pts.iter().copied(),
-            frame::colour(i).stroke_width(frame::LINE_W),
+            frame::colour(cols[i]).stroke_width(frame::LINE_W),
         ))?;
     }
     root.present()?;

@@ -88,9 +88,10 @@ fn end_labels(b: &TornadoBar, base: f64) -> Vec<(f64, String)> {
     }
 }
 
-/// Colour of the segment to the headline at the input's p10, and at its p90.
-const LOW: RGBColor = frame::PALETTE[0];
-const HIGH: RGBColor = frame::PALETTE[1];
+/// Colour of the segment to the headline at the input's p10, and at its p90: greys, since the
+/// palette's colours stand for options in the other charts of a run.
+const LOW: RGBColor = RGBColor(0xA6, 0xA6, 0xA6);
+const HIGH: RGBColor = RGBColor(0x4D, 0x4D, 0x4D);
 
 pub(super) fn draw<DB>(c: &TornadoChart, root: &DrawingArea<DB, Shift>) -> DrawResult<()>
 where
