@@ -219,11 +219,13 @@ fn report_from_parts_is_the_report_byte_for_byte() {
         .arg(page.path())
         .assert()
         .success();
-    assert_eq!(
-        read(&whole.path().join("report.html")),
-        read(&page.path().join("report.html")),
-        "report --from differs from report"
-    );
+    for f in ["report.html", "report.xlsx"] {
+        assert_eq!(
+            read(&whole.path().join(f)),
+            read(&page.path().join(f)),
+            "report --from: {f} differs from report's"
+        );
+    }
     // Without a section's parts the page cannot be built: it says which.
     for f in parts_of(parts.path(), "sensitivity") {
         std::fs::remove_file(f).unwrap();
@@ -1054,4 +1056,54 @@ fn shard_paths_count_each_shards_paths() {
             assert_eq!(sum, samples);
         }
     }
+}
+
+#[test]
+fn merge_needs_no_file_but_the_parts_from_any_folder() {
+    // A scenario with a --set what-if, sharded; then the scenario is deleted, the parts moved,
+    // and merge run from their new folder by relative names: the scenario text (after the
+    // override) is inside the parts, and nothing else is opened.
+    let src = tempfile::tempdir().unwrap();
+    let scen = src.path().join("mine.toml");
+    std::fs::copy(root().join("scenarios/closed-form.toml"), &scen).unwrap();
+    let args = |cmd: &mut Command| {
+        cmd.arg("run")
+            .arg(&scen)
+            .args(["--samples", "250", "--set", "demand.monthly=150000"]);
+    };
+    let whole = tempfile::tempdir().unwrap();
+    let mut one = bin();
+    args(&mut one);
+    one.arg("--out").arg(whole.path()).assert().success();
+    let parts = tempfile::tempdir().unwrap();
+    for k in 0..2 {
+        let mut c = bin();
+        args(&mut c);
+        c.args(["--shard", &format!("{k}/2"), "--out"])
+            .arg(parts.path())
+            .assert()
+            .success();
+    }
+    std::fs::remove_file(&scen).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    for k in 0..2 {
+        let name = format!("run.part-{k}-of-2.jsonl");
+        std::fs::copy(parts.path().join(&name), elsewhere.path().join(&name)).unwrap();
+    }
+    drop(parts);
+    bin()
+        .current_dir(elsewhere.path())
+        .args(["merge", "run.part-0-of-2.jsonl", "run.part-1-of-2.jsonl"])
+        .args(["--out", "merged"])
+        .assert()
+        .success();
+    let merged = elsewhere.path().join("merged");
+    assert!(same_files(whole.path(), &merged, &[]) >= 4);
+    let summary: Value = serde_json::from_slice(&read(&merged.join("summary.json"))).unwrap();
+    assert_eq!(
+        summary["overrides"][0].as_str(),
+        Some("demand.monthly=150000"),
+        "the merged summary records the what-if: {}",
+        summary["overrides"]
+    );
 }
