@@ -85,7 +85,9 @@ MpiDefault=none
 SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
-MinJobAge=300
+# sbatch --wait polls every 2 s while that is under MinJobAge/2, then every 8 and 32 s:
+# a short MinJobAge keeps it at 2 s (a finished job is still known for 4 s).
+MinJobAge=4
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=ci Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF

@@ -1107,3 +1107,56 @@ fn merge_needs_no_file_but_the_parts_from_any_folder() {
         summary["overrides"]
     );
 }
+
+#[test]
+fn merge_holds_more_parts_open_than_the_soft_limit_on_files() {
+    // 50 parts under a soft limit of 32 open files (1,024 is a common default, and merge takes
+    // up to 1,000 parts): merge raises the soft limit to the hard one.
+    let n = 50;
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..n {
+        bin()
+            .args([
+                "run",
+                "scenarios/closed-form.toml",
+                "--samples",
+                "5000",
+                "-q",
+            ])
+            .args([
+                "--no-charts",
+                "--threads",
+                "1",
+                "--shard",
+                &format!("{k}/{n}"),
+            ])
+            .arg("--out")
+            .arg(dir.path())
+            .assert()
+            .success();
+    }
+    let files: Vec<String> = parts_of(dir.path(), "run")
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(files.len(), n);
+    let exe = assert_cmd::cargo::cargo_bin("breakeven");
+    let out = dir.path().join("merged");
+    let script = format!(
+        "ulimit -Sn 32 && exec \"$0\" merge \"$@\" --no-charts -q --out {}",
+        out.display()
+    );
+    let got = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .arg(&exe)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert!(out.join("summary.json").is_file());
+}

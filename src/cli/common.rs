@@ -310,11 +310,11 @@ pub fn write_part(
         ),
         _ => format!("combine them with `breakeven merge {all}`"),
     };
-    eprintln!(
+    note(format!(
         "wrote {shown_path} ({} of {} batches); once all {n} parts are written, {next}",
         header.batch_count(),
         header.total_batches(),
-    );
+    ));
     Ok(())
 }
 

@@ -34,6 +34,7 @@ pub struct Args {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
+    open_files_for(a.parts.len());
     let set = PartSet::open(&a.parts)?;
     let command = set.header().command;
     // The scenario's name, for the default folder, and a check of --out before any work.
@@ -102,6 +103,25 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             let r = shard::merge_plan(set, catalogue, ctl)?;
             drop(watch);
             super::plan::write(&r, out, a.json)
+        }
+    }
+}
+
+/// Merge holds every part open at once (up to 1,000): raise the soft limit on open files to
+/// the hard one when the parts would not fit under it (1,024 is a common default).
+pub fn open_files_for(parts: usize) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct given, nothing else.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0
+            && (lim.rlim_cur as u128) < parts as u128 + 64
+            && lim.rlim_cur < lim.rlim_max
+        {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
 }

@@ -267,10 +267,10 @@ pub fn write_screen(r: &PlanScreen, mut out: Staged, json: bool) -> anyhow::Resu
         for e in r.screening.ranked.iter().take(r.screening.finalists.len()) {
             println!("  {}", line(e));
         }
-        eprintln!(
+        common::note(format!(
             "wrote {}; run the final round with `breakeven plan SCENARIO --shard K/N --screened DIR`",
             common::shown(&path)
-        );
+        ));
     }
     Ok(())
 }

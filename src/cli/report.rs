@@ -111,6 +111,7 @@ fn from_parts(catalogue: &Catalogue, a: &Args, from: &Path) -> anyhow::Result<()
         .unwrap_or_else(|| Path::new("out").join(&name));
     let out = common::stage(&dir, "report")?;
     let watch = common::watch(0);
+    super::merge::open_files_for(shard::MAX_SHARDS as usize);
     let (engine, report) = shard::report_from(from, catalogue, watch.controls())?;
     drop(watch);
     write(&report, &engine, catalogue, out)
