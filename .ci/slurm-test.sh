@@ -129,4 +129,8 @@ check() {
 }
 check sweep scenarios/bench-w1.toml sweep.json --samples 2000 --points 8
 check run scenarios/startup-growth.toml summary.json --samples 2000
+# A plan's two arrays (screening, final round) too, when asked: about a minute more.
+if [ "${BREAKEVEN_SLURM_PLAN:-}" = 1 ]; then
+  check plan scenarios/agency.toml plan.json --samples 300 --screen-paths 200
+fi
 echo "slurm-test: passed"

@@ -52,6 +52,10 @@ pub const MAX_SHARDS: u64 = 1_000;
 /// 1,000 sweep points).
 pub const MAX_LINE_BYTES: u64 = 256 << 20;
 
+/// Most points of a sweep's grid in a part: `--points` (at most 1,000) and the half as many
+/// again that the pilot's refinement adds ([`crate::analysis::sweep::refined_grid`]).
+pub const MAX_GRID_POINTS: usize = 1_500;
+
 /// The commands that shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -391,7 +395,7 @@ impl Header {
             }
         }
         if let Some(v) = &s.volumes {
-            let ok = (2..=1000).contains(&v.len())
+            let ok = (2..=MAX_GRID_POINTS).contains(&v.len())
                 && v.iter().all(|x| {
                     x.is_finite() && *x > 0.0 && *x <= crate::scenario::MAX_MONTHLY_IMAGES
                 })
@@ -400,7 +404,7 @@ impl Header {
                 return bad(
                     "settings.volumes",
                     format!(
-                        "is not a grid; expected 2 to 1000 rising volumes from 0 to {:e}",
+                        "is not a grid; expected 2 to {MAX_GRID_POINTS} rising volumes from 0 to {:e}",
                         crate::scenario::MAX_MONTHLY_IMAGES
                     ),
                 );
@@ -521,5 +525,44 @@ fn diff(
             };
             *found = Some((key.to_string(), what));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep_header(points: usize) -> Header {
+        let cat = Catalogue::builtin().expect("the built-in catalogue loads");
+        let source = Source {
+            file: "x.toml".into(),
+            default_name: "x".into(),
+            text: "name = \"x\"".into(),
+            overrides: Vec::new(),
+        };
+        let settings = Settings {
+            samples: 1000,
+            seed: 1,
+            sampler: Sampler::Fast,
+            against: None,
+            volumes: Some((1..=points).map(|k| k as f64 * 1000.0).collect()),
+            plan: None,
+        };
+        Header::new(Command::Sweep, &source, &cat, settings, (0, 2))
+    }
+
+    #[test]
+    fn a_refined_grid_of_the_most_points_is_a_grid() {
+        // --points 1000 refined: 1,500 points, which a sweep writes and merge must take.
+        let refined = crate::analysis::sweep::refine(
+            &crate::analysis::sweep::grid(1e3, 1e7, 1000, true),
+            &(0..1000).map(|k| vec![(k % 2) as f64]).collect::<Vec<_>>(),
+            500,
+            true,
+        );
+        assert_eq!(refined.len(), MAX_GRID_POINTS);
+        assert_eq!(sweep_header(MAX_GRID_POINTS).check(), Ok(()));
+        let (key, _) = sweep_header(MAX_GRID_POINTS + 1).check().unwrap_err();
+        assert_eq!(key, "header.settings.volumes");
     }
 }
