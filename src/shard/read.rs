@@ -171,6 +171,10 @@ impl PartReader {
                 format!("is {}; expected {batch}, the part's next batch", line.batch),
             ));
         }
+        // The line is parsed: give its bytes back, so that N parts in lock step hold one
+        // line's text at a time between them, not each its largest line.
+        self.lines.buf.clear();
+        self.lines.buf.shrink_to(1 << 16);
         line.state
             .validate(empty, paths)
             .map_err(|u| self.bad(&format!("{key}: {}", join_key("state", &u.key)), u.message))?;
