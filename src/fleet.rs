@@ -453,25 +453,23 @@ impl Fleet {
                 max_workers,
                 billing,
             } => {
-                // A request starts a worker when the gap since the previous one exceeds the
-                // idle timeout: with exponential gaps, a share exp(−rate × timeout).
-                let rate = requests / 3600.0;
-                let cold_share = if requests > 0.0 {
-                    (-rate * billing.idle_timeout_seconds).exp()
+                // Workers billed from start to stop, idle tails and cold starts included
+                // (src/serverless.rs). A worker is one GPU serving one request at a time.
+                let bill = if requests > 0.0 && work > 0.0 {
+                    let pool = crate::serverless::Pool {
+                        max_workers: *max_workers,
+                        idle_timeout_s: billing.idle_timeout_seconds,
+                        cold_start_s: billing.cold_start_seconds,
+                        increment_s: billing.increment_seconds,
+                    };
+                    crate::serverless::bill_hour(&pool, requests / 3600.0, work / requests)
                 } else {
-                    0.0
+                    crate::serverless::HourBill::default()
                 };
-                let workers = ((start_backlog + work) / 3600.0)
-                    .ceil()
-                    .clamp(0.0, *max_workers as f64) as u32;
-                let scale_ups = workers.saturating_sub(state.active.max(1)) as f64;
-                state.active = workers;
-                let starts = requests * cold_share + scale_ups;
-                out.cold_share = cold_share;
-                out.billed_gpu_seconds = starts
-                    * (billing.cold_start_seconds
-                        + billing.idle_timeout_seconds
-                        + billing.increment_seconds / 2.0);
+                out.cold_share = bill.cold_share;
+                // `close_hour` adds the work done; here what is billed beyond it.
+                out.billed_gpu_seconds = (bill.billed_s - bill.busy_s).max(0.0);
+                state.active = (bill.billed_s / 3600.0).ceil() as u32;
                 (*max_workers as f64 * 3600.0, *max_workers)
             }
         }

@@ -25,6 +25,7 @@ pub mod pricing;
 pub mod queue;
 pub mod report;
 pub mod scenario;
+pub mod serverless;
 pub mod shard;
 pub mod stats;
 

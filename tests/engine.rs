@@ -237,34 +237,51 @@ overflow = "bfl/flux-2-klein-4b"
     );
 }
 
-#[test]
-fn serverless_bills_busy_time_and_cold_starts() {
-    let opt = r#"
+/// One serverless worker's hour by hand: requests arrive every 1/λ s on average; a busy period
+/// starts warm when the idle gap before it (exponential, mean 1/λ) was under the timeout T,
+/// else after the cold start C (probability q = e^{−λT}); its mean is (S + qC)/(1 − λS). The
+/// worker is billed the busy period and the idle gap up to T: a share
+/// (busy + (1 − q)/λ) / (busy + 1/λ) of the hour, plus half an increment per start.
+fn one_worker_bill(per_hour: f64, service: f64, timeout: f64, cold: f64) -> (f64, f64) {
+    let lam = per_hour / 3600.0;
+    let q = (-lam * timeout).exp();
+    let busy = (service + q * cold) / (1.0 - lam * service);
+    let cycle = busy + 1.0 / lam;
+    let starts = 3600.0 * q / cycle;
+    let billed = 3600.0 * (busy + (1.0 - q) / lam) / cycle + starts * 0.5;
+    (billed, starts / per_hour)
+}
+
+fn serverless(extra: &str) -> String {
+    format!(
+        r#"
 [[option]]
 id = "serverless"
 selfhost = "flux-2-klein-4b"
 gpu = "h100-sxm"
 offer = "runpod-serverless-flex"
-fleet = { policy = "serverless", max_workers = 4 }
-"#;
-    // 100 images an hour, one every 36 s on average: with a 5 s idle timeout most requests
-    // find no warm worker.
-    let per_hour = 100.0;
-    let volume = per_hour * 730.0;
-    let e = engine(&fixed(volume, 1, opt));
+fleet = {{ policy = "serverless", max_workers = 1 }}
+{extra}
+"#
+    )
+}
+
+#[test]
+fn serverless_bills_a_worker_from_its_start_to_its_stop() {
+    // 100 images an hour, one every 36 s on average: with RunPod's 5 s idle timeout and a
+    // 20 s cold start most busy periods start cold.
+    let e = engine(&fixed(100.0 * 730.0, 1, &serverless("")));
     let r = run(&e, &RunConfig::new(1, 1));
-    let cold_share = (-(per_hour / 3600.0) * 5.0f64).exp();
-    let busy = per_hour * 0.57;
-    let starts = per_hour * cold_share;
-    let billed = busy + starts * (20.0 + 5.0 + 0.5);
+    let (billed, cold_share) = one_worker_bill(100.0, 0.57, 5.0, 20.0);
     let expected = 730.0 * billed * 0.00116;
     assert!(
         close(r.options[0].total.mean(), expected, 1e-9),
         "{} vs {expected}",
         r.options[0].total.mean()
     );
-    // 87% of requests wait the 20 s cold start; waits are binned 6 to a decade, so the 95th
-    // percentile reads as the top of the bin holding 20 s.
+    // 58% of requests start the worker and wait its 20 s; waits are binned 6 to a decade, so
+    // the 95th percentile reads as the top of the bin holding 20 s.
+    assert!((0.55..0.6).contains(&cold_share), "{cold_share}");
     let p95 = r.options[0].p95_wait.mean();
     assert!((20.0..=21.6).contains(&p95), "{p95}");
 }
@@ -272,27 +289,53 @@ fleet = { policy = "serverless", max_workers = 4 }
 /// A team's own cold start and idle timeout replace the catalogue's, in the same closed form.
 #[test]
 fn serverless_cold_start_and_idle_timeout_can_be_overridden() {
-    let opt = r#"
-[[option]]
-id = "serverless"
-selfhost = "flux-2-klein-4b"
-gpu = "h100-sxm"
-offer = "runpod-serverless-flex"
-fleet = { policy = "serverless", max_workers = 4 }
-cold_start_seconds = 8
-idle_timeout_seconds = 60
-"#;
-    let per_hour = 100.0;
-    let e = engine(&fixed(per_hour * 730.0, 1, opt));
+    let e = engine(&fixed(
+        100.0 * 730.0,
+        1,
+        &serverless("cold_start_seconds = 8\nidle_timeout_seconds = 60"),
+    ));
     let r = run(&e, &RunConfig::new(1, 1));
-    let cold_share = (-(per_hour / 3600.0) * 60.0f64).exp();
-    let billed = per_hour * 0.57 + per_hour * cold_share * (8.0 + 60.0 + 0.5);
-    let expected = 730.0 * billed * 0.00116;
+    let expected = 730.0 * one_worker_bill(100.0, 0.57, 60.0, 8.0).0 * 0.00116;
     assert!(
         close(r.options[0].total.mean(), expected, 1e-9),
         "{} vs {expected}",
         r.options[0].total.mean()
     );
+}
+
+/// Issue 14's cases: at 36 requests an hour the gaps between warm requests are billed. With
+/// a 300 s idle timeout one worker is billed 95% of the hour, $2,900 a month (the old rule
+/// billed busy time plus one cold start and timeout per start: $502); with a 3,600 s timeout
+/// it never sleeps, $3,048 a month, the hour's whole 3,600 s; and at 360 requests an hour no
+/// worker is billed more than the hour (the old rule billed 5,748 s).
+#[test]
+fn serverless_bills_warm_gaps_and_never_more_than_the_hour() {
+    for (timeout, month) in [(300.0, 2_900.0), (3600.0, 3_048.48)] {
+        let e = engine(&fixed(
+            36.0 * 730.0,
+            1,
+            &serverless(&format!("idle_timeout_seconds = {timeout}")),
+        ));
+        let r = run(&e, &RunConfig::new(1, 1));
+        let got = r.options[0].total.mean();
+        let by_hand = 730.0 * one_worker_bill(36.0, 0.57, timeout, 20.0).0 * 0.00116;
+        assert!(close(got, by_hand, 1e-9), "{timeout}: {got} vs {by_hand}");
+        assert!((got - month).abs() < 1.0, "{timeout}: {got} vs {month}");
+    }
+    for per_hour in [360.0, 3600.0, 20_000.0] {
+        let e = engine(&fixed(
+            per_hour * 730.0,
+            1,
+            &serverless("idle_timeout_seconds = 300"),
+        ));
+        let r = run(&e, &RunConfig::new(1, 1));
+        let most = 730.0 * 3600.0 * 0.00116;
+        let got = r.options[0].total.mean();
+        assert!(
+            got <= most + 1e-6,
+            "{per_hour}/h: {got} > one worker all month {most}"
+        );
+    }
 }
 
 /// A spot offer's interruption rate can be set by the scenario: capacity shrinks by the work

@@ -380,3 +380,30 @@ fleet = { policy = "fixed", gpus = 1 }
         assert!(page.contains(want), "the report lacks: {want}");
     }
 }
+
+/// `plan` on a horizon shorter than a reservation's term bills the whole term and says what
+/// is left past the horizon; a horizon the term fits needs no such note.
+#[test]
+fn plan_says_what_a_reservation_leaves_past_the_horizon() {
+    use breakeven::analysis::plan::{plan, PlanConfig};
+    let api = "[[option]]\nid = \"api\"\napi = \"bfl/flux-2-klein-4b\"\n[[option]]\nid = \"l40s\"\nselfhost = \"flux-2-klein-4b\"\ngpu = \"l40s\"\noffer = \"runpod-community\"\n";
+    let cat = Catalogue::builtin().unwrap();
+    for (months, noted) in [(3, true), (36, false)] {
+        let e = engine(&fixed(300_000.0, months, "", api));
+        let mut cfg = PlanConfig::new(RunConfig::new(40, 1));
+        cfg.screen_paths = 10;
+        cfg.finalists = 2;
+        let r = plan(&e.scenario, &cat, &cfg, engine::unwatched()).unwrap();
+        let note = r
+            .notes
+            .iter()
+            .find(|n| n.contains("aws-reserved-3yr") && n.contains("36-month reservation"));
+        assert_eq!(note.is_some(), noted, "{months} months: {:?}", r.notes);
+        if let Some(n) = note {
+            assert!(
+                n.contains(&format!("{} months past the horizon", 36 - months)),
+                "{n}"
+            );
+        }
+    }
+}

@@ -416,6 +416,16 @@ pub fn candidates(
                     ));
                     continue;
                 }
+                if let Some(c) = o.commitment_months.filter(|c| *c > s.horizon_months) {
+                    // Billed for the whole term: the plan says what is left past the horizon.
+                    assumed.push(format!(
+                        "{} {}: a {c}-month reservation on a {}-month horizon is billed in full ({} months past the horizon, in the last month's cash, as no resale or cancellation is known)",
+                        gpu.id,
+                        o.id,
+                        s.horizon_months,
+                        c - s.horizon_months
+                    ));
+                }
                 let pay = Payment::Hourly {
                     offer: o.id.clone(),
                     usd_per_hour: o.usd_per_hour.unwrap_or_default(),
@@ -788,6 +798,8 @@ pub struct Screening {
     pub ranked: Vec<Evaluated>,
     /// The ids of the finalists, best first.
     pub finalists: Vec<String>,
+    /// Candidates left out of the final round as twins of one kept, in words.
+    pub notes: Vec<String>,
 }
 
 impl Screening {
@@ -868,15 +880,54 @@ impl Prepared {
             .map(|i| evaluate(screen_engine, screened, i, cfg, cat))
             .collect();
         rank(&mut ranked);
-        let finalists = ranked
-            .iter()
-            .take(cfg.finalists)
-            .map(|e| e.id.clone())
-            .collect();
+        // A candidate whose screening figures equal, to the bit, those of one ranked above it
+        // (an autoscaler from 0 GPUs that never drops below 1, say) costs a final-round slot
+        // and says nothing new: the next distinct candidate takes its place.
+        let from_zero = |id: &str| {
+            self.candidates.iter().any(|c| {
+                c.id == id
+                    && matches!(&c.kind, OptionKind::SelfHost(h)
+                        if matches!(h.fleet, FleetPolicy::Autoscaled { min: 0, .. }))
+            })
+        };
+        let mut keep: Vec<String> = Vec::new();
+        let mut kept: Vec<&Evaluated> = Vec::new();
+        let mut notes = Vec::new();
+        for e in &ranked {
+            if kept.len() == cfg.finalists {
+                break;
+            }
+            let same = |k: &&&Evaluated| {
+                k.mean_usd.to_bits() == e.mean_usd.to_bits()
+                    && k.std_error_usd.to_bits() == e.std_error_usd.to_bits()
+                    && k.p90_usd.to_bits() == e.p90_usd.to_bits()
+                    && k.overflow_share.to_bits() == e.overflow_share.to_bits()
+                    && k.p_over_capacity.to_bits() == e.p_over_capacity.to_bits()
+            };
+            if let Some(i) = kept.iter().position(|k| same(&k)) {
+                // Of twins, the one that never scales to zero goes on: its quiet hours pool,
+                // where a fleet that may stop must be stepped hour by hour.
+                let (out, kept_id) = if from_zero(&kept[i].id) && !from_zero(&e.id) {
+                    let out = kept[i].id.clone();
+                    kept[i] = e;
+                    keep[i] = e.id.clone();
+                    (out, e.id.clone())
+                } else {
+                    (e.id.clone(), kept[i].id.clone())
+                };
+                notes.push(format!(
+                    "{out} did exactly as {kept_id} on every screening path; only {kept_id} went to the final round"
+                ));
+                continue;
+            }
+            keep.push(e.id.clone());
+            kept.push(e);
+        }
         Screening {
             screen_paths: cfg.screen_paths,
             ranked,
-            finalists,
+            finalists: keep,
+            notes,
         }
     }
 
@@ -923,6 +974,7 @@ impl Prepared {
         final_engine: &Engine,
         full: &RunResult,
         (screened, screened_over_capacity): (usize, usize),
+        screening_notes: &[String],
         cfg: &PlanConfig,
         cat: &Catalogue,
         catalogue: &str,
@@ -1009,7 +1061,7 @@ impl Prepared {
             best_api,
             saving_vs_best_api_usd: saving,
             finalists: all,
-            notes: self.notes.clone(),
+            notes: self.notes.iter().chain(screening_notes).cloned().collect(),
             latency_unreachable,
         })
     }
@@ -1038,6 +1090,7 @@ pub fn plan(
         &final_engine,
         &full,
         (screening.ranked.len(), screening.over_capacity()),
+        &screening.notes,
         cfg,
         cat,
         &cat.origin,

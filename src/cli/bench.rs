@@ -14,6 +14,8 @@ use std::time::Instant;
 /// The reference workloads, compiled in so `bench` runs from any folder.
 const W1: &str = include_str!("../../scenarios/bench-w1.toml");
 const W2: &str = include_str!("../../scenarios/bench-w2.toml");
+/// The planner's workloads run on the shipped scenarios they are measured on.
+const STARTUP_GROWTH: &str = include_str!("../../scenarios/startup-growth.toml");
 
 /// Which reference workload to time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,6 +26,13 @@ pub enum Workload {
     W2,
     /// W1 and W2 alternately, each run against the other's, and W2's time over W1's.
     Both,
+    /// `plan` on W1's scenario: screening every candidate and the final round.
+    Plan,
+    /// `report` on startup-growth: run, sweep, sensitivity and plan, without writing.
+    Report,
+    /// `run` on startup-growth (2,000 paths): an autoscaled fleet and queue fleets hour by
+    /// hour, bursty demand, small counts.
+    Run,
 }
 
 pub const EXAMPLES: &str = "Examples:
@@ -173,6 +182,11 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             Engine::new(builtin(W1, "bench-w1")?, catalogue)?,
             Engine::new(builtin(W2, "bench-w2")?, catalogue)?,
         ],
+        (None, Workload::Run) => vec![Engine::new(
+            builtin(STARTUP_GROWTH, "startup-growth")?,
+            catalogue,
+        )?],
+        (None, Workload::Plan | Workload::Report) => return time_command(catalogue, &a, builtin),
     };
     let mut timings: Vec<Timing> = Vec::new();
     for e in &engines {
@@ -212,6 +226,122 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             w2.wall_s,
             w1.wall_s,
             a.repeat
+        );
+    }
+    Ok(())
+}
+
+/// A whole command's figures: `plan` on W1's scenario or `report` on startup-growth.
+#[derive(Serialize)]
+struct CommandReport {
+    workload: &'static str,
+    scenario: String,
+    paths: u64,
+    threads: usize,
+    /// Median wall time of the runs [s].
+    wall_s: f64,
+    walls_s: Vec<f64>,
+    /// Median CPU time per run (all threads) [s].
+    cpu_s: f64,
+    peak_memory_mb: Option<f64>,
+    seed: u64,
+    /// What the command answered, so a faster build can be checked to answer the same.
+    answer: String,
+}
+
+/// Time `plan` (on bench-w1) or `report` (on startup-growth) as the commands run them, at
+/// their default paths unless --paths is given; nothing is written.
+fn time_command(
+    catalogue: &Catalogue,
+    a: &Args,
+    builtin: impl Fn(&str, &str) -> breakeven::Result<Scenario>,
+) -> anyhow::Result<()> {
+    use breakeven::analysis::plan::{plan, PlanConfig};
+    use breakeven::report::full::{build, ReportConfig};
+    let (workload, scenario) = match a.workload {
+        Workload::Plan => ("plan", builtin(W1, "bench-w1")?),
+        _ => ("report", builtin(STARTUP_GROWTH, "startup-growth")?),
+    };
+    let engine = Engine::new(scenario, catalogue)?;
+    let paths = a
+        .paths
+        .or(engine.scenario.samples)
+        .unwrap_or(common::DEFAULT_SAMPLES);
+    let seed = a
+        .seed
+        .or(engine.scenario.seed)
+        .unwrap_or(common::DEFAULT_SEED);
+    let mut run = RunConfig::new(paths, seed);
+    run.threads = a.threads;
+    let threads = if a.threads == 0 {
+        rayon::current_num_threads()
+    } else {
+        a.threads
+    };
+    let (mut walls, mut cpus, mut answer) = (Vec::new(), Vec::new(), String::new());
+    for _ in 0..a.repeat {
+        let (cpu0, start) = (cpu_seconds(), Instant::now());
+        answer = match a.workload {
+            Workload::Plan => {
+                let r = plan(
+                    &engine.scenario,
+                    catalogue,
+                    &PlanConfig::new(run.clone()),
+                    engine::unwatched(),
+                )?;
+                format!(
+                    "recommended {} at a mean ${:.0} ± {:.0}",
+                    r.recommended.id, r.recommended.mean_usd, r.recommended.std_error_usd
+                )
+            }
+            _ => {
+                let cfg = ReportConfig {
+                    run: run.clone(),
+                    against: None,
+                };
+                let r = build(&engine, catalogue, &cfg, engine::unwatched(), &|_| {})?;
+                match &r.summary.verdict {
+                    Some(v) => format!(
+                        "{} beats {} by ${:.0} ± {:.0} over the horizon",
+                        v.winner, v.runner_up, v.mean_saving_usd, v.mean_saving_std_error
+                    ),
+                    None => "no verdict".into(),
+                }
+            }
+        };
+        walls.push(start.elapsed().as_secs_f64());
+        cpus.push(cpu_seconds() - cpu0);
+    }
+    let report = CommandReport {
+        workload,
+        scenario: engine.scenario.name.clone(),
+        paths,
+        threads,
+        wall_s: median(&walls),
+        walls_s: walls,
+        cpu_s: median(&cpus),
+        peak_memory_mb: peak_memory_mb(),
+        seed,
+        answer,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} on {}: {} paths, seed {}\nwall {:.3} s (median of {} runs) on {} thread(s), CPU {:.3} s; peak memory {}\n{}",
+            report.workload,
+            report.scenario,
+            report.paths,
+            report.seed,
+            report.wall_s,
+            a.repeat,
+            report.threads,
+            report.cpu_s,
+            report
+                .peak_memory_mb
+                .map(|m| format!("{m:.1} MB"))
+                .unwrap_or_else(|| "n/a".into()),
+            report.answer
         );
     }
     Ok(())

@@ -37,6 +37,15 @@ const FIRST_RHO: f64 = 1e-3;
 const GAP: f64 = 1e-4;
 /// Latency tail mass left out of a row's CDF.
 const TAIL: f64 = 1e-12;
+/// Points of the dense grid [`QueueTable::locate_lean`] reads between [`DENSE_BOTTOM`] and
+/// [`DENSE_TOP`].
+const DENSE: usize = 4096;
+/// Utilisations between which the dense grid is read; outside, the rows. There the rows,
+/// 10% apart in ρ/(1 − ρ), are at least four grid points apart.
+const DENSE_BOTTOM: f64 = 0.01;
+const DENSE_TOP: f64 = 0.99;
+/// Grid points per unit of utilisation.
+const DENSE_SCALE: f64 = DENSE as f64 / (DENSE_TOP - DENSE_BOTTOM);
 
 fn logit(rho: f64) -> f64 {
     (rho / (1.0 - rho)).ln()
@@ -129,6 +138,11 @@ pub struct QueueTable {
     mix: ServiceMix,
     policy: Policy,
     rows: Vec<OnceLock<Row>>,
+    /// The lean figures (overflow share, mean wait, place among the rows as row + weight) at
+    /// ρ = DENSE_BOTTOM + k / DENSE_SCALE, each worked out from the rows on first use: an hour then
+    /// blends two neighbouring points linearly, with no logarithm or exponential (empty for
+    /// tables without rows).
+    dense: Vec<OnceLock<[f64; 3]>>,
 }
 
 /// Where an hour falls among the rows.
@@ -152,11 +166,13 @@ impl QueueTable {
             Policy::NeverOverflow => ROWS_BELOW,
             Policy::OverflowAfter { .. } => ROWS_BELOW + 1 + ROWS_ABOVE,
         };
+        let dense = if n >= ROWS_BELOW { DENSE + 1 } else { 0 };
         QueueTable {
             servers,
             mix: mix.clone(),
             policy,
             rows: (0..n).map(|_| OnceLock::new()).collect(),
+            dense: (0..dense).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -423,8 +439,51 @@ impl QueueTable {
 
     /// [`QueueTable::locate`] without the chance to wait (`prob_wait` is 0): one exponential
     /// less an hour, for an engine that needs the overflow share and the mean wait only.
+    ///
+    /// Between ρ = 0.01 and 0.99 it reads a dense grid: linear between points 1/4096 of the
+    /// way apart, within 0.5% (or 10⁻⁶) of [`QueueTable::locate`]'s geometric blend of the rows
+    /// (tested).
     pub fn locate_lean(&self, arrival_rate: f64) -> (HourSummary, Option<RowPlace>) {
+        if !self.dense.is_empty() && arrival_rate > 0.0 {
+            let rho = self.utilisation(arrival_rate);
+            if (DENSE_BOTTOM..DENSE_TOP).contains(&rho) {
+                let x = (rho - DENSE_BOTTOM) * DENSE_SCALE;
+                let k = (x as usize).min(DENSE - 1);
+                let f = x - k as f64;
+                let (a, b) = (self.dense_point(k), self.dense_point(k + 1));
+                let at = |j: usize| a[j] + f * (b[j] - a[j]);
+                let pos = at(2);
+                let row = (pos as usize).min(self.rows.len() - 2);
+                return (
+                    HourSummary {
+                        overflow_share: at(0),
+                        prob_wait: 0.0,
+                        mean_wait: at(1),
+                        over_capacity: false,
+                    },
+                    Some(RowPlace {
+                        row,
+                        weight: (pos - row as f64).clamp(0.0, 1.0),
+                    }),
+                );
+            }
+        }
         self.locate_with(arrival_rate, false)
+    }
+
+    /// Dense grid point `k`: the rows' figures at ρ = DENSE_BOTTOM + k / DENSE_SCALE.
+    fn dense_point(&self, k: usize) -> [f64; 3] {
+        *self.dense[k].get_or_init(|| {
+            let rho = DENSE_BOTTOM + k as f64 / DENSE_SCALE;
+            let at = self.lookup(rho);
+            let s = self.summary_at(at, rho * self.servers as f64 / self.mix.mean(), false);
+            // Every utilisation below DENSE_TOP falls between two rows of a table with rows.
+            let pos = match at {
+                Lookup::Between(i, w) => i as f64 + w,
+                _ => 0.0,
+            };
+            [s.overflow_share, s.mean_wait, pos]
+        })
     }
 
     fn locate_with(&self, arrival_rate: f64, prob_wait: bool) -> (HourSummary, Option<RowPlace>) {
@@ -512,6 +571,63 @@ mod tests {
 
     fn w1() -> ServiceMix {
         ServiceMix::new(&[(0.1, 0.19), (0.5, 0.57), (0.3, 1.17), (0.1, 2.75)]).unwrap()
+    }
+
+    /// The dense grid `locate_lean` reads against the rows' own geometric blend (`locate`)
+    /// at 20,000 utilisations over the grid's range, for each policy with rows, one and several
+    /// servers, one and four service times: overflow share and mean wait within 0.5% (or
+    /// 10⁻⁶ absolute), the place among the rows within 10⁻³ of a row.
+    #[test]
+    fn the_dense_grid_agrees_with_the_rows() {
+        let mut worst = [0.0f64; 3];
+        for mix in [ServiceMix::deterministic(0.57).unwrap(), w1()] {
+            for policy in [
+                Policy::NeverOverflow,
+                Policy::OverflowAfter {
+                    max_wait_seconds: 10.0,
+                },
+                Policy::OverflowAfter {
+                    max_wait_seconds: 60.0,
+                },
+            ] {
+                for servers in [1, 2, 8] {
+                    let t = QueueTable::new(servers, &mix, policy);
+                    for k in 1..20_000 {
+                        let rho = DENSE_BOTTOM + k as f64 / 20_000.0 * (DENSE_TOP - DENSE_BOTTOM);
+                        let lam = rho * servers as f64 / mix.mean();
+                        let (a, pa) = t.locate_lean(lam);
+                        let (b, pb) = t.locate_with(lam, false);
+                        let rel = |x: f64, y: f64| {
+                            let d = (x - y).abs();
+                            if d <= 1e-6 {
+                                0.0
+                            } else {
+                                d / y.abs()
+                            }
+                        };
+                        let (pa, pb) = (pa.unwrap(), pb.unwrap());
+                        let pos = |p: RowPlace| p.row as f64 + p.weight;
+                        let errs = [
+                            rel(a.overflow_share, b.overflow_share),
+                            rel(a.mean_wait, b.mean_wait),
+                            (pos(pa) - pos(pb)).abs(),
+                        ];
+                        let case = format!(
+                            "c={servers} {policy:?} rho={rho}: {a:?} {pa:?} vs {b:?} {pb:?}"
+                        );
+                        assert!(errs[0] <= 5e-3 && errs[1] <= 5e-3, "{case}");
+                        assert!(errs[2] <= 1e-3, "{case}");
+                        for j in 0..3 {
+                            worst[j] = worst[j].max(errs[j]);
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "dense grid, worst: overflow {:.2e}, wait {:.2e}, place {:.2e}",
+            worst[0], worst[1], worst[2]
+        );
     }
 
     /// Relative agreement of the tabulated and exact paths, stated in the module doc.

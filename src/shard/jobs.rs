@@ -428,6 +428,7 @@ impl PlanScreen {
             finalists: self.screening.finalists.clone(),
             screened: self.screened,
             screened_over_capacity: self.screened_over_capacity,
+            notes: self.screening.notes.clone(),
         }
     }
 }
@@ -486,6 +487,7 @@ pub fn merge_plan(set: PartSet, catalogue: &Catalogue, ctl: Controls<'_>) -> Res
         &e,
         &full,
         (screened.screened, screened.screened_over_capacity),
+        &screened.notes,
         &cfg,
         catalogue,
         &h.catalogue.origin,

@@ -215,6 +215,9 @@ pub struct Screened {
     pub screened: usize,
     /// Of those, the ones that could not keep up on more than 5% of the screening paths.
     pub screened_over_capacity: usize,
+    /// Candidates left out as twins of a finalist, in words (see
+    /// [`crate::analysis::plan::Screening::notes`]).
+    pub notes: Vec<String>,
 }
 
 impl Header {
@@ -384,6 +387,17 @@ impl Header {
                             sc.finalists.len(),
                             p.finalists
                         ),
+                    );
+                }
+                if sc.notes.len() > sc.screened
+                    || sc.notes.iter().any(|n| {
+                        n.chars().count() > crate::limits::MAX_TEXT_CHARS
+                            || n.chars().any(char::is_control)
+                    })
+                {
+                    return bad(
+                        "settings.plan.screening.notes",
+                        format!("is not what a screening says; expected at most one note a candidate screened, each a line of at most {} characters", crate::limits::MAX_TEXT_CHARS),
                     );
                 }
                 if sc.screened_over_capacity > sc.screened || sc.finalists.len() > sc.screened {
