@@ -27,6 +27,7 @@ pub mod report;
 pub mod scenario;
 pub mod serve;
 pub mod serverless;
+pub mod shard;
 pub mod stats;
 
 pub use catalogue::Catalogue;

@@ -6,8 +6,13 @@
 //! most 0.05% of its value, far inside its own Monte Carlo error at that many paths (about 1%
 //! for a 95th percentile from 10,000 paths). Folds are merged in path order, so results do
 //! not depend on the number of threads.
+//!
+//! Every accumulator serializes exactly (a part file of a sharded run holds them, see
+//! [`crate::shard`]) and can be checked against an empty one of its kind before it is trusted
+//! ([`crate::engine::fold::Validate`]).
 
-use serde::Serialize;
+use crate::engine::fold::{self, Checked, Unfit, Validate};
+use serde::{Deserialize, Serialize};
 
 /// Values kept exactly before switching to the histogram: W1's 10,000 paths stay exact.
 pub const DEFAULT_EXACT_CAP: usize = 10_000;
@@ -18,7 +23,8 @@ const BIN_WIDTH: f64 = 1e-3;
 const MIN_MAGNITUDE: f64 = 1e-9;
 
 /// Mean and variance by Welford's method.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Moments {
     n: u64,
     mean: f64,
@@ -73,7 +79,8 @@ impl Moments {
 /// A ratio of means, `Σx / Σy` over paths (cost per image is total cost over total images,
 /// not the mean of each path's ratio), with its standard error by the delta method:
 /// `var(x̄/ȳ) ≈ (s²ₓ − 2R·sₓᵧ + R²·s²ᵧ) / (n·ȳ²)` with `R = x̄/ȳ`.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ratio {
     n: u64,
     mean_x: f64,
@@ -351,7 +358,8 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 }
 
 /// Counts in logarithmic bins, for both signs and zero.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LogHistogram {
     pos: Bins,
     neg: Bins,
@@ -360,7 +368,8 @@ struct LogHistogram {
 
 /// Counts of consecutive bins from `start`: only the range the values cover is kept (a total
 /// in dollars sits some 30,000 bins above the smallest magnitude).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Bins {
     start: usize,
     counts: Vec<u64>,
@@ -453,6 +462,221 @@ pub fn proportion(hits: u64, n: u64) -> (f64, f64) {
     }
     let p = hits as f64 / n as f64;
     (p, (p * (1.0 - p) / n as f64).sqrt())
+}
+
+// ------------------------------------------------------------------------------------------
+// Part files: the accumulators as they are written, and what a read one must satisfy.
+
+/// A [`Stream`] as written: the extremes of an empty stream (±∞, which JSON cannot hold) are
+/// absent.
+#[derive(Serialize)]
+struct StreamOut<'a> {
+    moments: &'a Moments,
+    min: Option<f64>,
+    max: Option<f64>,
+    exact: &'a [f64],
+    cap: usize,
+    hist: &'a Option<LogHistogram>,
+}
+
+/// A [`Stream`] as read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamIn {
+    moments: Moments,
+    min: Option<f64>,
+    max: Option<f64>,
+    exact: Vec<f64>,
+    cap: usize,
+    hist: Option<LogHistogram>,
+}
+
+impl Serialize for Stream {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let Stream {
+            moments,
+            min,
+            max,
+            exact,
+            cap,
+            hist,
+        } = self;
+        StreamOut {
+            moments,
+            min: min.is_finite().then_some(*min),
+            max: max.is_finite().then_some(*max),
+            exact,
+            cap: *cap,
+            hist,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stream {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let w = StreamIn::deserialize(d)?;
+        Ok(Stream {
+            moments: w.moments,
+            min: w.min.unwrap_or(f64::INFINITY),
+            max: w.max.unwrap_or(f64::NEG_INFINITY),
+            exact: w.exact,
+            cap: w.cap,
+            hist: w.hist,
+        })
+    }
+}
+
+/// Largest sum of squared deviations `n` values within [`fold::MAX_VALUE`] can have.
+fn max_squares(n: u64) -> f64 {
+    4.0 * fold::MAX_VALUE * fold::MAX_VALUE * n as f64
+}
+
+/// A sum of squared deviations: at least 0, at most what `n` values in range give.
+fn squares(key: &str, v: f64, n: u64) -> Checked {
+    if v.is_finite() && (0.0..=max_squares(n)).contains(&v) {
+        Ok(())
+    } else {
+        Err(Unfit::new(format!(
+            "is {v}; expected a sum of squares from 0 to {:e} over {n} values",
+            max_squares(n)
+        ))
+        .under(key))
+    }
+}
+
+impl Validate for Moments {
+    fn validate(&self, _empty: &Self, paths: u64) -> Checked {
+        let Moments { n, mean, m2 } = *self;
+        fold::field("n", &n, &n, paths)?;
+        fold::value(mean).map_err(|u| u.under("mean"))?;
+        squares("m2", m2, n)?;
+        if n == 0 && (mean != 0.0 || m2 != 0.0) {
+            return Err(Unfit::new(
+                "holds a mean or spread but no values; expected 0 for both",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Validate for Ratio {
+    fn validate(&self, _empty: &Self, paths: u64) -> Checked {
+        let Ratio {
+            n,
+            mean_x,
+            mean_y,
+            sxx,
+            syy,
+            sxy,
+        } = *self;
+        fold::field("n", &n, &n, paths)?;
+        fold::value(mean_x).map_err(|u| u.under("mean_x"))?;
+        fold::value(mean_y).map_err(|u| u.under("mean_y"))?;
+        squares("sxx", sxx, n)?;
+        squares("syy", syy, n)?;
+        squares("sxy", sxy.abs(), n).map_err(|u| u.under("sxy"))?;
+        if n == 0 && [mean_x, mean_y, sxx, syy, sxy].iter().any(|v| *v != 0.0) {
+            return Err(Unfit::new(
+                "holds means or spreads but no values; expected 0 for all",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The highest histogram bin a value within [`fold::MAX_VALUE`] falls in.
+fn max_bin() -> usize {
+    LogHistogram::bin(fold::MAX_VALUE)
+}
+
+impl Bins {
+    /// Bins of a histogram of at most `n` values: within the range values in bounds fall in.
+    fn validate(&self, n: u64) -> std::result::Result<u64, Unfit> {
+        let top = max_bin();
+        if self.start > top || self.counts.len() > top + 1 - self.start {
+            return Err(Unfit::new(format!(
+                "bins {} to {} are outside 0..={top}, where values of at most {:e} fall",
+                self.start,
+                self.start as u128 + self.counts.len() as u128,
+                fold::MAX_VALUE
+            )));
+        }
+        let mut total = 0u64;
+        for (i, c) in self.counts.iter().enumerate() {
+            fold::count(*c, n).map_err(|u| u.under(&format!("counts[{i}]")))?;
+            total += c;
+        }
+        Ok(total)
+    }
+}
+
+impl LogHistogram {
+    /// Total count, when every bin is in range.
+    fn validate(&self, n: u64) -> std::result::Result<u64, Unfit> {
+        let pos = self.pos.validate(n).map_err(|u| u.under("pos"))?;
+        let neg = self.neg.validate(n).map_err(|u| u.under("neg"))?;
+        fold::count(self.zero, n).map_err(|u| u.under("zero"))?;
+        Ok(pos + neg + self.zero)
+    }
+}
+
+impl Validate for Stream {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let Stream {
+            moments,
+            min,
+            max,
+            exact,
+            cap,
+            hist,
+        } = self;
+        fold::setting("cap", cap, &empty.cap)?;
+        fold::field("moments", moments, &empty.moments, paths)?;
+        let n = moments.count();
+        if n == 0 {
+            if !exact.is_empty() || hist.is_some() || min.is_finite() || max.is_finite() {
+                return Err(Unfit::new(
+                    "holds values but counts none; expected an empty stream",
+                ));
+            }
+            return Ok(());
+        }
+        fold::value(*min).map_err(|u| u.under("min"))?;
+        fold::value(*max).map_err(|u| u.under("max"))?;
+        match hist {
+            None => {
+                if exact.len() as u64 != n || exact.len() > *cap {
+                    return Err(Unfit::new(format!("holds {} values but counts {n}; expected as many as it counts, at most {cap}", exact.len())).under("exact"));
+                }
+                for (i, v) in exact.iter().enumerate() {
+                    fold::value(*v).map_err(|u| u.under(&format!("exact[{i}]")))?;
+                }
+                let lo = exact.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = exact.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                if lo != *min || hi != *max {
+                    return Err(Unfit::new(format!(
+                        "min {min} and max {max} are not those of its values ({lo} and {hi})"
+                    )));
+                }
+            }
+            Some(h) => {
+                if !exact.is_empty() || n <= *cap as u64 {
+                    return Err(Unfit::new(format!("holds a histogram of {n} values beside {} exact ones (cap {cap}); expected exact values up to the cap, a histogram alone past it", exact.len())).under("hist"));
+                }
+                let total = h.validate(n).map_err(|u| u.under("hist"))?;
+                if total != n {
+                    return Err(
+                        Unfit::new(format!("counts {total} values; expected {n}")).under("hist")
+                    );
+                }
+                if min > max {
+                    return Err(Unfit::new(format!("min {min} is above max {max}")));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -16,78 +16,7 @@ fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-#[test]
-fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
-    let whole = tempfile::tempdir().unwrap();
-    let parts = tempfile::tempdir().unwrap();
-    let merged = tempfile::tempdir().unwrap();
-    let args = [
-        "sweep",
-        "scenarios/bench-w1.toml",
-        "--samples",
-        "450",
-        "--points",
-        "6",
-        "--volumes",
-        "500000..8000000",
-    ];
-    bin()
-        .args(args)
-        .arg("--out")
-        .arg(whole.path())
-        .assert()
-        .success();
-    for k in 0..3 {
-        bin()
-            .args(args)
-            .args(["--shard", &format!("{k}/3"), "--threads", "1", "--out"])
-            .arg(parts.path())
-            .assert()
-            .success();
-    }
-    let mut merge = bin();
-    merge.arg("merge");
-    for k in 0..3 {
-        merge.arg(parts.path().join(format!("sweep.part-{k}-of-3.json")));
-    }
-    merge.arg("--out").arg(merged.path()).assert().success();
-    assert_eq!(
-        read(&whole.path().join("sweep.json")),
-        read(&merged.path().join("sweep.json"))
-    );
-    assert_eq!(
-        read(&whole.path().join("sweep.csv")),
-        read(&merged.path().join("sweep.csv"))
-    );
-}
-
-#[test]
-fn merge_refuses_missing_or_foreign_parts() {
-    let parts = tempfile::tempdir().unwrap();
-    let args = [
-        "sweep",
-        "scenarios/closed-form.toml",
-        "--samples",
-        "20",
-        "--points",
-        "4",
-    ];
-    for k in 0..2 {
-        bin()
-            .args(args)
-            .args(["--shard", &format!("{k}/2"), "--out"])
-            .arg(parts.path())
-            .assert()
-            .success();
-    }
-    let out = bin()
-        .arg("merge")
-        .arg(parts.path().join("sweep.part-0-of-2.json"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expected each of 0..2 exactly once"));
-}
+// Sharded sweeps and their merge: tests/shards.rs.
 
 #[test]
 fn every_sampling_command_gives_the_same_bytes_at_any_thread_count() {

@@ -93,7 +93,13 @@ fuzz_target!(|data: &[u8]| {
             tame!(a.run)
         }
         cli::Command::Merge(a) => a.out.as_deref().is_none_or(inside),
-        cli::Command::Models(_) | cli::Command::Price(_) => true,
+        cli::Command::Compare(a) => {
+            a.sweep = false;
+            tame!(a.run)
+        }
+        // init writes a file (stdout without --out).
+        cli::Command::Init(a) => a.out.as_deref().is_none_or(inside),
+        cli::Command::Models(_) | cli::Command::Price(_) | cli::Command::Check(_) => true,
     };
     if !runnable {
         return;

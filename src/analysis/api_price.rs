@@ -8,11 +8,12 @@
 //! `k* = (S − O) / (A − O)`. When `A ≤ O` the self-hosted option's API part alone costs what
 //! the API would: it is never cheaper at any price.
 
+use crate::engine::fold::{self, Checked, Validate};
 use crate::engine::{Engine, Fold, ItemKind, Merge, PathResult};
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
 use crate::stats::{self, Stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The break-even API price of one self-hosted option against one API option.
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +54,8 @@ impl ApiPriceBreakeven {
 }
 
 /// Folds `k*` path by path for every self-hosted/API pair.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiPriceFold {
     pairs: Vec<(OptionId, OptionId)>,
     factors: Vec<Stream>,
@@ -144,6 +146,21 @@ impl Fold for ApiPriceFold {
         factors.merge(&later.factors);
         never.merge(&later.never);
         Merge::merge(n, &later.n);
+    }
+}
+
+impl Validate for ApiPriceFold {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let ApiPriceFold {
+            pairs,
+            factors,
+            never,
+            n,
+        } = self;
+        fold::setting("pairs", pairs, &empty.pairs)?;
+        fold::field("factors", factors, &empty.factors, paths)?;
+        fold::field("never", never, &empty.never, paths)?;
+        fold::all_paths("n", *n, paths)
     }
 }
 

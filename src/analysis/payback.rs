@@ -4,12 +4,13 @@
 //! cumulative bill. For owned hardware that is its payback: the month in which the savings
 //! against the API repay the purchase. The cumulative cash chart marks the same months.
 
+use crate::engine::fold::{self, Checked, Validate};
 use crate::engine::{Engine, Fold, Merge, PathResult};
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
 use crate::money;
 use crate::stats::{self, Stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// When one self-hosted option overtakes one API option (payback, for owned hardware).
 #[derive(Debug, Clone, Serialize)]
@@ -54,7 +55,8 @@ impl Payback {
 }
 
 /// One self-hosted/API pair.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PaybackPair {
     selfhost: OptionId,
     api: OptionId,
@@ -63,7 +65,8 @@ struct PaybackPair {
 }
 
 /// Folds payback months path by path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PaybackFold {
     pairs: Vec<PaybackPair>,
     months: Vec<Stream>,
@@ -178,5 +181,20 @@ impl Fold for PaybackFold {
         months.merge(&later.months);
         within.merge(&later.within);
         Merge::merge(n, &later.n);
+    }
+}
+
+impl Validate for PaybackFold {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let PaybackFold {
+            pairs,
+            months,
+            within,
+            n,
+        } = self;
+        fold::setting("pairs", pairs, &empty.pairs)?;
+        fold::field("months", months, &empty.months, paths)?;
+        fold::field("within", within, &empty.within, paths)?;
+        fold::all_paths("n", *n, paths)
     }
 }

@@ -15,11 +15,11 @@ use crate::ids::{InputId, OptionId};
 use crate::scenario::{
     FleetPolicy, NamedInput, OptionKind, OptionSpec, Overflow, Payment, Scenario, SelfHost,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the plan minimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// Expected total cost.
@@ -138,11 +138,6 @@ pub struct PlanResult {
     /// of any size, meets it.
     pub latency_unreachable: Vec<String>,
 }
-
-/// Candidates the first screening round passes on, at least (three per finalist if more).
-const PILOT_KEEP: usize = 12;
-/// Fewest paths a first screening round runs; with fewer, one round screens all.
-const MIN_PILOT_PATHS: u64 = 25;
 
 /// Longest overflow threshold a plan tries [s].
 pub const MAX_PLAN_THRESHOLD_S: f64 = 60.0;
@@ -784,6 +779,294 @@ fn rank(v: &mut [Evaluated]) {
     });
 }
 
+/// A plan's search, set up: the scenario's API options, the candidates, and the scenario
+/// they run in (with the inputs the candidates brought).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    apis: Vec<OptionSpec>,
+    candidates: Vec<OptionSpec>,
+    notes: Vec<String>,
+    scenario: Scenario,
+}
+
+/// What screening found: every candidate ranked, and the ones re-run with all paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct Screening {
+    /// Paths per candidate.
+    pub screen_paths: u64,
+    /// Every candidate, best first.
+    pub ranked: Vec<Evaluated>,
+    /// The ids of the finalists, best first.
+    pub finalists: Vec<String>,
+    /// Candidates left out of the final round as twins of one kept, in words.
+    pub notes: Vec<String>,
+}
+
+impl Screening {
+    /// Candidates that could not keep up on more than 5% of the screening paths.
+    pub fn over_capacity(&self) -> usize {
+        self.ranked
+            .iter()
+            .filter(|c| c.p_over_capacity > 0.05)
+            .count()
+    }
+}
+
+impl Prepared {
+    /// Find the candidates of `s` in `cat` (bad input when no GPU fits).
+    pub fn new(s: &Scenario, cat: &Catalogue, cfg: &PlanConfig) -> Result<Prepared> {
+        let mut scen = s.clone();
+        let mut inputs = scen.inputs.clone();
+        let Candidates {
+            options: candidates,
+            notes,
+        } = candidates(s, cat, &mut inputs, &cfg.search, cfg.latency_p95_s);
+        if candidates.is_empty() {
+            return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
+        }
+        scen.inputs = inputs;
+        // The candidates brought inputs of their own (uncorrelated): the copula grows with them.
+        if !scen.correlations.is_empty() {
+            let pairs: Vec<(usize, usize, f64)> = scen
+                .correlations
+                .iter()
+                .map(|(a, b, r)| (a.0, b.0, *r))
+                .collect();
+            scen.copula = Some(
+                crate::dist::Copula::new(scen.inputs.len(), &pairs)
+                    .map_err(|p| Error::Invariant(format!("copula: {p}")))?,
+            );
+        }
+        let apis: Vec<OptionSpec> = s
+            .options
+            .iter()
+            .filter(|o| matches!(o.kind, OptionKind::Api { .. }))
+            .cloned()
+            .collect();
+        Ok(Prepared {
+            apis,
+            candidates,
+            notes,
+            scenario: scen,
+        })
+    }
+
+    /// Every candidate beside the API options, for screening on a few paths sharing the same
+    /// demand.
+    pub fn screen_engine(&self, cat: &Catalogue) -> Result<Engine> {
+        let mut scen = self.scenario.clone();
+        scen.options = self.apis.iter().chain(&self.candidates).cloned().collect();
+        Engine::new(scen, cat)
+    }
+
+    /// The screening run's configuration: `cfg`'s, on its screening paths.
+    pub fn screen_config(&self, cfg: &PlanConfig) -> RunConfig {
+        let mut c = cfg.run.clone();
+        c.samples = cfg.screen_paths;
+        c.precision = None;
+        c.pins.resize(self.scenario.inputs.len(), None);
+        c
+    }
+
+    /// Rank the screened candidates and keep the finalists.
+    pub fn screening(
+        &self,
+        screen_engine: &Engine,
+        screened: &RunResult,
+        cfg: &PlanConfig,
+        cat: &Catalogue,
+    ) -> Screening {
+        let mut ranked: Vec<Evaluated> = (self.apis.len()..screen_engine.options.len())
+            .map(|i| evaluate(screen_engine, screened, i, cfg, cat))
+            .collect();
+        rank(&mut ranked);
+        // A candidate whose screening figures equal, to the bit, those of one ranked above it
+        // (an autoscaler from 0 GPUs that never drops below 1, say) costs a final-round slot
+        // and says nothing new: the next distinct candidate takes its place.
+        let from_zero = |id: &str| {
+            self.candidates.iter().any(|c| {
+                c.id == id
+                    && matches!(&c.kind, OptionKind::SelfHost(h)
+                        if matches!(h.fleet, FleetPolicy::Autoscaled { min: 0, .. }))
+            })
+        };
+        let mut keep: Vec<String> = Vec::new();
+        let mut kept: Vec<&Evaluated> = Vec::new();
+        let mut notes = Vec::new();
+        for e in &ranked {
+            if kept.len() == cfg.finalists {
+                break;
+            }
+            let same = |k: &&&Evaluated| {
+                k.mean_usd.to_bits() == e.mean_usd.to_bits()
+                    && k.std_error_usd.to_bits() == e.std_error_usd.to_bits()
+                    && k.p90_usd.to_bits() == e.p90_usd.to_bits()
+                    && k.overflow_share.to_bits() == e.overflow_share.to_bits()
+                    && k.p_over_capacity.to_bits() == e.p_over_capacity.to_bits()
+            };
+            if let Some(i) = kept.iter().position(|k| same(&k)) {
+                // Of twins, the one that never scales to zero goes on: its quiet hours pool,
+                // where a fleet that may stop must be stepped hour by hour.
+                let (out, kept_id) = if from_zero(&kept[i].id) && !from_zero(&e.id) {
+                    let out = kept[i].id.clone();
+                    kept[i] = e;
+                    keep[i] = e.id.clone();
+                    (out, e.id.clone())
+                } else {
+                    (e.id.clone(), kept[i].id.clone())
+                };
+                notes.push(format!(
+                    "{out} did exactly as {kept_id} on every screening path; only {kept_id} went to the final round"
+                ));
+                continue;
+            }
+            keep.push(e.id.clone());
+            kept.push(e);
+        }
+        Screening {
+            screen_paths: cfg.screen_paths,
+            ranked,
+            finalists: keep,
+            notes,
+        }
+    }
+
+    /// The finalists named by `keep` and the API options, for the run with all paths; bad
+    /// input when `keep` names a candidate there is not.
+    pub fn final_engine(&self, keep: &[String], cat: &Catalogue) -> Result<Engine> {
+        if let Some(k) = keep
+            .iter()
+            .find(|k| !self.candidates.iter().any(|c| &c.id == *k))
+        {
+            return Err(Error::input(
+                &self.scenario.file,
+                "finalists",
+                format!("\"{}\" is not a candidate of this scenario's plan; expected finalists chosen by its screening", crate::names::escape(k)),
+            ));
+        }
+        let mut scen = self.scenario.clone();
+        scen.options = self
+            .apis
+            .iter()
+            .cloned()
+            .chain(
+                self.candidates
+                    .iter()
+                    .filter(|c| keep.contains(&c.id))
+                    .cloned(),
+            )
+            .collect();
+        Engine::new(scen, cat)
+    }
+
+    /// The final run's configuration: `cfg`'s.
+    pub fn final_config(&self, final_engine: &Engine, cfg: &PlanConfig) -> RunConfig {
+        let mut c = cfg.run.clone();
+        c.pins.resize(final_engine.scenario.inputs.len(), None);
+        c
+    }
+
+    /// The recommendation from the final run's fold; `catalogue` names the catalogue in the
+    /// result's provenance.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        &self,
+        final_engine: &Engine,
+        full: &RunResult,
+        (screened, screened_over_capacity): (usize, usize),
+        screening_notes: &[String],
+        cfg: &PlanConfig,
+        cat: &Catalogue,
+        catalogue: &str,
+    ) -> Result<PlanResult> {
+        let mut all: Vec<Evaluated> = (0..final_engine.options.len())
+            .map(|i| evaluate(final_engine, full, i, cfg, cat))
+            .collect();
+        rank(&mut all);
+        let api_ids: Vec<String> = self.apis.iter().map(|a| a.id.clone()).collect();
+        let best_api = all.iter().find(|e| api_ids.contains(&e.id)).cloned();
+        let recommended = all
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::Invariant("no plan evaluated".into()))?;
+        // Models on GPUs that no size can bring under the target, screened or not (from the
+        // options alone: nothing is simulated).
+        let mut latency_unreachable: Vec<String> = Vec::new();
+        if let Some(t) = cfg.latency_p95_s {
+            let screen_engine = self.screen_engine(cat)?;
+            for (i, o) in screen_engine
+                .options
+                .iter()
+                .enumerate()
+                .skip(self.apis.len())
+            {
+                let (Some(sv), OptionKind::SelfHost(h)) = (
+                    service_p95(&screen_engine, i),
+                    &screen_engine.scenario.options[i].kind,
+                ) else {
+                    continue;
+                };
+                let what = format!(
+                    "{} on {}: {sv:.2} s at p95 before any wait",
+                    h.profile, h.gpu
+                );
+                if sv > t && !latency_unreachable.contains(&what) && o.fleet.is_some() {
+                    latency_unreachable.push(what);
+                }
+            }
+        }
+        if !recommended.feasible {
+            // Say so rather than recommend the least bad.
+            let t = cfg
+                .latency_p95_s
+                .map(|t| format!(" and a p95 latency of at most {t} s"))
+                .unwrap_or_default();
+            let why = if latency_unreachable.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the service time alone breaks the target for {}",
+                    latency_unreachable.join("; ")
+                )
+            };
+            return Err(Error::input(
+                "<command line>",
+                "latency-p95",
+                format!(
+                    "no plan keeps up with demand on 95% of paths{t}: the best, {}, fails because {}{why}; expected a looser --latency-p95, a faster GPU in the catalogue, or an api option in the scenario",
+                    recommended.id,
+                    recommended.infeasible.clone().unwrap_or_default()
+                ),
+            ));
+        }
+        let runner_up = all.get(1).cloned();
+        let saving = best_api
+            .as_ref()
+            .map(|b| b.objective_usd - recommended.objective_usd);
+        Ok(PlanResult {
+            provenance: crate::report::summary::Provenance::new(
+                final_engine,
+                catalogue,
+                cfg.run.seed,
+                cfg.run.sampler,
+            ),
+            objective: cfg.objective,
+            latency_p95_s: cfg.latency_p95_s,
+            screened,
+            screened_over_capacity,
+            screen_paths: cfg.screen_paths,
+            samples: full.samples,
+            recommended,
+            runner_up,
+            best_api,
+            saving_vs_best_api_usd: saving,
+            finalists: all,
+            notes: self.notes.iter().chain(screening_notes).cloned().collect(),
+            latency_unreachable,
+        })
+    }
+}
+
 /// Search for the best plan.
 pub fn plan(
     s: &Scenario,
@@ -791,234 +1074,25 @@ pub fn plan(
     cfg: &PlanConfig,
     ctl: Controls<'_>,
 ) -> Result<PlanResult> {
-    let mut scen = s.clone();
-    let mut inputs = scen.inputs.clone();
-    let Candidates {
-        options: cands,
-        notes,
-    } = candidates(s, cat, &mut inputs, &cfg.search, cfg.latency_p95_s);
-    if cands.is_empty() {
-        return Err(Error::input(&s.file, "option", "no self-host plan fits: no GPU in the catalogue has a speed for this scenario's models and holds them in memory"));
-    }
-    scen.inputs = inputs;
-    // The candidates brought inputs of their own (uncorrelated): the copula grows with them.
-    if !scen.correlations.is_empty() {
-        let pairs: Vec<(usize, usize, f64)> = scen
-            .correlations
-            .iter()
-            .map(|(a, b, r)| (a.0, b.0, *r))
-            .collect();
-        scen.copula = Some(
-            crate::dist::Copula::new(scen.inputs.len(), &pairs)
-                .map_err(|p| Error::Invariant(format!("copula: {p}")))?,
-        );
-    }
-    let apis: Vec<OptionSpec> = s
-        .options
-        .iter()
-        .filter(|o| matches!(o.kind, OptionKind::Api { .. }))
-        .cloned()
-        .collect();
+    let prepared = Prepared::new(s, cat, cfg)?;
     // Screening: every candidate on a few paths sharing the same demand.
-    scen.options = apis.iter().cloned().chain(cands.iter().cloned()).collect();
-    let screen_engine = Engine::new(scen.clone(), cat)?;
-    let mut screen_cfg = cfg.run.clone();
-    screen_cfg.samples = cfg.screen_paths;
-    screen_cfg.precision = None;
-    screen_cfg.pins.resize(scen.inputs.len(), None);
-    let mut notes = notes;
-    let cands_screened = cands.len();
-    // Screening in two rounds when there are many candidates: every one on a quarter of the
-    // screening paths, then the leaders on all of them. The paths are the same ones (a path's
-    // draws depend on its index alone), so the second round only adds paths.
-    let keep_after_pilot = (3 * cfg.finalists).max(PILOT_KEEP);
-    let pilot_paths = cfg.screen_paths / 4;
-    let second;
-    let mut over_capacity = usize::MAX;
-    let (screen_by, screened) = if pilot_paths >= MIN_PILOT_PATHS && cands.len() > keep_after_pilot
-    {
-        let mut pilot_cfg = screen_cfg.clone();
-        pilot_cfg.samples = pilot_paths;
-        let pilot = engine::run(&screen_engine, &pilot_cfg, ctl)?;
-        let mut first: Vec<Evaluated> = (apis.len()..screen_engine.options.len())
-            .map(|i| evaluate(&screen_engine, &pilot, i, cfg, cat))
-            .collect();
-        rank(&mut first);
-        over_capacity = first.iter().filter(|c| c.p_over_capacity > 0.05).count();
-        let leaders: Vec<&str> = first
-            .iter()
-            .take(keep_after_pilot)
-            .map(|e| e.id.as_str())
-            .collect();
-        notes.push(format!(
-            "screened {} candidates on {pilot_paths} paths and the best {} of them on {}",
-            cands.len(),
-            leaders.len(),
-            cfg.screen_paths
-        ));
-        let mut s2 = scen.clone();
-        s2.options = apis
-            .iter()
-            .cloned()
-            .chain(
-                cands
-                    .iter()
-                    .filter(|c| leaders.contains(&c.id.as_str()))
-                    .cloned(),
-            )
-            .collect();
-        second = Engine::new(s2, cat)?;
-        let r = engine::run(&second, &screen_cfg, ctl)?;
-        (&second, r)
-    } else {
-        notes.push(format!(
-            "screened {} candidates on {} paths",
-            cands.len(),
-            cfg.screen_paths
-        ));
-        (
-            &screen_engine,
-            engine::run(&screen_engine, &screen_cfg, ctl)?,
-        )
-    };
-    let mut ranked: Vec<Evaluated> = (apis.len()..screen_by.options.len())
-        .map(|i| evaluate(screen_by, &screened, i, cfg, cat))
-        .collect();
-    rank(&mut ranked);
-    // A candidate whose screening figures equal, to the bit, those of one ranked above it
-    // (an autoscaler from 0 GPUs that never drops below 1, say) costs a final-round slot and
-    // says nothing new: the next distinct candidate takes its place.
-    let from_zero = |id: &str| {
-        cands.iter().any(|c| {
-            c.id == id
-                && matches!(&c.kind, OptionKind::SelfHost(h)
-                    if matches!(h.fleet, FleetPolicy::Autoscaled { min: 0, .. }))
-        })
-    };
-    let mut keep: Vec<String> = Vec::new();
-    let mut kept: Vec<&Evaluated> = Vec::new();
-    for e in &ranked {
-        if kept.len() == cfg.finalists {
-            break;
-        }
-        let same = |k: &&&Evaluated| {
-            k.mean_usd.to_bits() == e.mean_usd.to_bits()
-                && k.std_error_usd.to_bits() == e.std_error_usd.to_bits()
-                && k.p90_usd.to_bits() == e.p90_usd.to_bits()
-                && k.overflow_share.to_bits() == e.overflow_share.to_bits()
-                && k.p_over_capacity.to_bits() == e.p_over_capacity.to_bits()
-        };
-        if let Some(i) = kept.iter().position(|k| same(&k)) {
-            // Of twins, the one that never scales to zero goes on: its quiet hours pool,
-            // where a fleet that may stop must be stepped hour by hour.
-            let (out, kept_id) = if from_zero(&kept[i].id) && !from_zero(&e.id) {
-                let out = kept[i].id.clone();
-                kept[i] = e;
-                keep[i] = e.id.clone();
-                (out, e.id.clone())
-            } else {
-                (e.id.clone(), kept[i].id.clone())
-            };
-            notes.push(format!(
-                "{out} did exactly as {kept_id} on every screening path; only {kept_id} went to the final round"
-            ));
-            continue;
-        }
-        keep.push(e.id.clone());
-        kept.push(e);
-    }
+    let screen_engine = prepared.screen_engine(cat)?;
+    let screened = engine::run(&screen_engine, &prepared.screen_config(cfg), ctl)?;
+    let screening = prepared.screening(&screen_engine, &screened, cfg, cat);
     // Refinement: the leaders and the API options at full size.
-    scen.options = apis
-        .iter()
-        .cloned()
-        .chain(cands.into_iter().filter(|c| keep.contains(&c.id)))
-        .collect();
-    let final_engine = Engine::new(scen, cat)?;
-    let mut final_cfg = cfg.run.clone();
-    final_cfg
-        .pins
-        .resize(final_engine.scenario.inputs.len(), None);
-    let full = engine::run(&final_engine, &final_cfg, ctl)?;
-    let mut all: Vec<Evaluated> = (0..final_engine.options.len())
-        .map(|i| evaluate(&final_engine, &full, i, cfg, cat))
-        .collect();
-    rank(&mut all);
-    let api_ids: Vec<String> = apis.iter().map(|a| a.id.clone()).collect();
-    let best_api = all.iter().find(|e| api_ids.contains(&e.id)).cloned();
-    let recommended = all
-        .first()
-        .cloned()
-        .ok_or_else(|| Error::Invariant("no plan evaluated".into()))?;
-    // Models on GPUs that no size can bring under the target, screened or not.
-    let mut latency_unreachable: Vec<String> = Vec::new();
-    if let Some(t) = cfg.latency_p95_s {
-        for (i, o) in screen_engine.options.iter().enumerate().skip(apis.len()) {
-            let (Some(sv), OptionKind::SelfHost(h)) = (
-                service_p95(&screen_engine, i),
-                &screen_engine.scenario.options[i].kind,
-            ) else {
-                continue;
-            };
-            let what = format!(
-                "{} on {}: {sv:.2} s at p95 before any wait",
-                h.profile, h.gpu
-            );
-            if sv > t && !latency_unreachable.contains(&what) && o.fleet.is_some() {
-                latency_unreachable.push(what);
-            }
-        }
-    }
-    if !recommended.feasible {
-        // Say so rather than recommend the least bad.
-        let t = cfg
-            .latency_p95_s
-            .map(|t| format!(" and a p95 latency of at most {t} s"))
-            .unwrap_or_default();
-        let why = if latency_unreachable.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; the service time alone breaks the target for {}",
-                latency_unreachable.join("; ")
-            )
-        };
-        return Err(Error::input(
-            "<command line>",
-            "latency-p95",
-            format!(
-                "no plan keeps up with demand on 95% of paths{t}: the best, {}, fails because {}{why}; expected a looser --latency-p95, a faster GPU in the catalogue, or an api option in the scenario",
-                recommended.id,
-                recommended.infeasible.clone().unwrap_or_default()
-            ),
-        ));
-    }
-    let runner_up = all.get(1).cloned();
-    let saving = best_api
-        .as_ref()
-        .map(|b| b.objective_usd - recommended.objective_usd);
-    Ok(PlanResult {
-        provenance: crate::report::summary::Provenance::new(
-            &final_engine,
-            &cat.origin,
-            cfg.run.seed,
-            cfg.run.sampler,
-        ),
-        objective: cfg.objective,
-        latency_p95_s: cfg.latency_p95_s,
-        screened: cands_screened,
-        screened_over_capacity: if over_capacity == usize::MAX {
-            ranked.iter().filter(|c| c.p_over_capacity > 0.05).count()
-        } else {
-            over_capacity
-        },
-        screen_paths: cfg.screen_paths,
-        samples: full.samples,
-        recommended,
-        runner_up,
-        best_api,
-        saving_vs_best_api_usd: saving,
-        finalists: all,
-        notes,
-        latency_unreachable,
-    })
+    let final_engine = prepared.final_engine(&screening.finalists, cat)?;
+    let full = engine::run(
+        &final_engine,
+        &prepared.final_config(&final_engine, cfg),
+        ctl,
+    )?;
+    prepared.finish(
+        &final_engine,
+        &full,
+        (screening.ranked.len(), screening.over_capacity()),
+        &screening.notes,
+        cfg,
+        cat,
+        &cat.origin,
+    )
 }

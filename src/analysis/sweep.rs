@@ -8,11 +8,12 @@
 //! crosses below its API cost curve, interpolated linearly in volume between grid points
 //! (exact when both costs are linear there, as they are between saturation points).
 //!
-//! Sharding: `--shard K/N` runs the batches `b` with `b mod N = K` and writes their per-path
-//! costs; merging the parts folds the paths in path order, exactly as a single run does, so
-//! the merged result is byte-identical.
+//! Sharding: `--shard K/N` runs the batches `b` with `b mod N = K` and writes each batch's
+//! [`SweepFold`] to a part file ([`crate::shard`]); merging the parts' batch folds in batch
+//! order is exactly what a single run does, so the merged result is byte-identical.
 
-use crate::engine::{drive, Controls, Engine, Fold, Gather, Merge, PathJob, RunConfig};
+use crate::engine::fold::{self, Checked, Validate};
+use crate::engine::{drive, Controls, Engine, Fold, Merge, PathJob, RunConfig};
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
 use crate::scenario::Scenario;
@@ -273,7 +274,8 @@ pub fn pairs(e: &Engine) -> Vec<(OptionId, OptionId)> {
 }
 
 /// One pair's crossings over the paths.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PairCrossings {
     /// Lower break-evens inside the grid.
     inside: Stream,
@@ -305,6 +307,8 @@ impl Merge for PairCrossings {
 }
 
 /// A sweep's statistics: the sweep's [`Fold`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SweepFold {
     volumes: Vec<f64>,
     pairs: Vec<(OptionId, OptionId)>,
@@ -394,6 +398,46 @@ impl Fold for SweepFold {
         cheaper.merge(&later.cheaper);
         crossings.merge(&later.crossings);
         Merge::merge(n, &later.n);
+    }
+}
+
+impl Validate for PairCrossings {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let PairCrossings {
+            inside,
+            below,
+            above,
+            upper,
+            upper_capacity,
+        } = self;
+        let e = empty;
+        fold::field("inside", inside, &e.inside, paths)?;
+        fold::field("below", below, &e.below, paths)?;
+        fold::field("above", above, &e.above, paths)?;
+        fold::field("upper", upper, &e.upper, paths)?;
+        fold::field("upper_capacity", upper_capacity, &e.upper_capacity, paths)
+    }
+}
+
+impl Validate for SweepFold {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let SweepFold {
+            volumes,
+            pairs,
+            cost,
+            over,
+            cheaper,
+            crossings,
+            n,
+        } = self;
+        let e = empty;
+        fold::setting("volumes", volumes, &e.volumes)?;
+        fold::setting("pairs", pairs, &e.pairs)?;
+        fold::field("cost", cost, &e.cost, paths)?;
+        fold::field("over", over, &e.over, paths)?;
+        fold::field("cheaper", cheaper, &e.cheaper, paths)?;
+        fold::field("crossings", crossings, &e.crossings, paths)?;
+        fold::all_paths("n", *n, paths)
     }
 }
 
@@ -552,7 +596,7 @@ fn verdict(
     }
 }
 
-/// Run a sweep (or its shard, as `cfg.shard` says) and fold its paths.
+/// Run a sweep and fold its paths.
 pub fn run(e: &Engine, cfg: &RunConfig, volumes: &[f64], ctl: Controls<'_>) -> Result<SweepFold> {
     let job = SweepJob {
         engine: e,
@@ -568,59 +612,6 @@ pub fn run(e: &Engine, cfg: &RunConfig, volumes: &[f64], ctl: Controls<'_>) -> R
         None,
     )
 }
-
-/// Run a shard of a sweep and keep its paths, for a part file.
-pub fn run_shard(
-    e: &Engine,
-    cfg: &RunConfig,
-    volumes: &[f64],
-    ctl: Controls<'_>,
-) -> Result<Vec<SweepPath>> {
-    let job = SweepJob {
-        engine: e,
-        cfg,
-        volumes,
-    };
-    let new = || Gather::new(|p: &SweepPath| p.clone());
-    Ok(drive(&job, cfg, ctl, &new, &|_| false, None)?.items)
-}
-
-/// A shard's paths, as written by `sweep --shard K/N`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Part {
-    /// `breakeven sweep part`.
-    pub kind: String,
-    /// Tool version.
-    pub version: String,
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario file.
-    pub scenario_file: String,
-    /// The scenario as simulated (the file after `--set` overrides); `merge` rebuilds the
-    /// engine from it, so a part carries its what-ifs. Empty in parts of older versions.
-    #[serde(default)]
-    pub scenario_toml: String,
-    /// The `--set` overrides behind `scenario_toml`.
-    #[serde(default)]
-    pub overrides: Vec<String>,
-    /// Catalogue.
-    pub catalogue: String,
-    /// Seed.
-    pub seed: u64,
-    /// Paths in the whole sweep.
-    pub samples: u64,
-    /// Grid.
-    pub volumes: Vec<f64>,
-    /// This shard.
-    pub shard: u64,
-    /// Shards in all.
-    pub shards: u64,
-    /// The shard's paths.
-    pub paths: Vec<SweepPath>,
-}
-
-/// The kind tag of a part file.
-pub const PART_KIND: &str = "breakeven sweep part";
 
 /// Paths of the pilot sweep that decides where [`refined_grid`] adds points.
 pub const PILOT_PATHS: u64 = 200;

@@ -234,6 +234,20 @@ pub use crate::limits::MAX_INPUT_BYTES;
 /// blocks), so those are refused with a message saying what they are.
 pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > MAX_INPUT_BYTES {
+        return Ok(None);
+    }
+    // At most the size the file had when opened: a file that grows meanwhile stops there.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(meta.len().min(MAX_INPUT_BYTES))
+        .read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// `path` opened for reading, when it is a regular file (see [`read_capped`] for why others
+/// are refused: the error says what it is instead).
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     // Opening a named pipe blocks until a writer comes; non-blocking, it returns at once.
@@ -247,14 +261,7 @@ pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
             format!("{what}, not a regular file"),
         ));
     }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Ok(None);
-    }
-    // At most the size the file had when opened: a file that grows meanwhile stops there.
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(meta.len().min(MAX_INPUT_BYTES))
-        .read_to_end(&mut bytes)?;
-    Ok(Some(bytes))
+    Ok((file, meta))
 }
 
 /// What a file that is not a regular file is, or `None` for a regular file.

@@ -13,7 +13,7 @@ pub use api::{ApiOffering, DatedPrice, MpRounding, PriceRule, StepRange, TileCou
 pub use gpu::{Gpu, Offer, OfferClass, Purchase};
 pub use licence::Licence;
 pub use load::{builtin_files, files_in_dir, CatalogueFile, MAX_INPUT_BYTES};
-pub(crate) use load::{read_capped, too_big};
+pub(crate) use load::{open_regular, read_capped, too_big};
 pub use selfhost::{
     BatchCurve, ResolutionScaling, Setup, SpeedPoint, SpeedProfile, MAX_BATCH, MAX_GPUS_PER_REPLICA,
 };
@@ -51,6 +51,28 @@ pub struct Catalogue {
     pub selfhost: BTreeMap<String, SpeedProfile>,
     /// Licences by id (`apache-2.0`).
     pub licences: BTreeMap<String, Licence>,
+    /// SHA-256 of the catalogue's files (hex; see [`digest`]): a part file of a sharded run
+    /// carries it, so parts are merged only with the catalogue they were made with.
+    #[serde(skip)]
+    pub digest: String,
+}
+
+/// SHA-256 over a catalogue's files in path order, each as its path below the catalogue root,
+/// a NUL byte, its length in bytes (8 bytes, little-endian) and its text: the same files give
+/// the same digest wherever the folder is, and any change to a file, a name or the set of
+/// files changes it.
+pub fn digest(files: &[CatalogueFile]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&CatalogueFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    let mut h = Sha256::new();
+    for f in sorted {
+        h.update(f.rel_path.as_bytes());
+        h.update([0u8]);
+        h.update((f.text.len() as u64).to_le_bytes());
+        h.update(f.text.as_bytes());
+    }
+    crate::shard::hex(&h.finalize())
 }
 
 /// The kinds of entity, as folders of the catalogue.
@@ -95,6 +117,7 @@ impl Catalogue {
     pub fn from_files(origin: &str, files: Vec<CatalogueFile>) -> Result<Catalogue> {
         let mut cat = Catalogue {
             origin: origin.to_string(),
+            digest: digest(&files),
             ..Default::default()
         };
         let mut problems = Problems::default();

@@ -2,7 +2,8 @@
 
 use breakeven::engine::{Controls, Engine, RunConfig, Sampler};
 use breakeven::ids::OptionId;
-use breakeven::scenario::{Override, Scenario};
+use breakeven::scenario::{Override, Source};
+use breakeven::shard::{self, Header, MAX_SHARDS};
 use breakeven::Catalogue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -77,6 +78,20 @@ pub struct RunFlags {
 impl RunFlags {
     /// The engine configuration these flags ask for.
     pub fn config(&self, engine: &Engine) -> anyhow::Result<RunConfig> {
+        self.config_for(engine, None)
+    }
+
+    /// The engine configuration of shard `shard` (`--shard K/N`) of the run these flags ask
+    /// for: the path cap and the run-time estimate apply to the shard's own paths, and
+    /// `--precision` cannot apply (when to stop depends on every shard).
+    pub fn config_for(
+        &self,
+        engine: &Engine,
+        shard: Option<(u64, u64)>,
+    ) -> anyhow::Result<RunConfig> {
+        if shard.is_some() && self.precision.is_some() {
+            return Err(super::InputError("--precision: cannot stop a shard early (when to stop depends on every shard's paths); expected --samples alone with --shard".into()).into());
+        }
         let samples = self
             .samples
             .or(engine.scenario.samples)
@@ -92,12 +107,17 @@ impl RunFlags {
             Some(_) => "--samples".to_string(),
             None => format!("{}: samples", engine.scenario.file),
         };
+        // Each part is capped, so a sharded run may take up to the cap on every machine.
+        let (samples, total) = (breakeven::engine::shard_paths(samples, shard), samples);
         if samples > MAX_SAMPLES {
             let estimate = engine
                 .estimate_seconds(samples, self.threads)
                 .map(|s| format!(" (about {} on this machine)", duration(s)))
                 .unwrap_or_default();
-            return Err(super::InputError(format!("{label}: {samples} is more than {MAX_SAMPLES} paths; a run that size would take too long{estimate}; expected at most {MAX_SAMPLES}, or use --precision to stop when the answer is precise enough")).into());
+            if let Some((k, n)) = shard {
+                return Err(super::InputError(format!("{label}: {total} paths put {samples} in shard {k}/{n}, more than {MAX_SAMPLES} paths a part{estimate}; expected at most {MAX_SAMPLES} paths in each part: more shards, or fewer paths")).into());
+            }
+            return Err(super::InputError(format!("{label}: {samples} is more than {MAX_SAMPLES} paths; a run that size would take too long{estimate}; expected at most {MAX_SAMPLES}, or use --precision to stop when the answer is precise enough, or --shard K/N to split it over machines")).into());
         }
         if let Some(p) = self.precision {
             if !(p.is_finite() && p > 0.0 && p < 1.0) {
@@ -135,9 +155,10 @@ impl RunFlags {
             }
         }
         let mut cfg = RunConfig::new(
-            samples,
+            total,
             self.seed.or(engine.scenario.seed).unwrap_or(DEFAULT_SEED),
         );
+        cfg.shard = shard;
         cfg.threads = self.threads;
         cfg.precision = self.precision;
         cfg.sampler = if self.reference {
@@ -218,14 +239,83 @@ pub fn load_engine(
     path: &Path,
     sets: &[Override],
 ) -> anyhow::Result<Engine> {
-    let scenario = Scenario::load_with(path, catalogue, sets)?;
+    Ok(load(catalogue, path, sets)?.1)
+}
+
+/// Load a scenario, apply its `--set` overrides and compile it, keeping the text simulated
+/// (after the overrides, for a part file).
+pub fn load(
+    catalogue: &Catalogue,
+    path: &Path,
+    sets: &[Override],
+) -> anyhow::Result<(Source, Engine)> {
+    let file = Source::read(path)?;
+    let scenario = file.parse_with(catalogue, sets)?;
+    let source = Source {
+        text: scenario.text.clone(),
+        overrides: scenario.overrides.clone(),
+        ..file
+    };
     // Input problems name the file already; anything else gets the step that failed.
-    Engine::new(scenario, catalogue).map_err(|e| match e {
+    let engine = Engine::new(scenario, catalogue).map_err(|e| match e {
         breakeven::Error::Input(_) => anyhow::Error::from(e),
         other => {
             anyhow::Error::from(other).context(format!("{}: compiling the options", path.display()))
         }
-    })
+    })?;
+    Ok((source, engine))
+}
+
+/// `--shard K/N`, parsed: `(K, N)` with `0 <= K < N <=` [`MAX_SHARDS`].
+pub fn parse_shard(flag: Option<&str>) -> anyhow::Result<Option<(u64, u64)>> {
+    let Some(s) = flag else { return Ok(None) };
+    let bad = || {
+        super::InputError(format!(
+            "--shard: \"{}\" is not a shard; expected K/N with 0 <= K < N <= {MAX_SHARDS}, like 0/4",
+            breakeven::names::escape(s)
+        ))
+    };
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u64, u64) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || k >= n || n > MAX_SHARDS {
+        return Err(bad().into());
+    }
+    Ok(Some((k, n)))
+}
+
+/// Write the part `header` describes into output folder `dir`, as its own owner (so parts of
+/// many machines in one shared folder each replace only their own file); `write` writes the
+/// part's lines to the open file, named as given in messages.
+pub fn write_part(
+    dir: &Path,
+    header: &Header,
+    write: &mut dyn FnMut(&mut dyn std::io::Write, &str) -> breakeven::Result<()>,
+) -> anyhow::Result<()> {
+    let (c, k, n) = (header.command, header.shard, header.shards);
+    let mut out = stage(dir, &shard::owner(c, k, n))?;
+    let name = shard::file_name(c, k, n);
+    let mut file = out.create(&name)?;
+    let shown_path = shown(&out.final_path(&name));
+    write(file.writer(), &shown_path)?;
+    file.finish()?;
+    out.commit()?;
+    let all = shown(&dir.join(shard::file_name(c, 0, n).replace("-0-of-", "-*-of-")));
+    let next = match c {
+        shard::Command::PlanScreen => format!(
+            "run the final round with `breakeven plan SCENARIO --shard K/N --screened {}`",
+            shown(dir)
+        ),
+        _ => format!("combine them with `breakeven merge {all}`"),
+    };
+    note(format!(
+        "wrote {shown_path} ({} of {} batches); once all {n} parts are written, {next}",
+        header.batch_count(),
+        header.total_batches(),
+    ));
+    Ok(())
 }
 
 /// The pair `--against A,B` names, as option ids of `engine`.

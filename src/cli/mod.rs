@@ -5,6 +5,7 @@ mod check;
 mod common;
 mod compare;
 mod init;
+mod merge;
 mod models;
 mod plan;
 mod price;
@@ -89,9 +90,10 @@ pub enum Command {
     /// The what-if page: a local web server (127.0.0.1) for changing inputs and seeing the answer.
     #[command(after_help = serve::EXAMPLES)]
     Serve(serve::Args),
-    /// Combine the parts of a sharded sweep (`sweep --shard K/N`) into the single-run result.
-    #[command(after_help = sweep::MERGE_EXAMPLES)]
-    Merge(sweep::MergeArgs),
+    /// Combine the parts of a sharded run, sweep, sensitivity or plan (`--shard K/N`) into
+    /// exactly the single-machine result.
+    #[command(after_help = merge::EXAMPLES)]
+    Merge(merge::Args),
 }
 
 /// The command line, parsed. A flag given twice is refused (exit code 2) rather than one
@@ -136,7 +138,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(a) => run::run(&catalogue, a),
         Command::Bench(a) => bench::run(&catalogue, a),
         Command::Sweep(a) => sweep::run(&catalogue, a),
-        Command::Merge(a) => sweep::merge(&catalogue, a),
+        Command::Merge(a) => merge::run(&catalogue, a),
         Command::Sensitivity(a) => sensitivity::run(&catalogue, a),
         Command::Plan(a) => plan::run(&catalogue, a),
         Command::Report(a) => report::run(&catalogue, a),

@@ -1,9 +1,11 @@
 //! `breakeven plan`: what to buy.
 
 use super::common::{self, RunFlags, SetFlags};
-use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult};
+use breakeven::analysis::plan::{plan, Evaluated, Objective, PlanConfig, PlanResult, Prepared};
 use breakeven::money::format_usd_short;
+use breakeven::report::output::Staged;
 use breakeven::report::table::secs;
+use breakeven::shard::{self, Command, Header, PartSet, PlanScreen, PlanSettings, Settings};
 use breakeven::Catalogue;
 use std::path::PathBuf;
 
@@ -44,6 +46,14 @@ pub struct Args {
     /// deployment.
     #[arg(long)]
     pub no_consumer_gpus: bool,
+    /// Run only part K of N of a round (e.g. 2/8) and write it as a part file for `breakeven
+    /// merge`: the screening round, or with --screened the final round.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// With --shard: run the final round on the finalists of the screening whose parts
+    /// (plan-screen.part-K-of-N.jsonl) are in DIR.
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub screened: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunFlags,
     /// Print the result as JSON.
@@ -135,8 +145,9 @@ pub fn render(r: &PlanResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let engine = common::load_engine(catalogue, &a.scenario, &a.set.set)?;
-    let run = a.run.config(&engine)?;
+    let (source, engine) = common::load(catalogue, &a.scenario, &a.set.set)?;
+    let part = common::parse_shard(a.shard.as_deref())?;
+    let run = a.run.config_for(&engine, part)?;
     let t = a.latency_p95;
     if !(t.is_finite() && t > 0.0) {
         return Err(super::InputError(format!(
@@ -171,18 +182,94 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         run,
     };
     let dir = a.run.out_dir(&engine);
-    let mut out = common::stage(&dir, "plan")?;
+    if let Some(part) = part {
+        return run_round(catalogue, &a, &source, &engine, &cfg, part, &dir);
+    }
+    let out = common::stage(&dir, "plan")?;
     let watch = common::watch(0);
     let r = plan(&engine.scenario, catalogue, &cfg, watch.controls())?;
     drop(watch);
-    let text = serde_json::to_string_pretty(&r)? + "\n";
+    write(&r, out, a.json)
+}
+
+/// One shard of a round of a sharded plan: the screening, or (with `--screened DIR`) the
+/// final round on the finalists of the screening parts in DIR.
+fn run_round(
+    catalogue: &Catalogue,
+    a: &Args,
+    source: &breakeven::scenario::Source,
+    engine: &breakeven::engine::Engine,
+    cfg: &PlanConfig,
+    part: (u64, u64),
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let prepared = Prepared::new(&engine.scenario, catalogue, cfg)?;
+    let mut settings = Settings::of(&cfg.run, engine, None);
+    settings.plan = Some(PlanSettings::of(cfg));
+    let watch = common::watch(0);
+    let Some(screened) = &a.screened else {
+        let e = prepared.screen_engine(catalogue)?;
+        let mut rc = prepared.screen_config(cfg);
+        rc.shard = Some(part);
+        let header = Header::new(Command::PlanScreen, source, catalogue, settings, part);
+        return common::write_part(dir, &header, &mut |w, shown| {
+            shard::write_plan_round(w, shown, &header, &e, &rc, watch.controls())
+        });
+    };
+    let mut header = Header::new(Command::Plan, source, catalogue, settings, part);
+    let set = PartSet::find(screened, Command::PlanScreen)?.ok_or_else(|| {
+        super::InputError(format!(
+            "--screened: {} holds no screening parts (plan-screen.part-K-of-N.jsonl); expected the folder where `breakeven plan SCENARIO --shard K/N` wrote them",
+            common::shown(screened)
+        ))
+    })?;
+    shard::check_screening(&set, &header)?;
+    let screen = shard::merge_plan_screen(set, catalogue, watch.controls())?;
+    if let Some(p) = header.settings.plan.as_mut() {
+        p.screening = Some(screen.screened());
+    }
+    let e = prepared.final_engine(&screen.screening.finalists, catalogue)?;
+    let mut rc = prepared.final_config(&e, cfg);
+    rc.shard = Some(part);
+    common::write_part(dir, &header, &mut |w, shown| {
+        shard::write_plan_round(w, shown, &header, &e, &rc, watch.controls())
+    })
+}
+
+/// Write `plan.json` into `out`, commit it, and print the plan or the JSON.
+pub fn write(r: &PlanResult, mut out: Staged, json: bool) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(r)? + "\n";
     let path = out.write("plan.json", text.as_bytes())?;
     out.commit()?;
-    if a.json {
+    if json {
         print!("{text}");
     } else {
-        super::style::print(&render(&r));
+        super::style::print(&render(r));
         common::note(format!("wrote {}", common::shown(&path)));
+    }
+    Ok(())
+}
+
+/// Write `plan-screen.json` (a merged screening round) into `out`, commit it, and print the
+/// finalists or the JSON.
+pub fn write_screen(r: &PlanScreen, mut out: Staged, json: bool) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(r)? + "\n";
+    let path = out.write("plan-screen.json", text.as_bytes())?;
+    out.commit()?;
+    if json {
+        print!("{text}");
+    } else {
+        println!(
+            "{}: {} candidates screened on {} paths each ({} cannot keep up); finalists:",
+            r.provenance.scenario, r.screened, r.screening.screen_paths, r.screened_over_capacity
+        );
+        for e in r.screening.ranked.iter().take(r.screening.finalists.len()) {
+            println!("  {}", line(e));
+        }
+        common::note(format!(
+            "wrote {}; run the final round with `breakeven plan SCENARIO --shard K/N --screened DIR`",
+            common::shown(&path)
+        ));
     }
     Ok(())
 }

@@ -3,15 +3,17 @@
 use super::common::{self, ChartFlags, RunFlags, SetFlags};
 use breakeven::analysis::api_price::ApiPriceFold;
 use breakeven::analysis::payback::PaybackFold;
-use breakeven::engine::{self, PathResult, RunResult};
+use breakeven::engine::{self, Engine, PathResult, RunResult, WeekTrace};
+use breakeven::report::output::Staged;
 use breakeven::report::{
     export,
     samples::SamplesCsv,
     summary::{Provenance, RunSummary},
     table, views, xlsx,
 };
+use breakeven::shard::{self, Command, Header, Settings};
 use breakeven::Catalogue;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const EXAMPLES: &str = "Examples:
   breakeven run scenarios/startup-growth.toml
@@ -38,8 +40,12 @@ pub struct Args {
     /// best self-hosted option.
     #[arg(long, value_name = "A,B")]
     pub against: Option<String>,
+    /// Run only part K of N (e.g. 2/8: the batches b with b mod 8 = 2) and write it as a part
+    /// file for `breakeven merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Also write samples.csv: one row per path and option (large: about 150 bytes a row).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     pub samples_csv: bool,
     /// Print the summary as JSON instead of the table.
     #[arg(long)]
@@ -47,10 +53,19 @@ pub struct Args {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let engine = common::load_engine(catalogue, &a.scenario, &a.set.set)?;
+    let (source, engine) = common::load(catalogue, &a.scenario, &a.set.set)?;
     let against = common::against(&engine, a.against.as_deref())?;
-    let cfg = a.run.config(&engine)?;
     let dir = a.run.out_dir(&engine);
+    if let Some(part) = common::parse_shard(a.shard.as_deref())? {
+        let cfg = a.run.config_for(&engine, Some(part))?;
+        let settings = Settings::of(&cfg, &engine, against);
+        let header = Header::new(Command::Run, &source, catalogue, settings, part);
+        let watch = common::watch(engine::shard_paths(cfg.samples, cfg.shard));
+        return common::write_part(&dir, &header, &mut |w, shown| {
+            shard::write_run(w, shown, &header, &engine, &cfg, watch.controls())
+        });
+    }
+    let cfg = a.run.config(&engine)?;
     // The run's files are staged and swapped in whole at the end (src/report/output.rs): a
     // samples.csv of an earlier run, which would not match this summary, goes with the rest.
     let mut out = common::stage(&dir, "run")?;
@@ -73,12 +88,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             &engine,
             &cfg,
             watch.controls(),
-            &|| {
-                (
-                    engine.new_result(),
-                    (PaybackFold::new(&engine), ApiPriceFold::new(&engine)),
-                )
-            },
+            &|| shard::run_fold(&engine),
             Some(&mut rows),
         )?;
     // The fleet charts' hour-by-hour profiles, from the first paths replayed on their own.
@@ -98,36 +108,89 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     );
     summary.payback = payback.finish(&engine);
     summary.api_price_breakeven = api_price.finish(&engine);
-    let json = serde_json::to_string_pretty(&summary)? + "\n";
-    let book = xlsx::workbook(&xlsx::WorkbookInputs {
-        engine: &engine,
-        catalogue,
-        run: &summary,
-        sweep: None,
-        plan: None,
-        sensitivity: None,
-    })?;
     let mut written = Vec::new();
     if let Some(f) = csv_file {
         written.push(f.finish()?);
     }
+    let done = Done {
+        engine: &engine,
+        result: &result,
+        summary: &summary,
+        traces: &traces,
+    };
+    let how = Writing {
+        json: a.json,
+        charts: !a.charts.no_charts,
+        samples_csv: a.samples_csv,
+    };
+    write(&done, catalogue, out, &dir, written, how)
+}
+
+/// A run's results, from one machine or merged from parts.
+pub struct Done<'a> {
+    /// The scenario's engine.
+    pub engine: &'a Engine,
+    /// The run's statistics.
+    pub result: &'a RunResult,
+    /// Its summary.
+    pub summary: &'a RunSummary,
+    /// The fleet charts' traced paths.
+    pub traces: &'a [Vec<WeekTrace>],
+}
+
+/// What to write and print beside the summary.
+pub struct Writing {
+    /// Print JSON instead of the table.
+    pub json: bool,
+    /// Write the charts.
+    pub charts: bool,
+    /// samples.csv was asked for (and is among the files written already).
+    pub samples_csv: bool,
+}
+
+/// Write a run's summary, tables, workbook and charts into `out` (beside the files `written`
+/// already), commit it, and print the table or the JSON.
+pub fn write(
+    r: &Done<'_>,
+    catalogue: &Catalogue,
+    mut out: Staged,
+    dir: &Path,
+    mut written: Vec<PathBuf>,
+    how: Writing,
+) -> anyhow::Result<()> {
+    let summary = r.summary;
+    let json = serde_json::to_string_pretty(summary)? + "\n";
+    let book = xlsx::workbook(&xlsx::WorkbookInputs {
+        engine: r.engine,
+        catalogue,
+        run: summary,
+        sweep: None,
+        plan: None,
+        sensitivity: None,
+    })?;
     written.push(out.write("summary.json", json.as_bytes())?);
-    written.push(out.write("summary.csv", &export::summary_csv(&summary)?)?);
+    written.push(out.write("summary.csv", &export::summary_csv(summary)?)?);
     written.push(out.write("monthly.csv", &summary.monthly_csv()?)?);
     written.push(out.write("summary.xlsx", &book)?);
-    let charts = if a.charts.no_charts {
-        Vec::new()
-    } else {
+    let charts = if how.charts {
         views::write_all(
-            &views::run_charts(&engine, &result, &traces, &summary.payback, cfg.seed),
+            &views::run_charts(
+                r.engine,
+                r.result,
+                r.traces,
+                &summary.payback,
+                summary.provenance.seed,
+            ),
             out.path(),
         )?
+    } else {
+        Vec::new()
     };
     out.commit()?;
-    if a.json {
+    if how.json {
         print!("{json}");
     } else {
-        let text = table::render(&summary).replace(
+        let text = table::render(summary).replace(
             "  warning:",
             &format!("  {}", super::style::warning("warning:")),
         );
@@ -144,8 +207,8 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
             } else {
                 format!(" and {} charts (PNG and SVG)", charts.len() / 2)
             },
-            common::shown(&dir),
-            if a.samples_csv {
+            common::shown(dir),
+            if how.samples_csv {
                 ""
             } else {
                 "; samples.csv (one row per path) only with --samples-csv"

@@ -3,6 +3,8 @@
 use super::common::{self, ChartFlags, RunFlags, SetFlags};
 use breakeven::analysis::sensitivity::{analyse, SensitivityResult};
 use breakeven::money::format_usd_short;
+use breakeven::report::output::Staged;
+use breakeven::shard::{self, Command, Header, Settings};
 use breakeven::Catalogue;
 use std::path::PathBuf;
 
@@ -28,6 +30,10 @@ pub struct Args {
     /// best self-hosted option.
     #[arg(long, value_name = "A,B")]
     pub against: Option<String>,
+    /// Run only part K of N of the joint run (e.g. 2/8) and write it as a part file for
+    /// `breakeven merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -99,31 +105,57 @@ pub fn render(r: &SensitivityResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let engine = common::load_engine(catalogue, &a.scenario, &a.set.set)?;
-    let cfg = a.run.config(&engine)?;
+    let (source, engine) = common::load(catalogue, &a.scenario, &a.set.set)?;
+    let part = common::parse_shard(a.shard.as_deref())?;
+    let cfg = a.run.config_for(&engine, part)?;
     let dir = a.run.out_dir(&engine);
-    let mut out = common::stage(&dir, "sensitivity")?;
     let against = common::against(&engine, a.against.as_deref())?;
+    if let Some(part) = part {
+        let settings = Settings::of(&cfg, &engine, against);
+        let header = Header::new(Command::Sensitivity, &source, catalogue, settings, part);
+        let watch = common::watch(breakeven::engine::shard_paths(cfg.samples, cfg.shard));
+        return common::write_part(&dir, &header, &mut |w, shown| {
+            shard::write_sensitivity(w, shown, &header, &engine, &cfg, watch.controls())
+        });
+    }
+    let out = common::stage(&dir, "sensitivity")?;
     let watch = common::watch(cfg.samples);
     let r = analyse(&engine, &catalogue.origin, &cfg, against, watch.controls())?;
     drop(watch);
-    let text = serde_json::to_string_pretty(&r)? + "\n";
+    write(
+        &r,
+        out,
+        a.json,
+        engine.scenario.horizon_months,
+        !a.charts.no_charts,
+    )
+}
+
+/// Write the result and its tornado into `out`, commit it, and print the table or the JSON.
+pub fn write(
+    r: &SensitivityResult,
+    mut out: Staged,
+    json: bool,
+    months: u32,
+    charts: bool,
+) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(r)? + "\n";
     let path = out.write("sensitivity.json", text.as_bytes())?;
-    let chart = if a.charts.no_charts {
-        None
-    } else {
+    let chart = if charts {
         breakeven::report::charts::write_chart(
-            &breakeven::report::views::tornado_chart(&r, engine.scenario.horizon_months),
+            &breakeven::report::views::tornado_chart(r, months),
             out.path(),
             "tornado",
         )?;
         Some((out.final_path("tornado.svg"), out.final_path("tornado.png")))
+    } else {
+        None
     };
     out.commit()?;
-    if a.json {
+    if json {
         print!("{text}");
     } else {
-        super::style::print(&render(&r));
+        super::style::print(&render(r));
         common::note(match chart {
             Some((svg, png)) => format!(
                 "wrote {}, {} and {}",

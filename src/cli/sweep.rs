@@ -1,13 +1,11 @@
 //! `breakeven sweep`: monthly cost against volume, and break-even volumes with their spread.
-//! `breakeven merge`: combine the parts of a sharded sweep.
 
 use super::common::{self, ChartFlags, RunFlags, SetFlags};
 use super::InputError;
-use breakeven::analysis::sweep::{self, Part, SweepFold, SweepPath, SweepResult, PART_KIND};
-use breakeven::engine::{Engine, Fold};
-use breakeven::report::files::{ensure_dir, write_atomic};
+use breakeven::analysis::sweep::{self, SweepResult};
 use breakeven::report::output::Staged;
 use breakeven::report::summary::Provenance;
+use breakeven::shard::{self, Command, Header, Settings};
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
 
@@ -18,10 +16,6 @@ pub const EXAMPLES: &str = "Examples:
   breakeven sweep mine.toml --samples 80k --shard 3/8 --out /shared/sweep
 
 Writes sweep.json, sweep.csv and the charts into out/<scenario>/.";
-
-pub const MERGE_EXAMPLES: &str = "Examples:
-  breakeven merge out/startup-growth/sweep.part-*-of-8.json
-  breakeven merge /shared/sweep/sweep.part-*-of-8.json --out /shared/sweep";
 
 /// Flags of `sweep`.
 #[derive(Debug, clap::Args)]
@@ -48,27 +42,12 @@ pub struct Args {
     /// self-hosting is cheaper changes fastest (found by a pilot sweep of 200 paths).
     #[arg(long)]
     pub no_refine: bool,
-    /// Compute only part K of N (e.g. 2/8) and write it as a part file for `breakeven merge`.
+    /// Run only part K of N (e.g. 2/8: the batches b with b mod 8 = 2) and write it as a part
+    /// file for `breakeven merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
     #[command(flatten)]
     pub run: RunFlags,
-    #[command(flatten)]
-    pub charts: ChartFlags,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Flags of `merge`.
-#[derive(Debug, clap::Args)]
-pub struct MergeArgs {
-    /// Part files written by `sweep --shard K/N`, all N of them.
-    #[arg(required = true)]
-    pub parts: Vec<PathBuf>,
-    /// Output folder (default: out/<scenario>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub charts: ChartFlags,
     /// Print the result as JSON.
@@ -98,24 +77,7 @@ fn parse_volumes(s: &str) -> anyhow::Result<(f64, f64)> {
     Ok((a, b))
 }
 
-fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
-    let bad = || {
-        InputError(format!(
-            "--shard: \"{s}\" is not a shard; expected K/N with 0 <= K < N, like 0/4"
-        ))
-    };
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (u64, u64) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if n == 0 || k >= n || n > 100_000 {
-        return Err(bad().into());
-    }
-    Ok((k, n))
-}
-
-fn write_result(
+pub(super) fn write_result(
     r: &SweepResult,
     mut out: Staged,
     dir: &Path,
@@ -223,7 +185,7 @@ pub fn render(r: &SweepResult) -> String {
 }
 
 pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
-    let base = common::load_engine(catalogue, &a.scenario, &a.set.set)?;
+    let (source, base) = common::load(catalogue, &a.scenario, &a.set.set)?;
     let engine = sweep::sweep_engine(&base.scenario, catalogue)?;
     if sweep::pairs(&engine).is_empty() {
         return Err(InputError(format!("{}: a sweep compares self-hosted options with API options; this scenario needs at least one of each", a.scenario.display())).into());
@@ -239,156 +201,31 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let base = sweep::grid(from, to, a.points, !a.linear);
-    let mut cfg = a.run.config(&engine)?;
+    let grid = sweep::grid(from, to, a.points, !a.linear);
+    let part = common::parse_shard(a.shard.as_deref())?;
+    let cfg = a.run.config_for(&engine, part)?;
     let dir = a.run.out_dir(&engine);
-    cfg.shard = a.shard.as_deref().map(parse_shard).transpose()?;
-    let watch = common::watch(cfg.samples / cfg.shard.map(|s| s.1).unwrap_or(1));
+    let watch = common::watch(breakeven::engine::shard_paths(cfg.samples, cfg.shard));
+    // The pilot that refines the grid runs whole on every shard (200 paths), so that every
+    // part sweeps the same points.
     let volumes = if a.no_refine {
-        base
+        grid
     } else {
-        sweep::refined_grid(&engine, &cfg, &base, !a.linear, watch.controls())?
+        sweep::refined_grid(&engine, &cfg, &grid, !a.linear, watch.controls())?
     };
     let provenance = Provenance::new(&engine, &catalogue.origin, cfg.seed, cfg.sampler);
-    if let Some((k, n)) = cfg.shard {
-        let paths = sweep::run_shard(&engine, &cfg, &volumes, watch.controls())?;
-        drop(watch);
-        let part = Part {
-            kind: PART_KIND.into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            scenario: provenance.scenario.clone(),
-            scenario_file: provenance.scenario_file.clone(),
-            scenario_toml: provenance.scenario_toml.clone(),
-            overrides: provenance.overrides.clone(),
-            catalogue: provenance.catalogue.clone(),
-            seed: cfg.seed,
-            samples: cfg.samples,
-            volumes,
-            shard: k,
-            shards: n,
-            paths,
-        };
-        ensure_dir(&dir)?;
-        let path = dir.join(format!("sweep.part-{k}-of-{n}.json"));
-        write_atomic(&path, serde_json::to_string(&part)?.as_bytes())?;
-        common::note(format!("wrote {} ({} paths); combine all {n} parts with `breakeven merge {}/sweep.part-*-of-{n}.json`", path.display(), part.paths.len(), dir.display()));
-        return Ok(());
+    if let Some(part) = part {
+        let mut settings = Settings::of(&cfg, &engine, None);
+        settings.volumes = Some(volumes.clone());
+        let header = Header::new(Command::Sweep, &source, catalogue, settings, part);
+        return common::write_part(&dir, &header, &mut |w, shown| {
+            shard::write_sweep(w, shown, &header, &engine, &cfg, &volumes, watch.controls())
+        });
     }
     let out = common::stage(&dir, "sweep")?;
     let fold = sweep::run(&engine, &cfg, &volumes, watch.controls())?;
     drop(watch);
     let result = fold.finish(&engine, provenance);
-    write_result(
-        &result,
-        out,
-        &dir,
-        a.json,
-        engine.scenario.horizon_months,
-        !a.charts.no_charts,
-    )
-}
-
-pub fn merge(catalogue: &Catalogue, a: MergeArgs) -> anyhow::Result<()> {
-    let mut parts: Vec<(PathBuf, Part)> = Vec::new();
-    for p in &a.parts {
-        if p.is_dir() {
-            return Err(InputError(format!(
-                "{}: is a folder; expected a part file written by `sweep --shard K/N`",
-                common::shown(p)
-            ))
-            .into());
-        }
-        let text = std::fs::read_to_string(p).map_err(|e| breakeven::Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
-        let part: Part = serde_json::from_str(&text)
-            .map_err(|e| InputError(format!("{}: not a sweep part file: {e}", p.display())))?;
-        if part.kind != PART_KIND {
-            return Err(InputError(format!(
-                "{}: kind is \"{}\"; expected \"{PART_KIND}\"",
-                p.display(),
-                part.kind
-            ))
-            .into());
-        }
-        parts.push((p.clone(), part));
-    }
-    let (first_path, first) = &parts[0];
-    for (p, part) in &parts[1..] {
-        let same = part.scenario == first.scenario
-            && part.seed == first.seed
-            && part.samples == first.samples
-            && part.volumes == first.volumes
-            && part.shards == first.shards
-            && part.catalogue == first.catalogue
-            && part.version == first.version;
-        if !same {
-            return Err(InputError(format!("{}: is from another sweep than {} (scenario, seed, samples, grid, shard count, catalogue and version must all match)", p.display(), first_path.display())).into());
-        }
-    }
-    let mut have: Vec<u64> = parts.iter().map(|(_, p)| p.shard).collect();
-    have.sort_unstable();
-    let want: Vec<u64> = (0..first.shards).collect();
-    if have != want {
-        return Err(InputError(format!(
-            "parts cover shards {have:?} of {}; expected each of 0..{} exactly once",
-            first.shards, first.shards
-        ))
-        .into());
-    }
-    // Rebuild the engine from the scenario the parts simulated (with its --set overrides);
-    // parts of older versions name only the file.
-    let base = if first.scenario_toml.is_empty() {
-        common::load_engine(catalogue, Path::new(&first.scenario_file), &[])?
-    } else {
-        let stem = Path::new(&first.scenario_file)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
-        let mut s = breakeven::scenario::Scenario::parse(
-            &first.scenario_toml,
-            &first.scenario_file,
-            &stem,
-            catalogue,
-        )?;
-        s.overrides = first.overrides.clone();
-        Engine::new(s, catalogue)?
-    };
-    let engine: Engine = sweep::sweep_engine(&base.scenario, catalogue)?;
-    let mut paths: Vec<&SweepPath> = parts.iter().flat_map(|(_, p)| p.paths.iter()).collect();
-    paths.sort_by_key(|p| p.path);
-    if paths.len() as u64 != first.samples
-        || paths.iter().enumerate().any(|(i, p)| p.path != i as u64)
-    {
-        return Err(InputError(format!(
-            "the parts hold {} paths; expected paths 0..{} each once",
-            paths.len(),
-            first.samples
-        ))
-        .into());
-    }
-    // Fold batch by batch and merge the batch folds in order, exactly as the driver does.
-    let mut fold = SweepFold::new(&engine, &first.volumes);
-    for batch in paths.chunks(breakeven::engine::BATCH as usize) {
-        let mut part = SweepFold::new(&engine, &first.volumes);
-        for p in batch {
-            part.add(p)?;
-        }
-        fold.merge(part);
-    }
-    let provenance = Provenance::new(
-        &engine,
-        &first.catalogue,
-        first.seed,
-        breakeven::engine::Sampler::Fast,
-    );
-    let result = fold.finish(&engine, provenance);
-    let dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("out").join(&engine.scenario.name));
-    let out = common::stage(&dir, "sweep")?;
     write_result(
         &result,
         out,

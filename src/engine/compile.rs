@@ -14,11 +14,11 @@ use crate::scenario::{
     FleetPolicy, Mover, OptionKind, Payment, PriceChange, Scenario, Serving, CHEAPEST,
 };
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What a priced item is, for cost breakdowns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// Images generated on an API [images].

@@ -7,6 +7,11 @@
 //! that has not started when it comes does not start) and asks whether the caller's answer is
 //! settled (`--precision`); rounds are fixed so the stopping point does not depend on threads.
 //! Ctrl-C is also seen between paths, so a stop waits for one path at most.
+//!
+//! A shard (`--shard K/N`) runs the batches `b ≡ K (mod N)` and hands each batch's fold, in
+//! batch order, to whoever writes its part file ([`drive_shard`]) instead of merging them: a
+//! single run is exactly "merge every batch's fold in batch order", so merging the parts'
+//! batch folds in batch order gives the same bytes at any number of shards.
 
 use super::fold::Fold;
 use super::seeds::path_seeds;
@@ -60,6 +65,24 @@ pub fn batches(cfg: &RunConfig) -> Vec<u64> {
         .collect()
 }
 
+/// Paths of a run of `samples` paths that shard `(k, n)` runs (all of them without a shard),
+/// counted without listing its batches.
+pub fn shard_paths(samples: u64, shard: Option<(u64, u64)>) -> u64 {
+    let (k, n) = shard.unwrap_or((0, 1));
+    let total = samples.div_ceil(BATCH);
+    if n == 0 || total <= k {
+        return 0;
+    }
+    let count = (total - k - 1) / n + 1;
+    // Every batch is full but the last, which may be short.
+    let short = if (total - 1) % n == k {
+        total * BATCH - samples
+    } else {
+        0
+    };
+    count * BATCH - short
+}
+
 /// Run `job` over the paths `cfg` asks for and fold them with folds made by `new_fold`.
 /// `settled` is asked after each round (once two batches are done) whether to stop early.
 /// Ctrl-C gives [`Error::Interrupted`], never a partial result.
@@ -69,8 +92,66 @@ pub fn drive<J, F>(
     ctl: Controls<'_>,
     new_fold: &(dyn Fn() -> F + Sync),
     settled: &dyn Fn(&F) -> bool,
-    mut sink: Option<&mut Sink<'_, J::Path>>,
+    sink: Option<&mut Sink<'_, J::Path>>,
 ) -> Result<F>
+where
+    J: PathJob,
+    F: Fold<Path = J::Path>,
+{
+    let mut fold = new_fold();
+    let mut done = 0u64;
+    drive_rounds(job, cfg, ctl, new_fold, sink, &mut |round| {
+        for (_, part, n) in round {
+            fold.merge(part);
+            done += n;
+        }
+        Ok(done >= 2 * BATCH && settled(&fold))
+    })?;
+    Ok(fold)
+}
+
+/// Run the batches of shard `cfg.shard` (all batches without one) and hand each batch's fold
+/// to `each` with its batch index, in batch order, unmerged: what a part file holds.
+/// `--precision` cannot apply (when to stop depends on every shard's paths) and is refused.
+pub fn drive_shard<J, F>(
+    job: &J,
+    cfg: &RunConfig,
+    ctl: Controls<'_>,
+    new_fold: &(dyn Fn() -> F + Sync),
+    each: &mut dyn FnMut(u64, F) -> Result<()>,
+) -> Result<()>
+where
+    J: PathJob,
+    F: Fold<Path = J::Path>,
+{
+    if cfg.precision.is_some() {
+        return Err(Error::input(
+            "<command line>",
+            "--precision",
+            "cannot stop a shard early (when to stop depends on every shard's paths); expected --samples alone with --shard",
+        ));
+    }
+    drive_rounds(job, cfg, ctl, new_fold, None, &mut |round| {
+        for (b, part, _) in round {
+            each(b, part)?;
+        }
+        Ok(false)
+    })
+}
+
+/// One round's batch folds, in batch order: (batch, fold, paths).
+type Round<F> = Vec<(u64, F, u64)>;
+
+/// The loop both drivers share: rounds of batches run on the pool, each round's folds handed
+/// to `take` in batch order (which says whether to stop), paths to `sink` in path order.
+fn drive_rounds<J, F>(
+    job: &J,
+    cfg: &RunConfig,
+    ctl: Controls<'_>,
+    new_fold: &(dyn Fn() -> F + Sync),
+    mut sink: Option<&mut Sink<'_, J::Path>>,
+    take: &mut dyn FnMut(Round<F>) -> Result<bool>,
+) -> Result<()>
 where
     J: PathJob,
     F: Fold<Path = J::Path>,
@@ -91,7 +172,6 @@ where
     let total: u64 = all.iter().map(|b| BATCH.min(cfg.samples - b * BATCH)).sum();
     let interrupted = |done: u64| Error::Interrupted { done, total };
     let cancelled = || ctl.cancel.load(Ordering::SeqCst);
-    let mut fold = new_fold();
     let mut done = 0u64;
     for round in all.chunks(ROUND as usize) {
         if cancelled() {
@@ -128,18 +208,20 @@ where
         if cancelled() {
             return Err(interrupted(done));
         }
-        for batch in folded {
+        let mut folds = Vec::with_capacity(folded.len());
+        for (batch, &b) in folded.into_iter().zip(round) {
             let (paths, part, n) = batch?;
-            fold.merge(part);
             done += n;
             if let Some(sink) = sink.as_mut() {
                 sink(&paths)?;
             }
+            folds.push((b, part, n));
         }
+        let stop = take(folds)?;
         (ctl.progress)(done);
-        if done >= 2 * BATCH && settled(&fold) {
+        if stop {
             break;
         }
     }
-    Ok(fold)
+    Ok(())
 }

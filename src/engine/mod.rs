@@ -71,7 +71,9 @@ pub mod seeds;
 mod state;
 
 pub use compile::{Compiled, Item, ItemKind, Stream};
-pub use driver::{drive, unwatched, Controls, PathJob, Sink, BATCH, ROUND};
+pub use driver::{
+    drive, drive_shard, shard_paths, unwatched, Controls, PathJob, Sink, BATCH, ROUND,
+};
 pub use fold::{Fold, Gather, Merge};
 pub use result::{
     Headline, LatencyStats, OptionPath, OptionStats, Pair, PathLatency, PathResult, RowTally,
@@ -86,7 +88,7 @@ use crate::ids::{InputId, OptionId, StreamId};
 use crate::queue::LatencyHistogram;
 use crate::scenario::{Normalise, Scenario, HOURS_PER_MONTH};
 use projection::{FleetStreams, Projection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// A count whose mean is at least this is drawn from a normal approximation by the fast sampler.
@@ -95,7 +97,7 @@ pub const NORMAL_APPROX_MIN_MEAN: f64 = 500.0;
 pub const LINEAR_SIGMAS: f64 = 7.0;
 
 /// How arrivals are sampled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sampler {
     /// Pool linear hours, normal approximation at large means.

@@ -6,14 +6,14 @@
 //! high cost per image must not weigh as much as one with many. A fleet that cannot keep up on
 //! a path (see [`OptionPath::over_capacity`]) is never the cheapest there.
 
-use super::fold::{Fold, Merge};
+use super::fold::{self, Checked, Fold, Merge, Unfit, Validate};
 use crate::engine::ItemKind;
 use crate::error::{Error, Result};
 use crate::ids::OptionId;
 use crate::queue::latency::{bin_of, edge, from_units, to_units, BINS, BINS_PER_DECADE};
 use crate::queue::LatencyHistogram;
 use crate::stats::{self, Moments, Ratio, Stream};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What one option did on one path.
@@ -88,7 +88,8 @@ pub struct RowTally {
 /// order-free: the same bytes at any thread count, and `add` and `merge` agree exactly. Kept
 /// sparse (a path's images fall in few bins), so that the folds a round of batches holds at
 /// once stay small.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "LatencyWire", try_from = "LatencyWire")]
 pub struct LatencyStats {
     /// Requests at known latencies, by the latency histogram's bin ([`BINS`]: unbounded).
     pub points: BTreeMap<usize, u128>,
@@ -129,6 +130,107 @@ impl LatencyStats {
     /// Row weights of one table in requests.
     pub fn requests(units: &[u128]) -> Vec<f64> {
         units.iter().map(|u| from_units(*u)).collect()
+    }
+}
+
+/// [`LatencyStats`] in a part file: JSON maps take string keys only, so both maps travel as
+/// lists of entries in key order (a key given twice is refused on reading).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyWire {
+    /// (bin, mass in units).
+    points: Vec<(usize, u128)>,
+    /// (servers, speed step, weights, delayed weights), in units.
+    rows: Vec<(u32, i32, Vec<u128>, Vec<u128>)>,
+}
+
+impl From<LatencyStats> for LatencyWire {
+    fn from(l: LatencyStats) -> LatencyWire {
+        let LatencyStats { points, rows } = l;
+        LatencyWire {
+            points: points.into_iter().collect(),
+            rows: rows
+                .into_iter()
+                .map(|((s, k), (w, d))| (s, k, w, d))
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<LatencyWire> for LatencyStats {
+    type Error = String;
+    fn try_from(w: LatencyWire) -> std::result::Result<LatencyStats, String> {
+        let LatencyWire { points, rows } = w;
+        let n = (points.len(), rows.len());
+        let l = LatencyStats {
+            points: points.into_iter().collect(),
+            rows: rows
+                .into_iter()
+                .map(|(s, k, w, d)| ((s, k), (w, d)))
+                .collect(),
+        };
+        if (l.points.len(), l.rows.len()) != n {
+            return Err("latency lists a bin or a table twice; expected each once".into());
+        }
+        Ok(l)
+    }
+}
+
+/// Most servers a latency table of a part may have: a fleet's GPUs
+/// ([`crate::engine::compile`]'s 10,000) times the most replicas a GPU holds.
+const MAX_TABLE_SERVERS: u32 = 10_000 * crate::catalogue::MAX_GPUS_PER_REPLICA;
+/// Largest speed step of a latency table (a speed factor of 10^±30).
+const MAX_TABLE_STEP: i32 = 30 * crate::fleet::SPEED_STEPS_PER_DECADE as i32;
+/// Most rows a latency table has ([`crate::queue::QueueTable`]).
+const MAX_TABLE_ROWS: usize = 1_000;
+
+impl Validate for LatencyStats {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let LatencyStats { points, rows } = self;
+        let _ = empty;
+        // A path's requests are at most its months' assets; in units, per batch of `paths`.
+        let most = to_units(
+            paths.max(1) as f64
+                * crate::limits::MAX_PEAK_MONTHLY_ASSETS
+                * crate::limits::MAX_HORIZON_MONTHS as f64,
+        );
+        let mass = |u: u128| -> Checked {
+            if u <= most {
+                Ok(())
+            } else {
+                Err(Unfit::new(format!(
+                    "is {u}; expected at most {most} (the requests of {paths} paths, in units)"
+                )))
+            }
+        };
+        for (k, u) in points {
+            if *k > BINS {
+                return Err(
+                    Unfit::new(format!("names bin {k}; expected a bin of 0 to {BINS}"))
+                        .under("points"),
+                );
+            }
+            mass(*u).map_err(|e| e.under(&format!("points[{k}]")))?;
+        }
+        for (i, ((servers, step), (w, d))) in rows.iter().enumerate() {
+            let key = format!("rows[{i}]");
+            if *servers > MAX_TABLE_SERVERS || step.abs() > MAX_TABLE_STEP {
+                return Err(Unfit::new(format!("is a table of {servers} servers at speed step {step}; expected at most {MAX_TABLE_SERVERS} servers and steps of at most {MAX_TABLE_STEP} in size")).under(&key));
+            }
+            for (what, v) in [("weights", w), ("delayed", d)] {
+                if v.len() > MAX_TABLE_ROWS {
+                    return Err(Unfit::new(format!(
+                        "has {} rows; expected at most {MAX_TABLE_ROWS}",
+                        v.len()
+                    ))
+                    .under(&format!("{key}.{what}")));
+                }
+                for (r, u) in v.iter().enumerate() {
+                    mass(*u).map_err(|e| e.under(&format!("{key}.{what}[{r}]")))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -249,18 +351,53 @@ impl PathResult {
 
 /// Mean utilisation and overflow share by hour of week on one path, in the month in which its
 /// fleet had the most requests.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WeekTrace {
     /// That month, from 0.
     pub month: u32,
     /// Utilisation by hour of week.
+    #[serde(with = "week")]
     pub utilisation: [f64; 168],
     /// Overflow share by hour of week.
+    #[serde(with = "week")]
     pub overflow: [f64; 168],
 }
 
+/// A week of hourly values as a list (serde's arrays stop at 32 items).
+mod week {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64; 168], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 168], D::Error> {
+        let v = Vec::<f64>::deserialize(d)?;
+        let n = v.len();
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom(format!("a week of {n} hours; expected 168")))
+    }
+}
+
+impl WeekTrace {
+    /// Every hour's share finite and in range (a trace read from a part file).
+    pub fn validate(&self) -> Checked {
+        for (key, v) in [
+            ("utilisation", &self.utilisation),
+            ("overflow", &self.overflow),
+        ] {
+            for (h, x) in v.iter().enumerate() {
+                fold::value(*x).map_err(|u| u.under(&format!("{key}[{h}]")))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Statistics of one option over all paths.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OptionStats {
     /// Total cost over the horizon [USD].
     pub total: Stream,
@@ -421,7 +558,8 @@ impl Merge for OptionStats {
 }
 
 /// Two options compared path by path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pair {
     /// First option.
     pub i: OptionId,
@@ -451,7 +589,8 @@ impl Merge for Pair {
 }
 
 /// Everything a run found: the run's [`Fold`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunResult {
     /// Paths simulated.
     pub samples: u64,
@@ -645,5 +784,168 @@ impl Fold for RunResult {
         Merge::merge(samples, &later.samples);
         options.merge(&later.options);
         pairs.merge(&later.pairs);
+    }
+}
+
+impl Validate for OptionStats {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        // Every field is named, so one added to the fold and not checked is a build error.
+        let OptionStats {
+            total,
+            monthly,
+            per_asset,
+            utilisation,
+            overflow,
+            p95_wait,
+            licence_overage,
+            cheapest,
+            over_capacity,
+            by_month,
+            cumulative,
+            breakdown,
+            present_value,
+            cash_by_month,
+            capex_by_month,
+            api_by_month,
+            commitment_left,
+            latency,
+        } = self;
+        let e = empty;
+        fold::field("latency", latency, &e.latency, paths)?;
+        fold::field("total", total, &e.total, paths)?;
+        fold::field("monthly", monthly, &e.monthly, paths)?;
+        fold::field("per_asset", per_asset, &e.per_asset, paths)?;
+        fold::field("utilisation", utilisation, &e.utilisation, paths)?;
+        fold::field("overflow", overflow, &e.overflow, paths)?;
+        fold::field("p95_wait", p95_wait, &e.p95_wait, paths)?;
+        fold::field(
+            "licence_overage",
+            licence_overage,
+            &e.licence_overage,
+            paths,
+        )?;
+        fold::field("cheapest", cheapest, &e.cheapest, paths)?;
+        fold::field("over_capacity", over_capacity, &e.over_capacity, paths)?;
+        fold::field("by_month", by_month, &e.by_month, paths)?;
+        fold::field("cumulative", cumulative, &e.cumulative, paths)?;
+        fold::field("present_value", present_value, &e.present_value, paths)?;
+        fold::field("cash_by_month", cash_by_month, &e.cash_by_month, paths)?;
+        fold::field("capex_by_month", capex_by_month, &e.capex_by_month, paths)?;
+        fold::field("api_by_month", api_by_month, &e.api_by_month, paths)?;
+        fold::field(
+            "commitment_left",
+            commitment_left,
+            &e.commitment_left,
+            paths,
+        )?;
+        // The breakdown lists each item kind that occurred once, in order of appearance.
+        for (i, (k, v)) in breakdown.iter().enumerate() {
+            if breakdown[..i].iter().any(|(kk, _)| kk == k) {
+                return Err(
+                    Unfit::new(format!("lists {k:?} twice; expected each kind once"))
+                        .under(&format!("breakdown[{i}]")),
+                );
+            }
+            fold::field(&format!("breakdown[{i}]"), v, &0.0, paths)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for Pair {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let Pair {
+            i,
+            j,
+            difference,
+            i_cheaper,
+            j_cheaper,
+        } = self;
+        fold::setting("i", i, &empty.i)?;
+        fold::setting("j", j, &empty.j)?;
+        fold::field("difference", difference, &empty.difference, paths)?;
+        fold::field("i_cheaper", i_cheaper, &empty.i_cheaper, paths)?;
+        fold::field("j_cheaper", j_cheaper, &empty.j_cheaper, paths)
+    }
+}
+
+impl Validate for RunResult {
+    fn validate(&self, empty: &Self, paths: u64) -> Checked {
+        let RunResult {
+            samples,
+            is_api,
+            options,
+            pairs,
+        } = self;
+        fold::all_paths("samples", *samples, paths)?;
+        fold::setting("is_api", is_api, &empty.is_api)?;
+        fold::field("options", options, &empty.options, paths)?;
+        fold::field("pairs", pairs, &empty.pairs, paths)
+    }
+}
+
+#[cfg(test)]
+mod latency_part_tests {
+    use super::*;
+
+    fn stats() -> LatencyStats {
+        let mut l = LatencyStats::default();
+        l.add(&PathLatency {
+            points: vec![(0.5, 10.0), (f64::INFINITY, 1.0)],
+            rows: vec![RowTally {
+                servers: 4,
+                step: -3,
+                weights: vec![1.0, 2.0],
+                delayed: vec![0.5],
+            }],
+        });
+        l
+    }
+
+    #[test]
+    fn latency_round_trips_through_a_part_exactly() {
+        let l = stats();
+        let text = serde_json::to_string(&l).unwrap();
+        let back: LatencyStats = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, l);
+        assert_eq!(back.validate(&LatencyStats::default(), 1), Ok(()));
+    }
+
+    #[test]
+    fn latency_out_of_bounds_or_given_twice_is_refused() {
+        let empty = LatencyStats::default();
+        let mut far = stats();
+        far.points.insert(BINS + 1, 1);
+        assert!(far
+            .validate(&empty, 1)
+            .unwrap_err()
+            .key
+            .starts_with("points"));
+        let mut heavy = stats();
+        let most = to_units(
+            crate::limits::MAX_PEAK_MONTHLY_ASSETS * crate::limits::MAX_HORIZON_MONTHS as f64,
+        );
+        heavy.points.insert(3, most + 1);
+        assert_eq!(heavy.validate(&empty, 1).unwrap_err().key, "points[3]");
+        let mut big = stats();
+        big.rows
+            .insert((MAX_TABLE_SERVERS + 1, 0), (vec![1], vec![]));
+        assert!(big
+            .validate(&empty, 1)
+            .unwrap_err()
+            .key
+            .starts_with("rows["));
+        let mut steep = stats();
+        steep
+            .rows
+            .insert((1, MAX_TABLE_STEP + 1), (vec![1], vec![]));
+        assert!(steep.validate(&empty, 1).is_err());
+        let mut long = stats();
+        long.rows
+            .insert((1, 0), (vec![1; MAX_TABLE_ROWS + 1], vec![]));
+        assert!(long.validate(&empty, 1).is_err());
+        let twice = r#"{"points":[[3,1],[3,2]],"rows":[]}"#;
+        let e = serde_json::from_str::<LatencyStats>(twice).unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
     }
 }

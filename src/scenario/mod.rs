@@ -421,6 +421,52 @@ pub struct Overflow {
 // ---------------------------------------------------------------------------------------
 // ---------------------------------------------------------------------------------------
 
+/// A scenario file as read: its text, with the names [`Scenario::parse`] takes. A part file of
+/// a sharded run carries it, so that merging needs no file but the parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The file as given, for messages and provenance only (never opened again).
+    pub file: String,
+    /// The name used when the file sets none (the file's stem).
+    pub default_name: String,
+    /// The text, after any `--set` overrides.
+    pub text: String,
+    /// The `--set KEY=VALUE` overrides already applied to `text`, for provenance.
+    #[serde(default)]
+    pub overrides: Vec<String>,
+}
+
+impl Source {
+    /// Read a scenario file: bad input (exit code 2) when it is missing, a folder, not a
+    /// regular file, too large or not UTF-8.
+    pub fn read(path: &Path) -> Result<Source> {
+        let text = Scenario::read_text(path)?;
+        let default_name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        Ok(Source {
+            file: path.display().to_string(),
+            default_name,
+            text,
+            overrides: Vec::new(),
+        })
+    }
+
+    /// Validate the scenario against `catalogue`.
+    pub fn parse(&self, catalogue: &Catalogue) -> Result<Scenario> {
+        let mut s = Scenario::parse(&self.text, &self.file, &self.default_name, catalogue)?;
+        s.overrides = self.overrides.clone();
+        Ok(s)
+    }
+
+    /// Validate the scenario after `sets` (see [`Scenario::parse_with`]).
+    pub fn parse_with(&self, catalogue: &Catalogue, sets: &[Override]) -> Result<Scenario> {
+        Scenario::parse_with(&self.text, &self.file, &self.default_name, catalogue, sets)
+    }
+}
+
 impl Scenario {
     /// Read and validate a scenario file.
     pub fn load(path: &Path, catalogue: &Catalogue) -> Result<Scenario> {

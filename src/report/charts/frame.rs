@@ -392,8 +392,13 @@ impl Axis {
     /// Linear from `lo` to `hi` with about `n` ticks at round steps.
     pub(super) fn linear(lo: f64, hi: f64, n: usize) -> Axis {
         let step = nice_step(hi - lo, n);
-        let first = (lo / step).ceil() as i64;
-        let last = (hi / step + 1e-9).floor() as i64;
+        let (first, last) = ((lo / step).ceil(), (hi / step + 1e-9).floor());
+        // A span past f64's range (nice_step then falls back to 1) would ask for more ticks
+        // than there are pixels, or than memory holds: such an axis gets none.
+        if !(first.is_finite() && last.is_finite() && last - first <= 1000.0 + 10.0 * n as f64) {
+            return Axis::with_ticks(lo, hi, Vec::new());
+        }
+        let (first, last) = (first as i64, last as i64);
         let ticks = (first..=last.max(first)).map(|k| k as f64 * step).collect();
         Axis::with_ticks(lo, hi, ticks)
     }
@@ -431,10 +436,11 @@ impl Axis {
         };
         let (mut bold, mut light) = (Vec::new(), Vec::new());
         let mut p = 10f64.powf(lo.log10().floor());
-        while p <= hi * 1.000_001 {
+        // Near f64::MAX, `hi * 1.000_001` is infinite: stop once the decade is, too.
+        while p.is_finite() && p <= hi * 1.000_001 {
             for m in 1..10u32 {
                 let v = f64::from(m) * p;
-                if v < lo * 0.999_999 || v > hi * 1.000_001 {
+                if !v.is_finite() || v < lo * 0.999_999 || v > hi * 1.000_001 {
                     continue;
                 }
                 if steps.contains(&m) {
@@ -718,6 +724,42 @@ mod tests {
         assert_eq!(clip_x(&p, 2.0, 4.0), vec![(2.0, 2.0), (4.0, 4.0)]);
         assert_eq!(clip_x(&p, 0.0, 20.0), p.to_vec());
         assert!(clip_x(&p, 30.0, 40.0).is_empty());
+    }
+
+    /// Axes over huge finite values (a cost of 1.7e308 from a part file, say) are built in
+    /// bounded time and memory, with a bounded number of ticks.
+    #[test]
+    fn huge_finite_ranges_give_bounded_axes() {
+        let cases = [
+            (1.0, 1.7e308),
+            (1e-300, f64::MAX),
+            (f64::MIN_POSITIVE, f64::MAX),
+            (1.7e308, f64::MAX),
+        ];
+        for (lo, hi) in cases {
+            let a = Axis::log(lo, hi);
+            assert!(a.bold.len() + a.light.len() <= 9 * 700, "log {lo}..{hi}");
+            assert!(a.bold.iter().chain(&a.light).all(|v| v.is_finite()));
+        }
+        for (lo, hi) in [
+            (-f64::MAX, f64::MAX),
+            (0.0, f64::MAX),
+            (-1.7e308, 1.7e308),
+            (1.7e308, f64::MAX),
+            (0.0, 1e300),
+        ] {
+            for n in [1, 8, 12] {
+                let a = Axis::linear(lo, hi, n);
+                assert!(
+                    a.bold.len() <= 1000 + 10 * n,
+                    "linear {lo}..{hi}: {}",
+                    a.bold.len()
+                );
+            }
+        }
+        // Ordinary ranges keep their ticks.
+        assert_eq!(Axis::linear(0.0, 72_000.0, 8).bold.len(), 8);
+        assert_eq!(Axis::log(100.0, 30_000.0).bold.len(), 8);
     }
 
     #[test]
