@@ -183,6 +183,11 @@ pub struct FleetQueue {
 }
 
 impl FleetQueue {
+    /// Its mix and policy as bits (two queues with the same key serve alike).
+    pub fn key(&self) -> &[u64] {
+        &self.key
+    }
+
     /// A queue of `mix` under `policy`, its tables kept in `cache`.
     pub fn new(mix: ServiceMix, policy: Policy, cache: Arc<QueueCache>) -> FleetQueue {
         let mut key = vec![policy.max_wait_seconds().to_bits()];
@@ -406,13 +411,14 @@ impl Fleet {
 
     /// Servers the queue has with `gpus` GPUs running.
     pub fn servers(&self, gpus: u32) -> u32 {
-        (gpus as f64 * self.shape.servers_per_gpu()).floor() as u32
+        // Truncation is the floor of a count that is not negative (and not a libm call).
+        (gpus as f64 * self.shape.servers_per_gpu()) as u32
     }
 
     /// Capacity [GPU-s] of the hour and the GPUs (or workers) running in it; bills the hour
     /// into `out` and moves an autoscaler or a worker pool to its size for the hour.
     #[inline(always)]
-    fn open_hour(
+    pub(crate) fn open_hour(
         &self,
         state: &mut FleetState,
         work: f64,
@@ -427,7 +433,9 @@ impl Fleet {
                 (*gpus as f64 * per_gpu, *gpus)
             }
             FleetKind::Autoscaled { scaler, .. } => {
-                let want = ((start_backlog + work) / (per_gpu * scaler.target_utilisation)).ceil();
+                let want = crate::stats::ceil_count(
+                    (start_backlog + work) / (per_gpu * scaler.target_utilisation),
+                );
                 // GPUs come in whole replicas.
                 let g = self.shape.gpus_per_replica.max(1);
                 let want = (want.max(0.0) as u32).div_ceil(g).saturating_mul(g);
@@ -544,6 +552,7 @@ impl Fleet {
     }
 
     /// [`Fleet::step_queue`] into `out`.
+    #[inline]
     pub fn step_queue_into(
         &self,
         state: &mut FleetState,
@@ -559,8 +568,6 @@ impl Fleet {
         let start_backlog = state.backlog;
         let (capacity, running) = self.open_hour(state, work, requests, out);
         let servers = self.servers(running);
-        // Arrival rate at the table's service times that gives the hour's utilisation.
-        let rate_for = |t: &QueueTable, rho: f64| rho * servers as f64 / t.mix().mean();
         match q.policy {
             Policy::NeverOverflow if start_backlog + work > capacity => {
                 // Over capacity: the fluid backlog.
@@ -587,8 +594,8 @@ impl Fleet {
                 let mut queue_wait = 0.0;
                 if work > 0.0 && servers > 0 {
                     let t = tables.table(q, servers);
-                    let (s, place) = t.locate_lean(rate_for(t, work / capacity));
-                    queue_wait = s.mean_wait;
+                    let (_, wait, place) = t.locate_lean_at(work / capacity);
+                    queue_wait = wait;
                     out.latency.rows = place.map(|p| (servers, p));
                 }
                 let f = out.latency.fixed_share;
@@ -604,9 +611,9 @@ impl Fleet {
                         out.overflow_share = erlang_b(servers, work / capacity * servers as f64);
                     } else {
                         let t = tables.table(q, servers);
-                        let (s, place) = t.locate_lean(rate_for(t, work / capacity));
-                        out.overflow_share = s.overflow_share;
-                        out.wait_seconds = s.mean_wait;
+                        let (overflow, wait, place) = t.locate_lean_at(work / capacity);
+                        out.overflow_share = overflow;
+                        out.wait_seconds = wait;
                         out.latency.rows = place.map(|p| (servers, p));
                     }
                 }

@@ -802,3 +802,48 @@ mod tests {
         );
     }
 }
+
+/// The ceiling of `x` when it is a count (0 or more, or not a number, which gives 0), without a
+/// libm call: baseline x86-64 has no rounding instruction, and the engine takes ceilings in
+/// every hour it steps.
+#[inline(always)]
+pub fn ceil_count(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 4_503_599_627_370_496.0 {
+        // 2^52 and above every f64 is whole.
+        return x;
+    }
+    let t = x as u64 as f64;
+    if t < x {
+        t + 1.0
+    } else {
+        t
+    }
+}
+
+#[cfg(test)]
+mod ceil_tests {
+    use super::ceil_count;
+
+    #[test]
+    fn ceil_count_is_the_ceiling_of_counts() {
+        for x in [
+            0.0,
+            1e-300,
+            0.3,
+            1.0,
+            1.0 + f64::EPSILON,
+            2.5,
+            7.0,
+            1e15 + 0.5,
+            4.6e15,
+            1e300,
+        ] {
+            assert_eq!(ceil_count(x), x.ceil(), "{x}");
+        }
+        assert_eq!(ceil_count(-0.5), 0.0);
+        assert_eq!(ceil_count(f64::NAN), 0.0);
+    }
+}

@@ -3,7 +3,7 @@
 //! keep what the month's bill needs.
 
 use super::projection::{Projection, StatelessTotals};
-use super::state::{add_wait, add_wait_log, OptionRun, PathScratch};
+use super::state::{add_wait, OptionRun, PathScratch};
 use super::{Engine, Stateless, NORMAL_APPROX_MIN_MEAN};
 use crate::error::{Error, Result};
 use crate::fleet::{Fleet, HourOutcome};
@@ -126,6 +126,16 @@ impl PathScratch {
             let Some(f) = &e.option(o).fleet else {
                 continue;
             };
+            // A twin of an earlier fleet in a month the lean loop steps (they are not
+            // grouped: bursty, or autoscaled): the earlier one's month is this one's.
+            if let (true, Some(l)) = (e.lean_queue_months, self.twin_of[o.0]) {
+                let grouped = bursts.is_none() && f.fixed_gpus().is_some();
+                if !grouped && stateless_queue(f, &self.opts[o.0]) {
+                    let (head, tail) = self.opts.split_at_mut(o.0);
+                    tail[0].copy_lean_month(&head[l]);
+                    continue;
+                }
+            }
             let run = &mut self.opts[o.0];
             let per_asset: f64 = f
                 .fleet_streams
@@ -167,6 +177,9 @@ impl PathScratch {
                 for &(share, hours) in &e.share_groups[m] {
                     step(run, share, hours as f64);
                 }
+            } else if e.lean_queue_months && stateless_queue(f, run) {
+                // Every hour of the month, but through the lean loop below.
+                stateless_queue_month(e, f, run, m, vm, bursts, per_asset);
             } else {
                 for (t, &share) in e.shares[m].iter().enumerate() {
                     let g = bursts.map_or(1.0, |b| b[t]);
@@ -271,6 +284,126 @@ impl PathScratch {
     }
 }
 
+/// What [`stateless_queue_month`] reads of fleet `f` besides the path's speed, as text: its
+/// size rule, usable seconds per GPU-hour, serving shape, queue (service mix and policy) and
+/// the streams it serves with their work; None when the lean loop does not step it. Prices,
+/// items and people are not in it: options that rent the same fleet from different offers,
+/// or own it, step alike and are stepped once a path (`PathScratch::twin_of`).
+pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) -> Option<String> {
+    use crate::fleet::FleetKind;
+    use crate::queue::Policy;
+    let q = f.queue.as_ref()?;
+    if !matches!(
+        q.policy,
+        Policy::OverflowAtOnce | Policy::OverflowAfter { .. }
+    ) {
+        return None;
+    }
+    let size = match &f.kind {
+        FleetKind::Rented { gpus, .. } | FleetKind::Owned { gpus, .. } => format!("fixed {gpus}"),
+        FleetKind::Autoscaled { scaler, .. } => format!(
+            "auto {} {} {:?} {:?} {}",
+            scaler.min,
+            scaler.max,
+            scaler.target_utilisation.to_bits(),
+            scaler.scale_up_delay_minutes.to_bits(),
+            scaler.min_billed_hours
+        ),
+        FleetKind::Serverless { .. } => return None,
+    };
+    let work: Vec<(usize, u64, u64)> = f
+        .fleet_streams
+        .iter()
+        .map(|i| {
+            (
+                i.0,
+                f.stream_seconds[i.0].to_bits(),
+                streams[i.0].per_asset.to_bits(),
+            )
+        })
+        .collect();
+    Some(format!(
+        "{size} | {:?} | {} {:?} | {:?} | {work:?}",
+        f.usable_seconds_per_gpu_hour.to_bits(),
+        f.shape.gpus_per_replica,
+        f.shape.servers_per_gpu().to_bits(),
+        q.key(),
+    ))
+}
+
+/// True when fleet `f` is a queue that carries nothing from hour to hour but its size (it
+/// overflows at once or after a wait, so no backlog is kept) on hourly GPUs, fixed or
+/// autoscaled: [`stateless_queue_month`] steps such a fleet's month.
+fn stateless_queue(f: &Fleet, run: &OptionRun) -> bool {
+    use crate::fleet::FleetKind;
+    use crate::queue::Policy;
+    let policy_ok = matches!(
+        f.queue.as_ref().map(|q| q.policy),
+        Some(Policy::OverflowAtOnce | Policy::OverflowAfter { .. })
+    );
+    let kind_ok = matches!(
+        f.kind,
+        FleetKind::Rented { .. } | FleetKind::Owned { .. } | FleetKind::Autoscaled { .. }
+    );
+    policy_ok && kind_ok && run.state.backlog == 0.0
+}
+
+/// The hours of month `m` of a fleet for which [`stateless_queue`] holds, each at its expected
+/// rate: what [`Fleet::step_queue_into`] and [`record_hour`] do hour by hour, in one loop that
+/// builds no outcome, looks a table up only when the fleet changes size, and adds to the
+/// month only what its close keeps (the served images and busy time are replaced there). The
+/// same figures, operation for operation (tests: `the_lean_queue_month_is_the_general_step`).
+#[inline(never)]
+fn stateless_queue_month(
+    e: &Engine,
+    f: &Fleet,
+    run: &mut OptionRun,
+    m: usize,
+    vm: f64,
+    bursts: Option<&[f64]>,
+    per_asset: f64,
+) {
+    let q = f.queue.as_ref().expect("a queue fleet");
+    let at_once = q.policy == crate::queue::Policy::OverflowAtOnce;
+    let k1 = run.k1;
+    let mut out = HourOutcome::default();
+    for (t, &share) in e.shares[m].iter().enumerate() {
+        // As `queue_month` has it: the burst scales the share.
+        let x = vm * (share * bursts.map_or(1.0, |b| b[t]));
+        let (work, requests) = (x * k1, x * per_asset);
+        let (capacity, running) = f.open_hour(&mut run.state, work, requests, &mut out);
+        let servers = f.servers(running);
+        let (mut overflow, mut wait, mut place) = (0.0, 0.0, None);
+        if work > 0.0 {
+            if capacity <= 0.0 || servers == 0 {
+                overflow = 1.0;
+            } else if at_once {
+                overflow = crate::queue::erlang_b(servers, work / capacity * servers as f64);
+            } else {
+                let table = run.tables.table(q, servers);
+                (overflow, wait, place) = table.locate_lean_at(work / capacity);
+            }
+        }
+        if work > capacity {
+            overflow = overflow.max(1.0 - capacity.max(0.0) / work);
+        }
+        let busy = (work * (1.0 - overflow)).min(capacity.max(0.0));
+        let served = requests * (1.0 - overflow);
+        run.expected[0] += served;
+        run.expected[1] += requests * overflow;
+        run.expected[2] += busy;
+        run.month.cap += capacity;
+        run.month.billed_hours += out.billed_gpu_hours;
+        add_wait(&mut run.waits, wait, served);
+        if served > 0.0 {
+            match place {
+                Some(p) => run.add_rows(servers, p, served, 0.0),
+                None => run.service_only[0] += served,
+            }
+        }
+    }
+}
+
 /// Add an hour's outcome to an option's month (`times` such hours, `served` images each).
 fn record_hour(run: &mut OptionRun, f: &Fleet, served: f64, out: &HourOutcome, times: f64) {
     let m = &mut run.month;
@@ -289,19 +422,9 @@ fn record_hour(run: &mut OptionRun, f: &Fleet, served: f64, out: &HourOutcome, t
         m.billed_hours += out.billed_gpu_hours * times;
         m.billed_seconds += out.billed_gpu_seconds * times;
     }
-    // The wait's logarithm serves the per-path wait bins (from 0.1 s) and a fluid wait's
-    // latency bin; queue hours need it for the first only.
-    let needs_log = out.wait_seconds >= 0.1
-        || (out.latency.fixed_wait > 0.0 && out.latency.fixed_wait == out.wait_seconds);
-    let log10 = if needs_log {
-        out.wait_seconds.log10()
-    } else {
-        f64::NEG_INFINITY
-    };
-    add_wait_log(
+    add_wait(
         &mut run.waits,
         out.wait_seconds,
-        log10,
         served * (1.0 - out.cold_share),
     );
     if out.cold_share > 0.0 {
@@ -311,12 +434,7 @@ fn record_hour(run: &mut OptionRun, f: &Fleet, served: f64, out: &HourOutcome, t
             served * out.cold_share,
         );
     }
-    // The fluid rule's wait is the hour's wait: one logarithm for both.
-    if out.latency.fixed_wait == out.wait_seconds {
-        run.record_latency_log(served, out, log10);
-    } else {
-        run.record_latency(served, out);
-    }
+    run.record_latency(served, out);
 }
 
 /// A count with the given mean: Poisson, or its normal approximation at large means when

@@ -27,7 +27,7 @@
 //! carries nothing from hour to hour; their streams' month counts are pooled Poisson draws
 //! (given the bursts), split into overflowed and served as Binomial(N, p̄) with p̄ the month's
 //! request-weighted overflow share. The reference sampler draws every hour's counts and
-//! evaluates each queue at them; `tests/serving.rs` holds the two to stated tolerances.
+//! evaluates each queue at them; `tests/suite/serving.rs` holds the two to stated tolerances.
 //! Latency is folded per option as exact fixed-point masses ([`result::LatencyStats`]):
 //! requests at known latencies, and requests recorded against queue tables' rows, written into
 //! one histogram when a report asks ([`Engine::latency`]).
@@ -185,6 +185,15 @@ pub struct Engine {
     /// How the fast sampler draws an hour in which every sampled stream's count is large
     /// (None: the fleets see every direction, so it would save nothing).
     projection: Option<Projection>,
+    /// Step queue fleets that carry nothing between hours through the lean month loop
+    /// (`hour::stateless_queue_month`); false steps them hour by hour through the general
+    /// `Fleet::step_queue_into`, its reference (the same figures, tested).
+    #[doc(hidden)]
+    pub lean_queue_months: bool,
+    /// For each option, what the lean month loop's steps depend on (None for options it does
+    /// not step): two options with the same steps them alike, hour for hour, whatever they
+    /// pay (`hour::stepping_signature`).
+    pub(crate) stepping: Vec<Option<String>>,
 }
 
 impl Engine {
@@ -277,6 +286,14 @@ impl Engine {
             .collect();
         let projection = Projection::new(&sampled_streams, &per_rate, &fleet_rows);
         let share_groups = shares.iter().map(|s| group_shares(s)).collect();
+        let stepping = options
+            .iter()
+            .map(|o| {
+                o.fleet
+                    .as_ref()
+                    .and_then(|f| hour::stepping_signature(f, &streams))
+            })
+            .collect();
         Ok(Engine {
             n_fluid,
             share_groups,
@@ -294,6 +311,8 @@ impl Engine {
             suffix_share,
             suffix_share_sq,
             projection,
+            lean_queue_months: true,
+            stepping,
         })
     }
 

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::fleet::{Fleet, FleetState, HourOutcome, PathTables};
 use crate::money::{self, Usd};
 use crate::queue::latency::{BINS, BINS_PER_DECADE, MIN_SECONDS};
+use crate::queue::RowPlace;
 use rust_decimal::Decimal;
 
 /// Upper edges of the wait-time bins [s]: under 0.1 s, then log-spaced up to about 12 days.
@@ -84,7 +85,14 @@ impl OptionRun {
     #[inline]
     pub fn record_latency(&mut self, served: f64, out: &HourOutcome) {
         let w = out.latency.fixed_wait;
-        self.record_latency_log(served, out, w.log10());
+        // Only a positive wait is binned by its logarithm (log10(0) is a pole error, which
+        // glibc reports through a slow path that cost a queue hour more than its table).
+        let log10 = if w > 0.0 {
+            w.log10()
+        } else {
+            f64::NEG_INFINITY
+        };
+        self.record_latency_log(served, out, log10);
     }
 
     /// [`OptionRun::record_latency`] given `log10` of the hour's fixed wait.
@@ -118,7 +126,8 @@ impl OptionRun {
                 } else if l.fixed_wait <= MIN_SECONDS {
                     0
                 } else {
-                    (((log10_wait - MIN_SECONDS.log10()) * BINS_PER_DECADE as f64).floor() as usize)
+                    // Positive here, so truncation is the floor.
+                    (((log10_wait - MIN_SECONDS.log10()) * BINS_PER_DECADE as f64) as usize)
                         .min(BINS - 1)
                 } as u32;
                 let [plain, cold_v] = &mut self.waited;
@@ -135,35 +144,57 @@ impl OptionRun {
                     self.service_only[1] += rest * cold;
                 }
                 Some((servers, place)) => {
-                    let step = self.tables.step;
-                    let tally = match self.latency.rows.iter().position(|r| r.servers == servers) {
-                        Some(i) => &mut self.latency.rows[i],
-                        None => {
-                            // Enough rows for any table; `write_rows` reads only its own.
-                            let n = place.row + 2;
-                            self.latency.rows.push(RowTally {
-                                servers,
-                                step,
-                                weights: vec![0.0; n],
-                                delayed: vec![0.0; n],
-                            });
-                            self.latency.rows.last_mut().expect("just pushed")
-                        }
-                    };
-                    let need = place.row + 2;
-                    if tally.weights.len() < need {
-                        tally.weights.resize(need, 0.0);
-                        tally.delayed.resize(need, 0.0);
-                    }
-                    let (lo, hi) = (1.0 - place.weight, place.weight);
-                    tally.weights[place.row] += rest * (1.0 - cold) * lo;
-                    tally.weights[place.row + 1] += rest * (1.0 - cold) * hi;
-                    if cold > 0.0 {
-                        tally.delayed[place.row] += rest * cold * lo;
-                        tally.delayed[place.row + 1] += rest * cold * hi;
-                    }
+                    self.add_rows(servers, place, rest * (1.0 - cold), rest * cold);
                 }
             }
+        }
+    }
+
+    /// Take what the lean month loop wrote to `twin` this month (`hour::stateless_queue_month`)
+    /// as this option's: its fleet's state, the month's expected figures, capacity and GPU-hours,
+    /// and the path's waits and latency so far. Exact when this option's fleet steps as the
+    /// twin's and both were equal before the month (as they are from a path's start: nothing
+    /// else writes these for such fleets).
+    pub fn copy_lean_month(&mut self, twin: &OptionRun) {
+        self.state.clone_from(&twin.state);
+        self.expected = twin.expected;
+        self.month.cap = twin.month.cap;
+        self.month.billed_hours = twin.month.billed_hours;
+        self.waits = twin.waits;
+        self.service_only = twin.service_only;
+        self.latency.clone_from(&twin.latency);
+    }
+
+    /// Add `plain` served requests (and `cold` more that waited a cold start) with the latency
+    /// at `place` among the rows of the table of `servers` servers.
+    #[inline(always)]
+    pub fn add_rows(&mut self, servers: u32, place: RowPlace, plain: f64, cold: f64) {
+        let step = self.tables.step;
+        let tally = match self.latency.rows.iter().position(|r| r.servers == servers) {
+            Some(i) => &mut self.latency.rows[i],
+            None => {
+                // Enough rows for any table; `write_rows` reads only its own.
+                let n = place.row + 2;
+                self.latency.rows.push(RowTally {
+                    servers,
+                    step,
+                    weights: vec![0.0; n],
+                    delayed: vec![0.0; n],
+                });
+                self.latency.rows.last_mut().expect("just pushed")
+            }
+        };
+        let need = place.row + 2;
+        if tally.weights.len() < need {
+            tally.weights.resize(need, 0.0);
+            tally.delayed.resize(need, 0.0);
+        }
+        let (lo, hi) = (1.0 - place.weight, place.weight);
+        tally.weights[place.row] += plain * lo;
+        tally.weights[place.row + 1] += plain * hi;
+        if cold > 0.0 {
+            tally.delayed[place.row] += cold * lo;
+            tally.delayed[place.row + 1] += cold * hi;
         }
     }
 
@@ -204,6 +235,10 @@ impl OptionRun {
 pub(super) struct PathScratch {
     /// Per option.
     pub opts: Vec<OptionRun>,
+    /// For each option, an earlier option whose fleet steps exactly as its own on this path
+    /// (the same stepping signature, speed and work per asset): the lean month loop steps the
+    /// first and copies what it wrote to the other.
+    pub twin_of: Vec<Option<usize>>,
     /// Hour-of-week sums of utilisation, overflow share, hours and fleet-bound requests, per
     /// option and month (traced paths).
     pub trace: Option<Vec<Vec<[[f64; 168]; 4]>>>,
@@ -312,6 +347,17 @@ impl PathScratch {
             })
             .collect::<Vec<_>>();
         let n_fleets = e.fleets.len();
+        let twin_of = (0..opts.len())
+            .map(|o| {
+                let sig = e.stepping[o].as_ref()?;
+                let same = |l: usize| {
+                    e.stepping[l].as_ref() == Some(sig)
+                        && opts[l].speed.to_bits() == opts[o].speed.to_bits()
+                        && opts[l].k1.to_bits() == opts[o].k1.to_bits()
+                };
+                (0..o).find(|&l| same(l))
+            })
+            .collect();
         let fleet_speed = e.fleets.iter().map(|o| opts[o.0].speed).collect();
         let split_rngs = e
             .fleets
@@ -321,6 +367,7 @@ impl PathScratch {
         PathScratch {
             split_rngs,
             opts,
+            twin_of,
             trace: None,
             month_counts: vec![0.0; e.streams.len()],
             pooled_counts: vec![0.0; e.streams.len()],
@@ -530,27 +577,51 @@ fn service_times(e: &Engine, f: &Fleet, speed: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn wait_edge(b: usize) -> f64 {
+pub(super) fn wait_edge(b: usize) -> f64 {
     // Bin 0: under 0.1 s; then 10^(b/6) × 0.1 s.
     0.1 * 10f64.powf(b as f64 / 6.0)
 }
 
-/// Add `weight` images that waited `wait` seconds.
-pub(super) fn add_wait(bins: &mut [f64; WAIT_BINS], wait: f64, weight: f64) {
-    add_wait_log(bins, wait, wait.log10(), weight);
+/// Upper edges of the wait bins: bin 0 up to 0.1 s, bin b up to [`wait_edge`]`(b)`.
+static WAIT_EDGES: std::sync::LazyLock<[f64; WAIT_BINS]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(wait_edge));
+
+/// The bin of a wait: the first whose upper edge is at or above it (the last for longer
+/// waits). What `⌈6·(log10(wait) + 1)⌉` gives, found from the wait's binary exponent and
+/// one comparison or two with the edges instead of a logarithm: the engine bins a wait in
+/// every queue hour it steps.
+#[inline]
+pub(super) fn wait_bin(wait: f64) -> usize {
+    if wait.is_nan() || wait <= 0.1 {
+        return 0;
+    }
+    if wait > wait_edge(WAIT_BINS - 2) {
+        return WAIT_BINS - 1;
+    }
+    // log2(wait) to within 0.09 from its exponent and mantissa, so log10 to within 0.03 and
+    // the bin to within a sixth of one.
+    let bits = wait.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as f64 - 1023.0;
+    let mantissa = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
+    let log10 = (exponent + mantissa - 1.0) * std::f64::consts::LOG10_2;
+    let mut b = (crate::stats::ceil_count((log10 + 1.0) * 6.0) as usize).clamp(1, WAIT_BINS - 1);
+    let edges = &*WAIT_EDGES;
+    while b > 1 && wait <= edges[b - 1] {
+        b -= 1;
+    }
+    while b < WAIT_BINS - 1 && wait > edges[b] {
+        b += 1;
+    }
+    b
 }
 
-/// [`add_wait`] given `log10(wait)` (an hour's wait's logarithm serves two histograms).
-pub(super) fn add_wait_log(bins: &mut [f64; WAIT_BINS], wait: f64, log10: f64, weight: f64) {
+/// Add `weight` images that waited `wait` seconds.
+#[inline]
+pub(super) fn add_wait(bins: &mut [f64; WAIT_BINS], wait: f64, weight: f64) {
     if weight <= 0.0 {
         return;
     }
-    let b = if wait < 0.1 {
-        0
-    } else {
-        ((log10 + 1.0) * 6.0).ceil() as usize
-    };
-    bins[b.min(WAIT_BINS - 1)] += weight;
+    bins[wait_bin(wait)] += weight;
 }
 
 /// The wait below which a share `q` of images fell, as the upper edge of its bin (0 for the
@@ -568,4 +639,45 @@ fn wait_quantile(bins: &[f64; WAIT_BINS], q: f64) -> f64 {
         }
     }
     wait_edge(WAIT_BINS - 1)
+}
+
+#[cfg(test)]
+mod wait_bin_tests {
+    use super::*;
+
+    /// The bin by edges is the bin by the logarithm, `⌈6·(log10(w) + 1)⌉`, for waits spread
+    /// log-uniformly over every bin and beyond, and for waits at and next to every edge (where
+    /// the logarithm's own rounding may land on either side, the edges decide).
+    #[test]
+    fn wait_bins_by_edges_are_the_bins_by_logarithm() {
+        let by_log = |w: f64| -> usize {
+            if w < 0.1 {
+                0
+            } else {
+                ((((w.log10() + 1.0) * 6.0).ceil()) as usize).min(WAIT_BINS - 1)
+            }
+        };
+        let mut differ = 0;
+        for i in 0..200_000 {
+            let w = 10f64.powf(-2.0 + 12.0 * i as f64 / 200_000.0);
+            let (a, b) = (wait_bin(w), by_log(w));
+            if a != b {
+                // Only next to an edge, by rounding.
+                let e = wait_edge(a.min(b));
+                assert!((w / e - 1.0).abs() < 1e-12, "{w}: {a} vs {b}");
+                differ += 1;
+            }
+        }
+        assert!(differ < 10, "{differ} waits binned differently");
+        for b in 1..WAIT_BINS - 1 {
+            let e = wait_edge(b);
+            assert_eq!(wait_bin(e), b, "edge {b}");
+            assert_eq!(wait_bin(e * (1.0 + 1e-15)), b + 1, "above edge {b}");
+        }
+        assert_eq!(wait_bin(0.0), 0);
+        assert_eq!(wait_bin(0.1), 0);
+        assert_eq!(wait_bin(f64::NAN), 0);
+        assert_eq!(wait_bin(f64::INFINITY), WAIT_BINS - 1);
+        assert_eq!(wait_bin(1e300), WAIT_BINS - 1);
+    }
 }

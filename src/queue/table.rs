@@ -40,6 +40,13 @@ const TAIL: f64 = 1e-12;
 /// Points of the dense grid [`QueueTable::locate_lean`] reads between [`DENSE_BOTTOM`] and
 /// [`DENSE_TOP`].
 const DENSE: usize = 4096;
+/// Points of its low part, evenly from ρ = 0 to [`DENSE_BOTTOM`] (where an autoscaler's or a
+/// launch month's hours sit): 10⁻⁵ apart, so that the first logit row (ρ = 10⁻³, where the
+/// place among the rows turns from linear in ρ to linear in logit ρ) is a point, the rows
+/// above it (10⁻⁴ apart and more) are ten points apart or more, and an hour at ρ < 0.01
+/// costs no logarithm either.
+const LOW: usize = 1000;
+const LOW_SCALE: f64 = LOW as f64 / DENSE_BOTTOM;
 /// Utilisations between which the dense grid is read; outside, the rows. There the rows,
 /// 10% apart in ρ/(1 − ρ), are at least four grid points apart.
 const DENSE_BOTTOM: f64 = 0.01;
@@ -139,9 +146,9 @@ pub struct QueueTable {
     policy: Policy,
     rows: Vec<OnceLock<Row>>,
     /// The lean figures (overflow share, mean wait, place among the rows as row + weight) at
-    /// ρ = DENSE_BOTTOM + k / DENSE_SCALE, each worked out from the rows on first use: an hour then
-    /// blends two neighbouring points linearly, with no logarithm or exponential (empty for
-    /// tables without rows).
+    /// the dense grid's points (see `dense_at`), each worked out from the rows on first use:
+    /// an hour then blends two neighbouring points linearly, with no logarithm or exponential
+    /// (empty for tables without rows).
     dense: Vec<OnceLock<[f64; 3]>>,
 }
 
@@ -166,7 +173,7 @@ impl QueueTable {
             Policy::NeverOverflow => ROWS_BELOW,
             Policy::OverflowAfter { .. } => ROWS_BELOW + 1 + ROWS_ABOVE,
         };
-        let dense = if n >= ROWS_BELOW { DENSE + 1 } else { 0 };
+        let dense = if n >= ROWS_BELOW { LOW + DENSE + 1 } else { 0 };
         QueueTable {
             servers,
             mix: mix.clone(),
@@ -440,41 +447,89 @@ impl QueueTable {
     /// [`QueueTable::locate`] without the chance to wait (`prob_wait` is 0): one exponential
     /// less an hour, for an engine that needs the overflow share and the mean wait only.
     ///
-    /// Between ρ = 0.01 and 0.99 it reads a dense grid: linear between points 1/4096 of the
-    /// way apart, within 0.5% (or 10⁻⁶) of [`QueueTable::locate`]'s geometric blend of the rows
+    /// Below ρ = 0.99 it reads a dense grid: linear between points 10⁻⁵ apart below ρ = 0.01
+    /// and 1/4096 of the way from 0.01 to 0.99 above, within 0.5% (or 10⁻⁶) of [`QueueTable::locate`]'s geometric blend of the rows
     /// (tested).
+    #[inline]
     pub fn locate_lean(&self, arrival_rate: f64) -> (HourSummary, Option<RowPlace>) {
-        if !self.dense.is_empty() && arrival_rate > 0.0 {
-            let rho = self.utilisation(arrival_rate);
-            if (DENSE_BOTTOM..DENSE_TOP).contains(&rho) {
-                let x = (rho - DENSE_BOTTOM) * DENSE_SCALE;
-                let k = (x as usize).min(DENSE - 1);
-                let f = x - k as f64;
-                let (a, b) = (self.dense_point(k), self.dense_point(k + 1));
-                let at = |j: usize| a[j] + f * (b[j] - a[j]);
-                let pos = at(2);
-                let row = (pos as usize).min(self.rows.len() - 2);
+        if arrival_rate >= 0.0 {
+            if let Some((overflow_share, mean_wait, place)) =
+                self.dense_at(self.utilisation(arrival_rate))
+            {
                 return (
                     HourSummary {
-                        overflow_share: at(0),
+                        overflow_share,
                         prob_wait: 0.0,
-                        mean_wait: at(1),
+                        mean_wait,
                         over_capacity: false,
                     },
-                    Some(RowPlace {
-                        row,
-                        weight: (pos - row as f64).clamp(0.0, 1.0),
-                    }),
+                    Some(place),
                 );
             }
         }
         self.locate_with(arrival_rate, false)
     }
 
-    /// Dense grid point `k`: the rows' figures at ρ = DENSE_BOTTOM + k / DENSE_SCALE.
+    /// [`QueueTable::locate_lean`] at utilisation `rho` (ρ = λ·E[S]/c), for an engine that has
+    /// the hour's utilisation: the overflow share, the mean wait and the place among the rows.
+    #[inline(always)]
+    pub fn locate_lean_at(&self, rho: f64) -> (f64, f64, Option<RowPlace>) {
+        if let Some((overflow, wait, place)) = self.dense_at(rho) {
+            return (overflow, wait, Some(place));
+        }
+        let lam = if self.servers == 0 {
+            if rho > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            }
+        } else {
+            rho * self.servers as f64 / self.mix.mean()
+        };
+        let (s, place) = self.locate_with(lam, false);
+        (s.overflow_share, s.mean_wait, place)
+    }
+
+    /// The dense grid's overflow share, mean wait and place among the rows at utilisation
+    /// `rho`; None outside the grid (ρ ≥ 0.99, not a number, or a table without rows).
+    #[inline(always)]
+    fn dense_at(&self, rho: f64) -> Option<(f64, f64, RowPlace)> {
+        if self.dense.is_empty() || !(0.0..DENSE_TOP).contains(&rho) {
+            return None;
+        }
+        // Point k of the grid: ρ = k / LOW_SCALE up to LOW, then
+        // DENSE_BOTTOM + (k − LOW) / DENSE_SCALE.
+        let (x, k) = if rho < DENSE_BOTTOM {
+            let x = rho * LOW_SCALE;
+            (x, (x as usize).min(LOW - 1))
+        } else {
+            let x = (rho - DENSE_BOTTOM) * DENSE_SCALE;
+            (x + LOW as f64, LOW + (x as usize).min(DENSE - 1))
+        };
+        let f = x - k as f64;
+        let (a, b) = (self.dense_point(k), self.dense_point(k + 1));
+        let at = |j: usize| a[j] + f * (b[j] - a[j]);
+        let pos = at(2);
+        let row = (pos as usize).min(self.rows.len() - 2);
+        Some((
+            at(0),
+            at(1),
+            RowPlace {
+                row,
+                weight: (pos - row as f64).clamp(0.0, 1.0),
+            },
+        ))
+    }
+
+    /// Dense grid point `k`: the rows' figures at its utilisation (see `dense_at`).
+    #[inline(always)]
     fn dense_point(&self, k: usize) -> [f64; 3] {
         *self.dense[k].get_or_init(|| {
-            let rho = DENSE_BOTTOM + k as f64 / DENSE_SCALE;
+            let rho = if k <= LOW {
+                k as f64 / LOW_SCALE
+            } else {
+                DENSE_BOTTOM + (k - LOW) as f64 / DENSE_SCALE
+            };
             let at = self.lookup(rho);
             let s = self.summary_at(at, rho * self.servers as f64 / self.mix.mean(), false);
             // Every utilisation below DENSE_TOP falls between two rows of a table with rows.
@@ -592,8 +647,11 @@ mod tests {
             ] {
                 for servers in [1, 2, 8] {
                     let t = QueueTable::new(servers, &mix, policy);
-                    for k in 1..20_000 {
-                        let rho = DENSE_BOTTOM + k as f64 / 20_000.0 * (DENSE_TOP - DENSE_BOTTOM);
+                    // The low part (ρ < 0.01) and the rest, 20,000 utilisations each.
+                    let low = (0..20_000).map(|k| k as f64 / 20_000.0 * DENSE_BOTTOM);
+                    let high = (1..20_000)
+                        .map(|k| DENSE_BOTTOM + k as f64 / 20_000.0 * (DENSE_TOP - DENSE_BOTTOM));
+                    for rho in low.chain(high) {
                         let lam = rho * servers as f64 / mix.mean();
                         let (a, pa) = t.locate_lean(lam);
                         let (b, pb) = t.locate_with(lam, false);

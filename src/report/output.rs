@@ -750,7 +750,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// A place in the commit where the fault-injection test (`tests/faults.rs`) wants kills to
+/// A place in the commit where the fault-injection test (`tests/suite/faults.rs`) wants kills to
 /// land: with `BREAKEVEN_FAULT_PAUSE_MS` set, the command sleeps there that long. Nothing
 /// else changes; without the variable this is a no-op.
 fn fault_point(_what: &str) {

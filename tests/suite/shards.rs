@@ -833,7 +833,7 @@ fn folders_pipes_devices_and_non_parts_are_refused() {
         ("json", &b"{\"header\": 1}\n"[..]),
         (
             "scenario",
-            &include_bytes!("../scenarios/closed-form.toml")[..],
+            &include_bytes!("../../scenarios/closed-form.toml")[..],
         ),
     ] {
         let p = dir.path().join(format!("{name}.jsonl"));

@@ -142,7 +142,13 @@ ops_hours_per_month = { dist = "uniform", min = 4, max = 5 }
 
 fn w1_sweep_engine() -> Engine {
     let cat = Catalogue::builtin().unwrap();
-    let s = Scenario::parse(include_str!("../scenarios/bench-w1.toml"), "w1", "w1", &cat).unwrap();
+    let s = Scenario::parse(
+        include_str!("../../scenarios/bench-w1.toml"),
+        "w1",
+        "w1",
+        &cat,
+    )
+    .unwrap();
     sweep::sweep_engine(&s, &cat).unwrap()
 }
 

@@ -104,7 +104,7 @@ fn issue_table_one_h100_at_80_percent_never_overflows_and_waits() {
     assert!(p50 >= 0.57 && p50 < p95 && p95 < p99, "{p50} {p95} {p99}");
 }
 
-const W2: &str = include_str!("../scenarios/bench-w2.toml");
+const W2: &str = include_str!("../../scenarios/bench-w2.toml");
 
 /// W2's demand and mix with queue fleets of every kind: overflow at once and after 10 s
 /// (stateless), never overflowing (waits, and a backlog when it fills), an autoscaler and

@@ -456,7 +456,7 @@ fleet = { policy = "fixed", gpus = 1 }
     );
 }
 
-const W1: &str = include_str!("../scenarios/bench-w1.toml");
+const W1: &str = include_str!("../../scenarios/bench-w1.toml");
 
 #[test]
 fn same_seed_same_numbers_at_any_thread_count() {
@@ -629,4 +629,69 @@ max_queue_seconds = 60
         let ratio = a.total.variance().sqrt() / b.total.variance().sqrt();
         assert!((0.6..1.6).contains(&ratio), "option {o}: sd ratio {ratio}");
     }
+}
+
+/// Every path's result, field by field: its JSON line, and each option's latency tallies
+/// (which the JSON leaves out).
+fn path_rows(e: &Engine, samples: u64) -> Vec<String> {
+    let mut rows = Vec::new();
+    engine::run_with(
+        e,
+        &RunConfig::new(samples, 11),
+        engine::unwatched(),
+        &|| e.new_result(),
+        Some(&mut |b: &[engine::PathResult]| {
+            for p in b {
+                rows.push(serde_json::to_string(p).unwrap());
+                rows.extend(p.options.iter().map(|o| format!("{:?}", o.latency)));
+            }
+            Ok(())
+        }),
+    )
+    .unwrap();
+    rows
+}
+
+/// The lean month loop for queue fleets that carry nothing between hours is the general
+/// hour-by-hour step, operation for operation: every path's every figure is the same to the
+/// bit, for fixed and autoscaled fleets (with a minimum of 0 and 1 and a scale-up delay) that
+/// overflow at once or after a wait, bursty or not, with two replicas a GPU, with a cold
+/// month (under 1% load) and a saturated one.
+#[test]
+fn the_lean_queue_month_is_the_general_step() {
+    let growth = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/startup-growth.toml"),
+    )
+    .unwrap();
+    let variants = [
+        growth.clone(),
+        // No bursts, steeper growth (the last months saturate the fixed fleets).
+        growth
+            .replace("burstiness = 0.3", "burstiness = 0")
+            .replace("mean = 0.22, sd = 0.05", "mean = 0.4, sd = 0.05"),
+        // Overflow at once, an autoscaler from one GPU, two replicas on each GPU.
+        growth
+            .replace("max_queue_seconds = 60", "max_queue_seconds = 0")
+            .replace("min = 0, max = 8", "min = 1, max = 8")
+            .replace(
+                "offer = \"runpod-community\"\nfleet = { policy = \"autoscaled\"",
+                "offer = \"runpod-community\"\nreplicas_per_gpu = 2\nfleet = { policy = \"autoscaled\"",
+            ),
+    ];
+    for v in &variants[1..] {
+        assert_ne!(v, &growth, "a variant edits the scenario");
+    }
+    let mut lean_steps = 0;
+    for (i, text) in variants.iter().enumerate() {
+        let mut e = engine(text);
+        let lean = path_rows(&e, 120);
+        e.lean_queue_months = false;
+        let general = path_rows(&e, 120);
+        assert_eq!(lean.len(), general.len());
+        for (p, (a, b)) in lean.iter().zip(&general).enumerate() {
+            assert_eq!(a, b, "variant {i}, path {p}");
+        }
+        lean_steps += 1;
+    }
+    assert_eq!(lean_steps, variants.len());
 }
