@@ -375,9 +375,27 @@ impl Engine {
         let mut h = stats.latency.histogram();
         if let Some(q) = &f.queue {
             for ((servers, step), (w, d)) in &stats.latency.rows {
-                let t = q.cache.table(q, *servers, *step);
-                t.write_rows(&mut h, &LatencyStats::requests(w), 0.0);
-                t.write_rows(&mut h, &LatencyStats::requests(d), f.cold_start_seconds());
+                let (servers, step) = (*servers, *step);
+                let shift = step - crate::fleet::QueueCache::table_step(q, step);
+                let read = q.cache.table(q, servers, step);
+                let w = LatencyStats::requests(w);
+                // A shared table's rows moved by the step; where that would leave the
+                // histogram, the table solved at the step.
+                if !read.write_rows_shifted(&mut h, &w, shift) {
+                    q.cache
+                        .table_at(q, servers, step)
+                        .write_rows(&mut h, &w, 0.0);
+                }
+                // A cold start is added in seconds, so those requests take the table of
+                // their own step.
+                let d = LatencyStats::requests(d);
+                if d.iter().any(|&x| x > 0.0) {
+                    q.cache.table_at(q, servers, step).write_rows(
+                        &mut h,
+                        &d,
+                        f.cold_start_seconds(),
+                    );
+                }
             }
         }
         Some(h)
