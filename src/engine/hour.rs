@@ -126,15 +126,14 @@ impl PathScratch {
             let Some(f) = &e.option(o).fleet else {
                 continue;
             };
-            // A twin of an earlier fleet in a month the lean loop steps (they are not
-            // grouped: bursty, or autoscaled): the earlier one's month is this one's.
-            if let (true, Some(l)) = (e.lean_queue_months, self.twin_of[o.0]) {
-                let grouped = bursts.is_none() && f.fixed_gpus().is_some();
-                if !grouped && stateless_queue(f, &self.opts[o.0]) {
-                    let (head, tail) = self.opts.split_at_mut(o.0);
-                    tail[0].copy_lean_month(&head[l]);
-                    continue;
-                }
+            let grouped = grouped_month(e, f, &self.opts[o.0], m, vm, bursts);
+            // The lean loop steps the fleets it can (those with a stepping signature) when
+            // their month is not grouped; a twin of an earlier such fleet takes its month.
+            let lean = e.lean_queue_months && !grouped && e.stepping[o.0].is_some();
+            if let (true, Some(l)) = (lean, self.twin_of[o.0]) {
+                let (head, tail) = self.opts.split_at_mut(o.0);
+                tail[0].copy_lean_month(&head[l]);
+                continue;
             }
             let run = &mut self.opts[o.0];
             let per_asset: f64 = f
@@ -143,17 +142,6 @@ impl PathScratch {
                 .map(|i| e.streams[i.0].per_asset)
                 .sum();
             let k1 = run.k1;
-            let fixed = f.fixed_gpus().is_some();
-            let grouped = bursts.is_none()
-                && fixed
-                && match f.queue.as_ref().map(|q| q.policy) {
-                    Some(crate::queue::Policy::NeverOverflow) => {
-                        let (cap, _) = f.resting_hour();
-                        let peak = e.share_groups[m].first().map_or(0.0, |g| g.0);
-                        run.state.backlog == 0.0 && vm * peak * k1 <= cap
-                    }
-                    _ => true,
-                };
             let out = &mut self.hour_out;
             let mut step = |run: &mut OptionRun, share: f64, times: f64| {
                 let requests = vm * share * per_asset;
@@ -177,7 +165,7 @@ impl PathScratch {
                 for &(share, hours) in &e.share_groups[m] {
                     step(run, share, hours as f64);
                 }
-            } else if e.lean_queue_months && stateless_queue(f, run) {
+            } else if lean {
                 // Every hour of the month, but through the lean loop below.
                 stateless_queue_month(e, f, run, m, vm, bursts, per_asset);
             } else {
@@ -286,7 +274,8 @@ impl PathScratch {
 
 /// What [`stateless_queue_month`] reads of fleet `f` besides the path's speed, as text: its
 /// size rule, usable seconds per GPU-hour, serving shape, queue (service mix and policy) and
-/// the streams it serves with their work; None when the lean loop does not step it. Prices,
+/// the streams it serves with their work; None when the lean loop does not step it (a queue
+/// that never overflows, which may carry a backlog, or serverless workers). Prices,
 /// items and people are not in it: options that rent the same fleet from different offers,
 /// or own it, step alike and are stepped once a path (`PathScratch::twin_of`).
 pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) -> Option<String> {
@@ -331,28 +320,35 @@ pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) 
     ))
 }
 
-/// True when fleet `f` is a queue that carries nothing from hour to hour but its size (it
-/// overflows at once or after a wait, so no backlog is kept) on hourly GPUs, fixed or
-/// autoscaled: [`stateless_queue_month`] steps such a fleet's month.
-fn stateless_queue(f: &Fleet, run: &OptionRun) -> bool {
-    use crate::fleet::FleetKind;
-    use crate::queue::Policy;
-    let policy_ok = matches!(
-        f.queue.as_ref().map(|q| q.policy),
-        Some(Policy::OverflowAtOnce | Policy::OverflowAfter { .. })
-    );
-    let kind_ok = matches!(
-        f.kind,
-        FleetKind::Rented { .. } | FleetKind::Owned { .. } | FleetKind::Autoscaled { .. }
-    );
-    policy_ok && kind_ok && run.state.backlog == 0.0
+/// True when a fixed queue fleet's month is taken once per distinct hour share
+/// ([`PathScratch::queue_month`]): no bursts, and nothing carried between hours (a fleet that
+/// overflows, or one that never overflows, starts the month empty and cannot fill up).
+fn grouped_month(
+    e: &Engine,
+    f: &Fleet,
+    run: &OptionRun,
+    m: usize,
+    vm: f64,
+    bursts: Option<&[f64]>,
+) -> bool {
+    bursts.is_none()
+        && f.fixed_gpus().is_some()
+        && match f.queue.as_ref().map(|q| q.policy) {
+            Some(crate::queue::Policy::NeverOverflow) => {
+                let (cap, _) = f.resting_hour();
+                let peak = e.share_groups[m].first().map_or(0.0, |g| g.0);
+                run.state.backlog == 0.0 && vm * peak * run.k1 <= cap
+            }
+            _ => true,
+        }
 }
 
-/// The hours of month `m` of a fleet for which [`stateless_queue`] holds, each at its expected
-/// rate: what [`Fleet::step_queue_into`] and [`record_hour`] do hour by hour, in one loop that
-/// builds no outcome, looks a table up only when the fleet changes size, and adds to the
-/// month only what its close keeps (the served images and busy time are replaced there). The
-/// same figures, operation for operation (tests: `the_lean_queue_month_is_the_general_step`).
+/// The hours of month `m` of a fleet that [`stepping_signature`] admits (a queue that overflows,
+/// so it keeps no backlog, on hourly GPUs, fixed or autoscaled), each at its expected rate:
+/// what [`Fleet::step_queue_into`] and [`record_hour`] do hour by hour, in one loop that builds
+/// no outcome beyond the GPU-hours billed and adds to the month only what its close keeps (the
+/// served images and busy time are replaced there). The same figures, operation for operation
+/// (tests: `the_lean_queue_month_is_the_general_step`).
 #[inline(never)]
 fn stateless_queue_month(
     e: &Engine,
@@ -365,6 +361,10 @@ fn stateless_queue_month(
 ) {
     let q = f.queue.as_ref().expect("a queue fleet");
     let at_once = q.policy == crate::queue::Policy::OverflowAtOnce;
+    debug_assert_eq!(
+        run.state.backlog, 0.0,
+        "a fleet that overflows keeps no backlog"
+    );
     let k1 = run.k1;
     let mut out = HourOutcome::default();
     for (t, &share) in e.shares[m].iter().enumerate() {

@@ -99,7 +99,7 @@ impl OptionRun {
 
     /// [`OptionRun::record_latency`] given `log10` of the hour's fixed wait.
     #[inline]
-    pub fn record_latency_log(&mut self, served: f64, out: &HourOutcome, log10_wait: f64) {
+    fn record_latency_log(&mut self, served: f64, out: &HourOutcome, log10_wait: f64) {
         if served.is_nan() || served <= 0.0 {
             return;
         }
