@@ -44,7 +44,8 @@ pub struct PlanConfig {
     /// Largest acceptable 95th-percentile end-to-end latency (wait + service) of the images a
     /// fleet makes, request-weighted over the horizon and pooled over paths [s].
     pub latency_p95_s: Option<f64>,
-    /// Paths per candidate when screening.
+    /// Paths per candidate when screening, at most the final round's (`run.samples`): a quick
+    /// look at 20 paths should not screen on 100.
     pub screen_paths: u64,
     /// Candidates re-run at full size.
     pub finalists: usize,
@@ -54,13 +55,18 @@ pub struct PlanConfig {
     pub run: RunConfig,
 }
 
+/// The paths a candidate is screened on: `asked`, but never more than the final round runs.
+pub fn screening_paths(asked: u64, run: &RunConfig) -> u64 {
+    asked.min(run.samples.max(1))
+}
+
 impl PlanConfig {
     /// The defaults `breakeven plan` uses, over the paths of `run`.
     pub fn new(run: RunConfig) -> PlanConfig {
         PlanConfig {
             objective: Objective::Mean,
             latency_p95_s: Some(DEFAULT_LATENCY_P95_S),
-            screen_paths: DEFAULT_SCREEN_PATHS,
+            screen_paths: screening_paths(DEFAULT_SCREEN_PATHS, &run),
             finalists: DEFAULT_FINALISTS,
             search: Search::default(),
             run,

@@ -32,7 +32,7 @@ pub struct Args {
     /// weeks would look cheapest, so the default is an hour.
     #[arg(long, value_name = "SECONDS", default_value_t = breakeven::analysis::plan::DEFAULT_LATENCY_P95_S)]
     pub latency_p95: f64,
-    /// Paths per candidate when screening.
+    /// Paths per candidate when screening (at most --samples).
     #[arg(long, default_value_t = breakeven::analysis::plan::DEFAULT_SCREEN_PATHS, value_parser = common::count_u64)]
     pub screen_paths: u64,
     /// Candidates re-run with all paths.
@@ -173,7 +173,7 @@ pub fn run(catalogue: &Catalogue, a: Args) -> anyhow::Result<()> {
     let cfg = PlanConfig {
         objective: a.objective,
         latency_p95_s: Some(a.latency_p95),
-        screen_paths: a.screen_paths,
+        screen_paths: breakeven::analysis::plan::screening_paths(a.screen_paths, &run),
         finalists: a.finalists,
         search: breakeven::analysis::plan::Search {
             mix_setups: a.mix_setups,

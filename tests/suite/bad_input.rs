@@ -792,7 +792,7 @@ fn a_billion_images_a_month_for_sixty_months_runs() {
     let mut cmd = breakeven();
     cmd.arg("run")
         .arg(&path)
-        .args(["--samples", "20", "--out"])
+        .args(["--samples", "8", "--out"])
         .arg(&out);
     let start = Instant::now();
     let (code, stderr) = outcome(&mut cmd);

@@ -180,7 +180,7 @@ fn a_merged_plan_is_one_machines_plan_byte_for_byte() {
     check_identical(
         &[
             "plan",
-            "scenarios/agency.toml",
+            "scenarios/app-feature.toml",
             "--samples",
             "300",
             "--screen-paths",
@@ -194,20 +194,21 @@ fn a_merged_plan_is_one_machines_plan_byte_for_byte() {
 
 #[test]
 fn report_from_parts_is_the_report_byte_for_byte() {
-    let s = "scenarios/agency.toml";
+    // 120 paths are two batches, so one of three parts holds none. editing: the whole market, edits billed with their input images, fleets traced.
+    let s = "scenarios/editing.toml";
     let whole = tempfile::tempdir().unwrap();
     bin()
-        .args(["report", s, "--samples", "250", "--out"])
+        .args(["report", s, "--samples", "120", "--out"])
         .arg(whole.path())
         .assert()
         .success();
     let parts = tempfile::tempdir().unwrap();
     for c in ["run", "sweep", "sensitivity", "plan"] {
-        shard_all(&[c, s, "--samples", "250"], 3, parts.path());
+        shard_all(&[c, s, "--samples", "120"], 3, parts.path());
     }
     let screened = parts.path().display().to_string();
     shard_all(
-        &["plan", s, "--samples", "250", "--screened", &screened],
+        &["plan", s, "--samples", "120", "--screened", &screened],
         3,
         parts.path(),
     );
@@ -963,7 +964,8 @@ fn every_array_reshaped_and_every_number_out_of_range_is_refused() {
         (Part::Sweep, "scenarios/bench-w1.toml"),
         (Part::Sensitivity, "scenarios/startup-growth.toml"),
     ] {
-        let (cat, bytes) = part_bytes(command, scenario, 100);
+        // 20 paths: every field a part has, at a fifth of the bytes to re-read per case.
+        let (cat, bytes) = part_bytes(command, scenario, 20);
         merge_bytes(&cat, &bytes)
             .unwrap_or_else(|e| panic!("{command:?}: the part as written: {e}"));
         let text = String::from_utf8(bytes.clone()).unwrap();
