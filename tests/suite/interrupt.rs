@@ -135,7 +135,7 @@ fn every_phase_of_a_report_stops_on_ctrl_c() {
     let cat = Catalogue::builtin().unwrap();
     let s = Scenario::load(Path::new("scenarios/startup-growth.toml"), &cat).unwrap();
     let e = Engine::new(s, &cat).unwrap();
-    let mut run = RunConfig::new(300, 1);
+    let mut run = RunConfig::new(60, 1);
     run.threads = 2;
     let cfg = ReportConfig { run, against: None };
     for stop_in in ["run", "sweep", "sensitivity", "plan"] {
