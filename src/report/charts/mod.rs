@@ -148,29 +148,30 @@ pub fn render_svg(chart: &Chart) -> Result<String> {
     Ok(svg)
 }
 
-/// Draw the chart into a PNG file at `path`, in place (not atomically).
-fn draw_png_file(chart: &Chart, path: &Path) -> Result<()> {
-    register_fonts()?;
-    let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-    chart.draw(&root).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: std::io::Error::other(format!("drawing chart \"{}\": {e}", chart.title())),
-    })
-}
-
-/// The chart as PNG bytes (RGB, [`WIDTH`]×[`HEIGHT`]), e.g. to embed in HTML.
+/// The chart as PNG bytes (RGB, [`WIDTH`]×[`HEIGHT`]), e.g. to embed in HTML: drawn into a
+/// pixel buffer and encoded with the `png` crate (plotters' own encoder brings the whole
+/// `image` crate, a fifth of a fresh build's dependencies, for this one call).
 pub fn render_png_bytes(chart: &Chart) -> Result<Vec<u8>> {
-    // plotters encodes PNGs only into files named *.png: draw into a private temporary one.
-    let dir = tempfile::tempdir().map_err(|e| Error::Io {
-        path: std::env::temp_dir().display().to_string(),
-        source: e,
-    })?;
-    let path = dir.path().join("chart.png");
-    draw_png_file(chart, &path)?;
-    std::fs::read(&path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+    register_fonts()?;
+    let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
+        chart
+            .draw(&root)
+            .map_err(|e| draw_failed(chart.title(), e))?;
+        root.present().map_err(|e| draw_failed(chart.title(), e))?;
+    }
+    let encoding = |e: png::EncodingError| draw_failed(chart.title(), e);
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Default);
+    enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+    let mut w = enc.write_header().map_err(encoding)?;
+    w.write_image_data(&pixels).map_err(encoding)?;
+    w.finish().map_err(encoding)?;
+    Ok(out)
 }
 
 /// Write the chart as a PNG file at `path`, atomically (see [`write_atomic`]).
