@@ -79,7 +79,7 @@ fn ctrl_c_stops_run() {
     interrupt(
         &["run", "scenarios/startup-growth.toml"],
         "300000",
-        Duration::from_millis(2000),
+        Duration::from_millis(1000),
     );
 }
 
@@ -97,7 +97,7 @@ fn ctrl_c_stops_sweep() {
     interrupt(
         &["sweep", "scenarios/startup-growth.toml"],
         "200000",
-        Duration::from_millis(2000),
+        Duration::from_millis(1000),
     );
 }
 
@@ -106,7 +106,7 @@ fn ctrl_c_stops_sensitivity() {
     interrupt(
         &["sensitivity", "scenarios/startup-growth.toml"],
         "300000",
-        Duration::from_millis(2000),
+        Duration::from_millis(1000),
     );
 }
 
@@ -115,7 +115,7 @@ fn ctrl_c_stops_plan() {
     interrupt(
         &["plan", "scenarios/bench-w1.toml"],
         "200000",
-        Duration::from_millis(2000),
+        Duration::from_millis(1000),
     );
 }
 
@@ -124,7 +124,7 @@ fn ctrl_c_stops_report() {
     interrupt(
         &["report", "scenarios/startup-growth.toml"],
         "300000",
-        Duration::from_millis(2000),
+        Duration::from_millis(1000),
     );
 }
 

@@ -539,7 +539,7 @@ fn the_workbook_and_summary_csv_hold_the_run() {
 fn the_report_workbook_has_the_sweep_the_plan_and_the_sensitivity() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    ok(&["report", SCENARIO, "--samples", "40", "--out", out, "-q"]);
+    ok(&["report", SCENARIO, "--samples", "20", "--out", out, "-q"]);
     let mut book: Xlsx<_> = calamine::open_workbook(dir.path().join("report.xlsx")).unwrap();
     for sheet in [
         "Summary",
@@ -716,7 +716,7 @@ fn one_colour_per_option_in_every_chart_of_a_run() {
     let s = breakeven::scenario::Scenario::load(Path::new(SCENARIO), &cat).unwrap();
     let e = Engine::new(s, &cat).unwrap();
     let cfg = ReportConfig {
-        run: RunConfig::new(40, 1),
+        run: RunConfig::new(20, 1),
         against: None,
     };
     let r = build(&e, &cat, &cfg, unwatched(), &|_| {}).unwrap();

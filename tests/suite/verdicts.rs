@@ -447,7 +447,7 @@ fn the_report_shows_the_figures_the_commands_print() {
         let r = bin()
             .arg(cmd)
             .arg(&file)
-            .args(["--samples", "40", "--out"])
+            .args(["--samples", "20", "--out"])
             .arg(&out)
             .output()
             .unwrap();
@@ -460,7 +460,7 @@ fn the_report_shows_the_figures_the_commands_print() {
     let cat = Catalogue::builtin().unwrap();
     let s = Scenario::load(&file, &cat).unwrap();
     let e = Engine::new(s, &cat).unwrap();
-    let mut run = RunConfig::new(40, 1);
+    let mut run = RunConfig::new(20, 1);
     run.threads = 2;
     let cfg = ReportConfig { run, against: None };
     let report = full::build(&e, &cat, &cfg, engine::unwatched(), &|_| {}).unwrap();
