@@ -34,7 +34,7 @@ fn interrupt(args: &[&str], long_samples: &str, wait: Duration) {
     let ok = Command::new(&bin)
         .args(args)
         // Few paths: the folder needs complete results, not precise ones.
-        .args(["--samples", "30", "--out"])
+        .args(["--samples", "10", "--out"])
         .arg(out.path())
         .output()
         .unwrap();

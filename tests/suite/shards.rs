@@ -176,15 +176,16 @@ fn a_merged_sensitivity_is_one_machines_byte_for_byte() {
 
 #[test]
 fn a_merged_plan_is_one_machines_plan_byte_for_byte() {
-    // 250 screening paths are three batches, so the screening itself is split too.
+    // 150 screening paths are two batches, so the screening itself is split too (and at
+    // N = 3 one part of it holds none).
     check_identical(
         &[
             "plan",
             "scenarios/app-feature.toml",
             "--samples",
-            "300",
+            "200",
             "--screen-paths",
-            "250",
+            "150",
         ],
         "plan",
         &[&["--screened", "{parts}"]],
@@ -194,21 +195,35 @@ fn a_merged_plan_is_one_machines_plan_byte_for_byte() {
 
 #[test]
 fn report_from_parts_is_the_report_byte_for_byte() {
-    // 120 paths are two batches, so one of three parts holds none. editing: the whole market, edits billed with their input images, fleets traced.
+    // 120 paths are two batches, so one of three parts holds none. editing: the whole
+    // market, edits billed with their input images, fleets traced.
     let s = "scenarios/editing.toml";
+    // Six months: the parts and the page do not depend on the horizon.
+    let six = ["--set", "horizon_months=6"];
     let whole = tempfile::tempdir().unwrap();
     bin()
-        .args(["report", s, "--samples", "120", "--out"])
+        .args(["report", s, "--samples", "120"])
+        .args(six)
+        .arg("--out")
         .arg(whole.path())
         .assert()
         .success();
     let parts = tempfile::tempdir().unwrap();
     for c in ["run", "sweep", "sensitivity", "plan"] {
-        shard_all(&[c, s, "--samples", "120"], 3, parts.path());
+        shard_all(&[c, s, "--samples", "120", six[0], six[1]], 3, parts.path());
     }
     let screened = parts.path().display().to_string();
     shard_all(
-        &["plan", s, "--samples", "120", "--screened", &screened],
+        &[
+            "plan",
+            s,
+            "--samples",
+            "120",
+            six[0],
+            six[1],
+            "--screened",
+            &screened,
+        ],
         3,
         parts.path(),
     );
