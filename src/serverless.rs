@@ -84,9 +84,9 @@ const SETTLED: f64 = 1e-6;
 /// The ordered hunt at its settled cold share. The cold share and the holding time of the
 /// workers before the last depend on each other (x = g(x), g the hunt's cold share), from a
 /// lone worker's share (one worker needs none): Steffensen's method, a plain step then
-/// Aitken's extrapolation, settles it in three or four evaluations where plain steps took
-/// seven and stopped short of it for two hours in five (reference: `settle_by_plain_steps`;
-/// test `steffensen_settles_where_plain_steps_do`).
+/// Aitken's extrapolation, within the same seven evaluations that plain steps took and which
+/// left two hours in five of the test's grid short of settled (reference:
+/// `settle_by_plain_steps`; test `steffensen_settles_where_plain_steps_do`).
 fn settle(pool: &Pool, rate: f64, service_s: f64) -> HourBill {
     let g = |x: f64| ordered_hunt(pool, rate, service_s, x);
     let mut x = (-rate * pool.idle_timeout_s.max(0.0)).exp();
