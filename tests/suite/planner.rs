@@ -345,7 +345,7 @@ fn compare_two_scenarios_pairs_paths_and_two_saved_runs_do_not() {
         "--set-b",
         "option.h100-plus-api.fleet.gpus=2",
         "--samples",
-        "300",
+        "150",
         "--json",
         "-q",
     ]);

@@ -384,7 +384,7 @@ fn latency_statistics_are_the_same_at_any_thread_count_and_merge_exactly() {
     let mut outs = Vec::new();
     let mut paths = Vec::new();
     for threads in [1, 2, 8] {
-        let mut cfg = RunConfig::new(200, 4);
+        let mut cfg = RunConfig::new(150, 4);
         cfg.threads = threads;
         let mut kept = Vec::new();
         let r = engine::run_with(

@@ -129,10 +129,18 @@ fn check_identical(args: &[&str], command: &str, rounds: &[&[&str]], except: &[&
 
 #[test]
 fn a_merged_run_is_one_machines_run_byte_for_byte() {
-    // Eight options, 24 months, owned hardware (payback) and fleets (traced charts); 350
-    // paths are 4 batches, the last one short, so at N = 8 four parts hold none.
+    // Eight options, owned hardware (payback, resale) and fleets (traced charts), over twelve of
+    // its 24 months; 350 paths are 4 batches, the last one short, so at N = 8 four parts hold
+    // none.
     check_identical(
-        &["run", "scenarios/startup-growth.toml", "--samples", "350"],
+        &[
+            "run",
+            "scenarios/startup-growth.toml",
+            "--samples",
+            "350",
+            "--set",
+            "horizon_months=12",
+        ],
         "run",
         &[],
         // A sharded run keeps no per-path rows.
