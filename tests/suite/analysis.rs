@@ -1,19 +1,15 @@
 //! Sweeps, sensitivity and determinism, through the binary as a user runs them.
 
+use crate::common::read;
 use assert_cmd::Command;
 use breakeven::analysis::{sensitivity, sweep};
 use breakeven::engine::{self, Engine, PathJob, RunConfig};
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use proptest::prelude::*;
-use std::path::Path;
 
 fn bin() -> Command {
     Command::cargo_bin("breakeven").unwrap()
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 // Sharded sweeps and their merge: tests/shards.rs.

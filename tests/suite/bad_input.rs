@@ -6,31 +6,9 @@
 //! Exit codes: 2 for bad input (a file, a key, a flag, a path given on the command line,
 //! including an `--out` that cannot be a folder), 1 for a failure while running, 0 for success.
 
-use assert_cmd::Command;
+use crate::common::{breakeven, outcome, root};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary, run from the repository root so fixture paths read as in this file.
-fn breakeven() -> Command {
-    let mut cmd = Command::cargo_bin("breakeven").expect("the binary builds");
-    cmd.current_dir(root());
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd.timeout(Duration::from_secs(120));
-    cmd
-}
-
-/// Exit code and stderr of a command.
-fn outcome(cmd: &mut Command) -> (Option<i32>, String) {
-    let out = cmd.output().expect("the binary runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// What a panic, or the binary's own report of one, would show.
 const PANIC_SIGNS: [&str; 4] = [

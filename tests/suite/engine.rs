@@ -1,19 +1,10 @@
 //! The engine against answers known in closed form, against its own plain sampler, and against
 //! itself at other thread counts.
 
+use crate::common::engine;
 use breakeven::engine::{self, Engine, RunConfig, RunResult, Sampler};
 use breakeven::ids::OptionId;
-use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
-
-fn engine(text: &str) -> Engine {
-    let cat = Catalogue::builtin().expect("built-in catalogue");
-    let s = match Scenario::parse(text, "test.toml", "test", &cat) {
-        Ok(s) => s,
-        Err(e) => panic!("scenario does not load:\n{e}"),
-    };
-    Engine::new(s, &cat).expect("scenario compiles")
-}
 
 fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
     engine::run(e, cfg, engine::unwatched()).expect("run succeeds")

@@ -8,34 +8,13 @@
 //! (exit 0) with a subnormal or an absurd number, a loader that took tens of seconds or never
 //! returned, a chart lost to a file name shared by two ids, or an escape sequence on stderr.
 
-use assert_cmd::Command;
+use crate::common::{breakeven, outcome, root};
 use breakeven::catalogue::CatalogueFile;
 use breakeven::engine::{Engine, RunConfig};
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn breakeven() -> Command {
-    let mut cmd = Command::cargo_bin("breakeven").expect("the binary builds");
-    cmd.current_dir(root());
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd.timeout(Duration::from_secs(120));
-    cmd
-}
-
-/// Exit code and stderr.
-fn outcome(cmd: &mut Command) -> (Option<i32>, String) {
-    let out = cmd.output().expect("the binary runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Exit code 2, the fragments, no panic, nothing raw that moves a terminal's cursor; else
 /// what is wrong.

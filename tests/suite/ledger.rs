@@ -2,19 +2,13 @@
 //! billed for their whole term, owned hardware paid up front and resold at the end, one-time
 //! set-up, present values, the cash view, and the bad inputs of each.
 
+use crate::common::engine;
 use assert_cmd::Command;
 use breakeven::engine::{self, Engine, ItemKind, RunConfig};
 use breakeven::ids::OptionId;
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
 use serde_json::Value;
-
-fn engine(text: &str) -> Engine {
-    let cat = Catalogue::builtin().unwrap();
-    let s = Scenario::parse(text, "test.toml", "test", &cat)
-        .unwrap_or_else(|e| panic!("scenario does not load:\n{e}"));
-    Engine::new(s, &cat).unwrap()
-}
 
 /// Fixed demand, fluid arrivals, 1 MP images, named options only.
 fn fixed(volume: f64, months: u32, top: &str, options: &str) -> String {

@@ -7,6 +7,7 @@ mod bad_input;
 mod catalogue;
 mod charts;
 mod cli_models_price;
+mod common;
 mod engine;
 mod faults;
 mod hardening;

@@ -3,8 +3,9 @@
 //! is not the cheapest is called out, drifts and known changes price month by month exactly,
 //! and the break-even API price is where the totals meet.
 
+use crate::common::engine;
 use assert_cmd::Command;
-use breakeven::engine::{self, Engine, ItemKind, RunConfig};
+use breakeven::engine::{self, ItemKind, RunConfig};
 use breakeven::ids::OptionId;
 use breakeven::pricing::{unit_price, Size};
 use breakeven::scenario::Scenario;
@@ -13,13 +14,6 @@ use serde_json::Value;
 
 fn bin() -> Command {
     Command::cargo_bin("breakeven").unwrap()
-}
-
-fn engine(text: &str) -> Engine {
-    let cat = Catalogue::builtin().unwrap();
-    let s = Scenario::parse(text, "test.toml", "test", &cat)
-        .unwrap_or_else(|e| panic!("scenario does not load:\n{e}"));
-    Engine::new(s, &cat).unwrap()
 }
 
 fn fixed(volume: f64, months: u32, market: &str, options: &str) -> String {

@@ -2,19 +2,11 @@
 //! the fast sampler against the plain per-hour one for queue fleets, latency statistics in the
 //! run's outputs, and the fluid rule kept where a scenario asks for it.
 
+use crate::common::engine;
 use breakeven::engine::{self, Engine, RunConfig, RunResult, Sampler};
 use breakeven::ids::OptionId;
 use breakeven::scenario::Scenario;
 use breakeven::Catalogue;
-
-fn engine(text: &str) -> Engine {
-    let cat = Catalogue::builtin().expect("built-in catalogue");
-    let s = match Scenario::parse(text, "test.toml", "test", &cat) {
-        Ok(s) => s,
-        Err(e) => panic!("scenario does not load:\n{e}"),
-    };
-    Engine::new(s, &cat).expect("scenario compiles")
-}
 
 fn run(e: &Engine, cfg: &RunConfig) -> RunResult {
     engine::run(e, cfg, engine::unwatched()).expect("run succeeds")

@@ -4,6 +4,7 @@
 //! missing, oversized, non-finite, a folder, a FIFO) is bad input naming the part, never a
 //! panic.
 
+use crate::common::{breakeven, outcome, read, root};
 use assert_cmd::Command;
 use breakeven::engine::{self, Engine, RunConfig};
 use breakeven::scenario::Source;
@@ -14,20 +15,11 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
+/// The binary, given five minutes (a whole sharded plan or report).
 fn bin() -> Command {
-    let mut cmd = Command::cargo_bin("breakeven").expect("the binary builds");
-    cmd.current_dir(root());
-    cmd.env_remove("RUST_BACKTRACE");
+    let mut cmd = breakeven();
     cmd.timeout(Duration::from_secs(300));
     cmd
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Run every shard of `args` into `dir`, shard k on 1 thread when k is even, 2 when odd.
@@ -331,15 +323,6 @@ fn shards_refuse_precision_and_bad_shard_flags() {
 
 // ------------------------------------------------------------------------------------------
 // Bad parts, through the binary.
-
-/// Exit code and stderr.
-fn outcome(cmd: &mut Command) -> (Option<i32>, String) {
-    let out = cmd.output().expect("the binary runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Exit code 2, every fragment in stderr, and no panic.
 fn expect_bad(what: &str, (code, stderr): (Option<i32>, String), fragments: &[&str]) {
