@@ -12,10 +12,11 @@ echo "commit $(git log --oneline -1 | cut -c1-60); load $(cut -d' ' -f1-3 /proc/
 t() {
   local name=$1; shift
   local s e
-  s=$(date +%s.%N)
+  s=$(date +%s%N)
   "$@" > "$work/$name.log" 2>&1 || { echo "$name failed: see $work/$name.log"; exit 1; }
-  e=$(date +%s.%N)
-  printf '%-40s %6.1f s   load %s\n' "$*" "$(echo "$e - $s" | bc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  e=$(date +%s%N)
+  awk -v c="$*" -v ns=$((e - s)) -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    'BEGIN { printf "%-40s %6.1f s   load %s\n", c, ns / 1e9, load }'
 }
 t main cargo run --release -- run scenarios/startup-growth.toml
 t test cargo test --release --locked
