@@ -47,3 +47,22 @@ pub fn engine(text: &str) -> Engine {
     };
     Engine::new(s, &cat).expect("scenario compiles")
 }
+
+/// A scenario of `months` months at a flat `volume` a month (flat profile, fluid arrivals,
+/// 1 MP images), with `top` (top-level keys and tables) before its demand and `options` after.
+pub fn flat_scenario(volume: f64, months: u32, top: &str, options: &str) -> String {
+    format!(
+        r#"
+horizon_months = {months}
+{top}
+[demand]
+monthly = {volume}
+profile = "flat"
+arrivals = "fluid"
+[[mix]]
+size = "1024x1024"
+share = 1.0
+{options}
+"#
+    )
+}

@@ -2,6 +2,7 @@
 //! itself at other thread counts.
 
 use crate::common::engine;
+use crate::common::flat_scenario;
 use breakeven::engine::{self, Engine, RunConfig, RunResult, Sampler};
 use breakeven::ids::OptionId;
 use breakeven::Catalogue;
@@ -19,20 +20,7 @@ fn totals(e: &Engine, samples: u64) -> Vec<f64> {
 /// fluid rule (below capacity nothing waits, above it the excess overflows), whose closed forms
 /// these are; the queue's are in tests/serving.rs.
 fn fixed(volume: f64, months: u32, options: &str) -> String {
-    format!(
-        r#"
-horizon_months = {months}
-serving = "fluid"
-[demand]
-monthly = {volume}
-profile = "flat"
-arrivals = "fluid"
-[[mix]]
-size = "1024x1024"
-share = 1.0
-{options}
-"#
-    )
+    flat_scenario(volume, months, "serving = \"fluid\"", options)
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {

@@ -3,6 +3,7 @@
 //! set-up, present values, the cash view, and the bad inputs of each.
 
 use crate::common::engine;
+use crate::common::flat_scenario;
 use assert_cmd::Command;
 use breakeven::engine::{self, Engine, ItemKind, RunConfig};
 use breakeven::ids::OptionId;
@@ -12,22 +13,8 @@ use serde_json::Value;
 
 /// Fixed demand, fluid arrivals, 1 MP images, named options only.
 fn fixed(volume: f64, months: u32, top: &str, options: &str) -> String {
-    format!(
-        r#"
-horizon_months = {months}
-{top}
-[market]
-compare = "named"
-[demand]
-monthly = {volume}
-profile = "flat"
-arrivals = "fluid"
-[[mix]]
-size = "1024x1024"
-share = 1.0
-{options}
-"#
-    )
+    let top = format!("{top}\n[market]\ncompare = \"named\"");
+    flat_scenario(volume, months, &top, options)
 }
 
 fn cents(x: f64) -> i64 {

@@ -4,6 +4,7 @@
 //! and the break-even API price is where the totals meet.
 
 use crate::common::engine;
+use crate::common::flat_scenario;
 use assert_cmd::Command;
 use breakeven::engine::{self, ItemKind, RunConfig};
 use breakeven::ids::OptionId;
@@ -17,20 +18,7 @@ fn bin() -> Command {
 }
 
 fn fixed(volume: f64, months: u32, market: &str, options: &str) -> String {
-    format!(
-        r#"
-horizon_months = {months}
-{market}
-[demand]
-monthly = {volume}
-profile = "flat"
-arrivals = "fluid"
-[[mix]]
-size = "1024x1024"
-share = 1.0
-{options}
-"#
-    )
+    flat_scenario(volume, months, market, options)
 }
 
 const API: &str = "[[option]]\nid = \"api\"\napi = \"bfl/flux-2-klein-4b\"\n";
