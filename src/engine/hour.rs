@@ -122,59 +122,44 @@ impl PathScratch {
     /// the month's hours. The month's served and overflowed counts are drawn at its close
     /// ([`PathScratch::close_queued`]).
     pub fn queue_month(&mut self, e: &Engine, m: usize, vm: f64, bursts: Option<&[f64]>) {
+        // The lean loop steps the fleets it can (those with a stepping signature) when their
+        // month is not grouped; a twin of an earlier such fleet takes its month.
+        let mut lean = vec![false; e.options.len()];
+        let mut months: Vec<(&Fleet, bool, &mut OptionRun)> = Vec::new();
         for &o in &e.fleets[e.n_fluid..] {
-            let Some(f) = &e.option(o).fleet else {
-                continue;
-            };
-            let grouped = grouped_month(e, f, &self.opts[o.0], m, vm, bursts);
-            // The lean loop steps the fleets it can (those with a stepping signature) when
-            // their month is not grouped; a twin of an earlier such fleet takes its month.
-            let lean = e.lean_queue_months && !grouped && e.stepping[o.0].is_some();
-            if let (true, Some(l)) = (lean, self.twin_of[o.0]) {
+            if let Some(f) = &e.option(o).fleet {
+                lean[o.0] = e.lean_queue_months
+                    && e.stepping[o.0].is_some()
+                    && !grouped_month(e, f, &self.opts[o.0], m, vm, bursts);
+            }
+        }
+        // Every queue fleet's month reads only the engine and the bursts and writes only its
+        // own option, so they run side by side on the pool (a plan's screening is a single
+        // batch of paths, which would otherwise keep one thread busy); the figures are the
+        // same in any order and at any thread count. Twins take their month afterwards.
+        let is_queue: Vec<bool> = (0..e.options.len())
+            .map(|o| e.fleets[e.n_fluid..].iter().any(|x| x.0 == o))
+            .collect();
+        for (o, run) in self.opts.iter_mut().enumerate() {
+            let twin = lean[o] && self.twin_of[o].is_some();
+            if let (true, false, Some(f)) = (is_queue[o], twin, e.options[o].fleet.as_ref()) {
+                months.push((f, lean[o], run));
+            }
+        }
+        let month = |(f, lean, run): (&Fleet, bool, &mut OptionRun)| {
+            queue_fleet_month(e, f, run, m, vm, bursts, lean);
+        };
+        if months.len() > 1 {
+            use rayon::prelude::*;
+            months.into_par_iter().for_each(month);
+        } else {
+            months.into_iter().for_each(month);
+        }
+        for &o in &e.fleets[e.n_fluid..] {
+            if let (true, Some(l)) = (lean[o.0], self.twin_of[o.0]) {
                 let (head, tail) = self.opts.split_at_mut(o.0);
                 tail[0].copy_lean_month(&head[l]);
-                continue;
             }
-            let run = &mut self.opts[o.0];
-            let per_asset: f64 = f
-                .fleet_streams
-                .iter()
-                .map(|i| e.streams[i.0].per_asset)
-                .sum();
-            let k1 = run.k1;
-            let out = &mut self.hour_out;
-            let mut step = |run: &mut OptionRun, share: f64, times: f64| {
-                let requests = vm * share * per_asset;
-                f.step_queue_into(
-                    &mut run.state,
-                    vm * share * k1,
-                    requests,
-                    &mut run.tables,
-                    out,
-                );
-                let served = requests * (1.0 - out.overflow_share);
-                run.expected[0] += served * times;
-                run.expected[1] += requests * out.overflow_share * times;
-                run.expected[2] += out.busy_seconds * times;
-                record_hour(run, f, served, out, times);
-            };
-            // The month's counts are drawn at its close and replace the expected served
-            // images and work that `record_hour` counts.
-            let kept = (run.month.served, run.month.busy);
-            if grouped {
-                for &(share, hours) in &e.share_groups[m] {
-                    step(run, share, hours as f64);
-                }
-            } else if lean {
-                // Every hour of the month, but through the lean loop below.
-                stateless_queue_month(e, f, run, m, vm, bursts, per_asset);
-            } else {
-                for (t, &share) in e.shares[m].iter().enumerate() {
-                    let g = bursts.map_or(1.0, |b| b[t]);
-                    step(run, share * g, 1.0);
-                }
-            }
-            (run.month.served, run.month.busy) = kept;
         }
     }
 
@@ -270,6 +255,59 @@ impl PathScratch {
             &mut self.overflow_counts,
         );
     }
+}
+
+/// One queue fleet's month `m` under the fast sampler (see [`PathScratch::queue_month`]):
+/// through the lean loop when `lean`, else hour by hour (or once per distinct share when the
+/// month is grouped) through the general step.
+fn queue_fleet_month(
+    e: &Engine,
+    f: &Fleet,
+    run: &mut OptionRun,
+    m: usize,
+    vm: f64,
+    bursts: Option<&[f64]>,
+    lean: bool,
+) {
+    let per_asset: f64 = f
+        .fleet_streams
+        .iter()
+        .map(|i| e.streams[i.0].per_asset)
+        .sum();
+    if lean {
+        return stateless_queue_month(e, f, run, m, vm, bursts, per_asset);
+    }
+    let k1 = run.k1;
+    let mut out = HourOutcome::default();
+    let mut step = |run: &mut OptionRun, share: f64, times: f64| {
+        let requests = vm * share * per_asset;
+        f.step_queue_into(
+            &mut run.state,
+            vm * share * k1,
+            requests,
+            &mut run.tables,
+            &mut out,
+        );
+        let served = requests * (1.0 - out.overflow_share);
+        run.expected[0] += served * times;
+        run.expected[1] += requests * out.overflow_share * times;
+        run.expected[2] += out.busy_seconds * times;
+        record_hour(run, f, served, &out, times);
+    };
+    // The month's counts are drawn at its close and replace the expected served images and
+    // work that `record_hour` counts.
+    let kept = (run.month.served, run.month.busy);
+    if grouped_month(e, f, run, m, vm, bursts) {
+        for &(share, hours) in &e.share_groups[m] {
+            step(run, share, hours as f64);
+        }
+    } else {
+        for (t, &share) in e.shares[m].iter().enumerate() {
+            let g = bursts.map_or(1.0, |b| b[t]);
+            step(run, share * g, 1.0);
+        }
+    }
+    (run.month.served, run.month.busy) = kept;
 }
 
 /// What [`stateless_queue_month`] reads of fleet `f` besides the path's speed, as text: its
