@@ -100,12 +100,12 @@ where
 {
     let mut fold = new_fold();
     let mut done = 0u64;
-    drive_rounds(job, cfg, ctl, new_fold, sink, &mut |round| {
-        for (_, part, n) in round {
+    drive_rounds(job, cfg, ctl, new_fold, sink, &mut |slice, round_end| {
+        for (_, part, n) in slice {
             fold.merge(part);
             done += n;
         }
-        Ok(done >= 2 * BATCH && settled(&fold))
+        Ok(round_end && done >= 2 * BATCH && settled(&fold))
     })?;
     Ok(fold)
 }
@@ -131,8 +131,8 @@ where
             "cannot stop a shard early (when to stop depends on every shard's paths); expected --samples alone with --shard",
         ));
     }
-    drive_rounds(job, cfg, ctl, new_fold, None, &mut |round| {
-        for (b, part, _) in round {
+    drive_rounds(job, cfg, ctl, new_fold, None, &mut |slice, _| {
+        for (b, part, _) in slice {
             each(b, part)?;
         }
         Ok(false)
@@ -142,15 +142,22 @@ where
 /// One round's batch folds, in batch order: (batch, fold, paths).
 type Round<F> = Vec<(u64, F, u64)>;
 
+/// Batches of a round run side by side per thread before their folds are handed on: a round
+/// is taken in slices of this many batches a thread, so that memory holds a few batch folds
+/// (each keeps its paths' monthly figures) rather than a whole round's, whatever the horizon.
+const SLICE_PER_THREAD: usize = 4;
+
 /// The loop both drivers share: rounds of batches run on the pool, each round's folds handed
-/// to `take` in batch order (which says whether to stop), paths to `sink` in path order.
+/// to `take` in batch order, a slice of the round at a time (with whether the slice ends the
+/// round; `take` says whether to stop, which is only asked at a round's end), paths to `sink`
+/// in path order.
 fn drive_rounds<J, F>(
     job: &J,
     cfg: &RunConfig,
     ctl: Controls<'_>,
     new_fold: &(dyn Fn() -> F + Sync),
     mut sink: Option<&mut Sink<'_, J::Path>>,
-    take: &mut dyn FnMut(Round<F>) -> Result<bool>,
+    take: &mut dyn FnMut(Round<F>, bool) -> Result<bool>,
 ) -> Result<()>
 where
     J: PathJob,
@@ -173,54 +180,58 @@ where
     let interrupted = |done: u64| Error::Interrupted { done, total };
     let cancelled = || ctl.cancel.load(Ordering::SeqCst);
     let mut done = 0u64;
+    let slice = SLICE_PER_THREAD * pool.current_num_threads().max(1);
     for round in all.chunks(ROUND as usize) {
-        if cancelled() {
-            return Err(interrupted(done));
-        }
-        let folded: Vec<Result<Folded<J::Path, F>>> = pool.install(|| {
-            round
-                .par_iter()
-                // One batch per task, so an idle thread can always take the next one.
-                .with_max_len(1)
-                .map(|&b| {
-                    let mut part = new_fold();
-                    let mut kept = Vec::new();
-                    if cancelled() {
-                        return Ok((kept, part, 0));
-                    }
-                    let seeds = path_seeds(cfg.seed, cfg.samples, b);
-                    let n = seeds.len() as u64;
-                    for (path, seed) in seeds {
-                        // Ctrl-C stops within a path, not a batch: the round is discarded.
-                        if cancelled() {
-                            break;
-                        }
-                        let p = job.simulate(path, seed)?;
-                        part.add(&p)?;
-                        if keep_paths {
-                            kept.push(p);
-                        }
-                    }
-                    Ok((kept, part, n))
-                })
-                .collect()
-        });
-        if cancelled() {
-            return Err(interrupted(done));
-        }
-        let mut folds = Vec::with_capacity(folded.len());
-        for (batch, &b) in folded.into_iter().zip(round) {
-            let (paths, part, n) = batch?;
-            done += n;
-            if let Some(sink) = sink.as_mut() {
-                sink(&paths)?;
+        let slices = round.chunks(slice).count();
+        for (k, round) in round.chunks(slice).enumerate() {
+            if cancelled() {
+                return Err(interrupted(done));
             }
-            folds.push((b, part, n));
-        }
-        let stop = take(folds)?;
-        (ctl.progress)(done);
-        if stop {
-            break;
+            let folded: Vec<Result<Folded<J::Path, F>>> = pool.install(|| {
+                round
+                    .par_iter()
+                    // One batch per task, so an idle thread can always take the next one.
+                    .with_max_len(1)
+                    .map(|&b| {
+                        let mut part = new_fold();
+                        let mut kept = Vec::new();
+                        if cancelled() {
+                            return Ok((kept, part, 0));
+                        }
+                        let seeds = path_seeds(cfg.seed, cfg.samples, b);
+                        let n = seeds.len() as u64;
+                        for (path, seed) in seeds {
+                            // Ctrl-C stops within a path, not a batch: the round is discarded.
+                            if cancelled() {
+                                break;
+                            }
+                            let p = job.simulate(path, seed)?;
+                            part.add(&p)?;
+                            if keep_paths {
+                                kept.push(p);
+                            }
+                        }
+                        Ok((kept, part, n))
+                    })
+                    .collect()
+            });
+            if cancelled() {
+                return Err(interrupted(done));
+            }
+            let mut folds = Vec::with_capacity(folded.len());
+            for (batch, &b) in folded.into_iter().zip(round) {
+                let (paths, part, n) = batch?;
+                done += n;
+                if let Some(sink) = sink.as_mut() {
+                    sink(&paths)?;
+                }
+                folds.push((b, part, n));
+            }
+            let stop = take(folds, k + 1 == slices)?;
+            (ctl.progress)(done);
+            if stop {
+                return Ok(());
+            }
         }
     }
     Ok(())

@@ -674,3 +674,74 @@ fn the_lean_queue_month_is_the_general_step() {
     }
     assert_eq!(lean_steps, variants.len());
 }
+
+/// The driver hands a round's batch folds on a slice at a time (a few batches a thread, so
+/// memory holds a few folds whatever the horizon): over many batches and with an early stop,
+/// the result is the same at one, two and three threads (slices of 4, 8 and 12 batches), and
+/// `--precision` still stops at a round's end, so on a whole number of batches.
+#[test]
+fn slices_of_a_round_fold_to_the_same_result_at_any_thread_count() {
+    let e = engine(
+        r#"
+horizon_months = 2
+[demand]
+monthly = { dist = "lognormal", median = 100000, p90 = 200000 }
+burstiness = 0.3
+[[mix]]
+size = "1024x1024"
+share = 1.0
+[[option]]
+id = "api"
+api = "bfl/flux-2-klein-4b"
+[[option]]
+id = "h100"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "autoscaled", min = 0, max = 2, target_utilisation = 0.7 }
+overflow = "bfl/flux-2-klein-4b"
+max_queue_seconds = 30
+"#,
+    );
+    // Many batches, queue fleets month by month: no early stop.
+    let same = |e: &Engine, samples: u64, precision: Option<f64>| -> u64 {
+        let results: Vec<RunResult> = [1, 2, 3]
+            .iter()
+            .map(|&threads| {
+                let mut cfg = RunConfig::new(samples, 7);
+                cfg.threads = threads;
+                cfg.precision = precision;
+                run(e, &cfg)
+            })
+            .collect();
+        assert_eq!(results[0], results[1], "{precision:?}: 1 and 2 threads");
+        assert_eq!(results[0], results[2], "{precision:?}: 1 and 3 threads");
+        results[0].samples
+    };
+    assert_eq!(same(&e, 2_300, None), 2_300);
+    // More than two rounds of cheap paths with a loose target: it stops at a round's end.
+    let cheap = engine(&flat_scenario(
+        100_000.0,
+        1,
+        "",
+        r#"
+[[option]]
+id = "api"
+api = "bfl/flux-2-klein-4b"
+[[option]]
+id = "h100"
+selfhost = "flux-2-klein-4b"
+gpu = "h100-sxm"
+offer = "runpod-community"
+fleet = { policy = "fixed", gpus = 1 }
+ops_hours_per_month = { dist = "triangular", min = 10, mode = 20, max = 40 }
+ops_usd_per_hour = "100"
+"#,
+    ));
+    let n = same(&cheap, 13_500, Some(0.05));
+    let round = engine::ROUND * engine::BATCH;
+    assert!(
+        n < 13_500 && n % round == 0,
+        "stopped after {n} paths, expected a whole round of {round}"
+    );
+}
