@@ -17,7 +17,6 @@ use super::fold::Fold;
 use super::seeds::path_seeds;
 use super::RunConfig;
 use crate::error::{Error, Result};
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Paths per batch; each batch has its own generator.
@@ -142,13 +141,8 @@ where
 /// One round's batch folds, in batch order: (batch, fold, paths).
 type Round<F> = Vec<(u64, F, u64)>;
 
-/// Batches of a round run side by side per thread before their folds are handed on: a round
-/// is taken in slices of this many batches a thread, so that memory holds a few batch folds
-/// (each keeps its paths' monthly figures) rather than a whole round's, whatever the horizon.
-const SLICE_PER_THREAD: usize = 4;
-
-/// The loop both drivers share: rounds of batches run on the pool, each round's folds handed
-/// to `take` in batch order, a slice of the round at a time (with whether the slice ends the
+/// The loop both drivers share: rounds of batches run on the pool, each batch's fold handed
+/// to `take` in batch order as soon as the batches before it are in (with whether it ends its
 /// round; `take` says whether to stop, which is only asked at a round's end), paths to `sink`
 /// in path order.
 fn drive_rounds<J, F>(
@@ -180,58 +174,75 @@ where
     let interrupted = |done: u64| Error::Interrupted { done, total };
     let cancelled = || ctl.cancel.load(Ordering::SeqCst);
     let mut done = 0u64;
-    let slice = SLICE_PER_THREAD * pool.current_num_threads().max(1);
+    // One batch: its fold, and its paths when a sink wants them.
+    let run_batch = |b: u64| -> Result<Folded<J::Path, F>> {
+        let mut part = new_fold();
+        let mut kept = Vec::new();
+        if cancelled() {
+            return Ok((kept, part, 0));
+        }
+        let seeds = path_seeds(cfg.seed, cfg.samples, b);
+        let n = seeds.len() as u64;
+        for (path, seed) in seeds {
+            // Ctrl-C stops within a path, not a batch: the round is discarded.
+            if cancelled() {
+                break;
+            }
+            let p = job.simulate(path, seed)?;
+            part.add(&p)?;
+            if keep_paths {
+                kept.push(p);
+            }
+        }
+        Ok((kept, part, n))
+    };
+    let run_batch = &run_batch;
     for round in all.chunks(ROUND as usize) {
-        let slices = round.chunks(slice).count();
-        for (k, round) in round.chunks(slice).enumerate() {
-            if cancelled() {
-                return Err(interrupted(done));
+        if cancelled() {
+            return Err(interrupted(done));
+        }
+        // The round's batches go to the pool one task each, in order (an idle thread always
+        // takes the next one); this thread takes their folds in batch order as they come, so
+        // memory holds the few folds that finished ahead of an earlier batch, not the round's.
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Folded<J::Path, F>>)>();
+        let mut outcome: Result<bool> = Ok(false);
+        pool.in_place_scope(|scope| {
+            for (i, &b) in round.iter().enumerate() {
+                let tx = tx.clone();
+                scope.spawn(move |_| {
+                    // The receiver lives until every batch has reported.
+                    let _ = tx.send((i, run_batch(b)));
+                });
             }
-            let folded: Vec<Result<Folded<J::Path, F>>> = pool.install(|| {
-                round
-                    .par_iter()
-                    // One batch per task, so an idle thread can always take the next one.
-                    .with_max_len(1)
-                    .map(|&b| {
-                        let mut part = new_fold();
-                        let mut kept = Vec::new();
-                        if cancelled() {
-                            return Ok((kept, part, 0));
+            drop(tx);
+            let mut ahead = std::collections::BTreeMap::new();
+            let mut next = 0;
+            for (i, folded) in rx {
+                ahead.insert(i, folded);
+                while let Some(folded) = ahead.remove(&next) {
+                    let b = round[next];
+                    next += 1;
+                    // After an error or Ctrl-C, the rest of the round is discarded.
+                    if outcome.is_err() || cancelled() {
+                        continue;
+                    }
+                    outcome = folded.and_then(|(paths, part, n)| {
+                        done += n;
+                        if let Some(sink) = sink.as_mut() {
+                            sink(&paths)?;
                         }
-                        let seeds = path_seeds(cfg.seed, cfg.samples, b);
-                        let n = seeds.len() as u64;
-                        for (path, seed) in seeds {
-                            // Ctrl-C stops within a path, not a batch: the round is discarded.
-                            if cancelled() {
-                                break;
-                            }
-                            let p = job.simulate(path, seed)?;
-                            part.add(&p)?;
-                            if keep_paths {
-                                kept.push(p);
-                            }
-                        }
-                        Ok((kept, part, n))
-                    })
-                    .collect()
-            });
-            if cancelled() {
-                return Err(interrupted(done));
-            }
-            let mut folds = Vec::with_capacity(folded.len());
-            for (batch, &b) in folded.into_iter().zip(round) {
-                let (paths, part, n) = batch?;
-                done += n;
-                if let Some(sink) = sink.as_mut() {
-                    sink(&paths)?;
+                        let stop = take(vec![(b, part, n)], next == round.len())?;
+                        (ctl.progress)(done);
+                        Ok(stop)
+                    });
                 }
-                folds.push((b, part, n));
             }
-            let stop = take(folds, k + 1 == slices)?;
-            (ctl.progress)(done);
-            if stop {
-                return Ok(());
-            }
+        });
+        if cancelled() {
+            return Err(interrupted(done));
+        }
+        if outcome? {
+            return Ok(());
         }
     }
     Ok(())

@@ -675,12 +675,12 @@ fn the_lean_queue_month_is_the_general_step() {
     assert_eq!(lean_steps, variants.len());
 }
 
-/// The driver hands a round's batch folds on a slice at a time (a few batches a thread, so
-/// memory holds a few folds whatever the horizon): over many batches and with an early stop,
-/// the result is the same at one, two and three threads (slices of 4, 8 and 12 batches), and
-/// `--precision` still stops at a round's end, so on a whole number of batches.
+/// The driver takes each batch's fold in batch order as soon as the batches before it are in
+/// (so memory holds a few folds, not a round's, whatever the horizon): over many batches and
+/// with an early stop, the result is the same at one, two and three threads, and
+/// `--precision` still stops at a round's end.
 #[test]
-fn slices_of_a_round_fold_to_the_same_result_at_any_thread_count() {
+fn batches_taken_as_they_come_fold_to_the_same_result_at_any_thread_count() {
     let e = engine(
         r#"
 horizon_months = 2
