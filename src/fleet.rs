@@ -465,16 +465,30 @@ impl Fleet {
                 );
                 // GPUs come in whole replicas.
                 let g = self.shape.gpus_per_replica.max(1);
-                let want = (want.max(0.0) as u32).div_ceil(g).saturating_mul(g);
+                let want = want.max(0.0) as u32;
+                // (An integer division an hour otherwise, for one GPU a replica.)
+                let want = if g == 1 {
+                    want
+                } else {
+                    want.div_ceil(g).saturating_mul(g)
+                };
                 let want = want.clamp(scaler.min, scaler.max);
-                state.recent.push(want);
                 let keep = scaler.min_billed_hours as usize;
-                if state.recent.len() > keep {
-                    let drop = state.recent.len() - keep;
-                    state.recent.drain(..drop);
-                }
                 // A started GPU stays (and is billed) for its minimum billed time.
-                let active = state.recent.iter().copied().max().unwrap_or(scaler.min);
+                let active = if keep == 1 {
+                    // Billed by the hour: this hour's size, and the history is this hour alone
+                    // (as pushing and draining leave it, without moving the vector's contents).
+                    state.recent.clear();
+                    state.recent.push(want);
+                    want
+                } else {
+                    state.recent.push(want);
+                    if state.recent.len() > keep {
+                        let drop = state.recent.len() - keep;
+                        state.recent.drain(..drop);
+                    }
+                    state.recent.iter().copied().max().unwrap_or(scaler.min)
+                };
                 let started = active.saturating_sub(state.active) as f64;
                 let delay = scaler.scale_up_delay_minutes * 60.0;
                 state.active = active;
