@@ -222,8 +222,8 @@ where
                 while let Some(folded) = ahead.remove(&next) {
                     let b = round[next];
                     next += 1;
-                    // After an error or Ctrl-C, the rest of the round is discarded.
-                    if outcome.is_err() || cancelled() {
+                    // After an error, a stop or Ctrl-C, the rest of the round is discarded.
+                    if !matches!(outcome, Ok(false)) || cancelled() {
                         continue;
                     }
                     outcome = folded.and_then(|(paths, part, n)| {
