@@ -125,8 +125,10 @@ impl PathScratch {
         // The lean loop steps the fleets it can (those with a stepping signature) when their
         // month is not grouped; a twin of an earlier such fleet takes its month.
         let mut lean = vec![false; e.options.len()];
+        let mut is_queue = vec![false; e.options.len()];
         let mut months: Vec<(&Fleet, bool, &mut OptionRun)> = Vec::new();
         for &o in &e.fleets[e.n_fluid..] {
+            is_queue[o.0] = true;
             if let Some(f) = &e.option(o).fleet {
                 lean[o.0] = e.lean_queue_months
                     && e.stepping[o.0].is_some()
@@ -137,9 +139,6 @@ impl PathScratch {
         // own option, so they run side by side on the pool (a plan's screening is a single
         // batch of paths, which would otherwise keep one thread busy); the figures are the
         // same in any order and at any thread count. Twins take their month afterwards.
-        let is_queue: Vec<bool> = (0..e.options.len())
-            .map(|o| e.fleets[e.n_fluid..].iter().any(|x| x.0 == o))
-            .collect();
         for (o, run) in self.opts.iter_mut().enumerate() {
             let twin = lean[o] && self.twin_of[o].is_some();
             if let (true, false, Some(f)) = (is_queue[o], twin, e.options[o].fleet.as_ref()) {

@@ -123,7 +123,7 @@ impl<'w> PartWriter<'w> {
 }
 
 /// Run the batches of `cfg.shard` of `job` and write them as a part to `out`: the header, the
-/// extras, each batch's fold (made by `new_fold`) as its round finishes, and the end line.
+/// extras, each batch's fold (made by `new_fold`) in batch order as it comes, and the end line.
 #[allow(clippy::too_many_arguments)]
 pub fn write_part<J, F, X>(
     out: &mut dyn Write,
