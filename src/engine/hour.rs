@@ -122,31 +122,35 @@ impl PathScratch {
     /// the month's hours. The month's served and overflowed counts are drawn at its close
     /// ([`PathScratch::close_queued`]).
     pub fn queue_month(&mut self, e: &Engine, m: usize, vm: f64, bursts: Option<&[f64]>) {
-        // The lean loop steps the fleets it can (those with a stepping signature) when their
-        // month is not grouped; a twin of an earlier such fleet takes its month.
-        let mut lean = vec![false; e.options.len()];
-        let mut is_queue = vec![false; e.options.len()];
-        let mut months: Vec<(&Fleet, bool, &mut OptionRun)> = Vec::new();
+        // How each queue fleet takes this month (None: not a queue fleet): the lean loop for
+        // those with a stepping signature whose month is not grouped; a twin of an earlier
+        // such fleet takes its month.
+        let mut ways: Vec<Option<MonthWay>> = vec![None; e.options.len()];
         for &o in &e.fleets[e.n_fluid..] {
-            is_queue[o.0] = true;
             if let Some(f) = &e.option(o).fleet {
-                lean[o.0] = e.lean_queue_months
-                    && e.stepping[o.0].is_some()
-                    && !grouped_month(e, f, &self.opts[o.0], m, vm, bursts);
+                ways[o.0] = Some(if grouped_month(e, f, &self.opts[o.0], m, vm, bursts) {
+                    MonthWay::Grouped
+                } else if e.lean_queue_months && e.stepping[o.0].is_some() {
+                    MonthWay::Lean
+                } else {
+                    MonthWay::Hourly
+                });
             }
         }
         // Every queue fleet's month reads only the engine and the bursts and writes only its
         // own option, so they run side by side on the pool (a plan's screening is a single
         // batch of paths, which would otherwise keep one thread busy); the figures are the
         // same in any order and at any thread count. Twins take their month afterwards.
+        let mut months: Vec<(&Fleet, MonthWay, &mut OptionRun)> = Vec::new();
         for (o, run) in self.opts.iter_mut().enumerate() {
-            let twin = lean[o] && self.twin_of[o].is_some();
-            if let (true, false, Some(f)) = (is_queue[o], twin, e.options[o].fleet.as_ref()) {
-                months.push((f, lean[o], run));
+            let Some(way) = ways[o] else { continue };
+            let twin = way == MonthWay::Lean && self.twin_of[o].is_some();
+            if let (false, Some(f)) = (twin, e.options[o].fleet.as_ref()) {
+                months.push((f, way, run));
             }
         }
-        let month = |(f, lean, run): (&Fleet, bool, &mut OptionRun)| {
-            queue_fleet_month(e, f, run, m, vm, bursts, lean);
+        let month = |(f, way, run): (&Fleet, MonthWay, &mut OptionRun)| {
+            queue_fleet_month(e, f, run, m, vm, bursts, way);
         };
         if months.len() > 1 {
             use rayon::prelude::*;
@@ -155,7 +159,7 @@ impl PathScratch {
             months.into_iter().for_each(month);
         }
         for &o in &e.fleets[e.n_fluid..] {
-            if let (true, Some(l)) = (lean[o.0], self.twin_of[o.0]) {
+            if let (Some(MonthWay::Lean), Some(l)) = (ways[o.0], self.twin_of[o.0]) {
                 let (head, tail) = self.opts.split_at_mut(o.0);
                 tail[0].copy_lean_month(&head[l]);
             }
@@ -256,9 +260,19 @@ impl PathScratch {
     }
 }
 
-/// One queue fleet's month `m` under the fast sampler (see [`PathScratch::queue_month`]):
-/// through the lean loop when `lean`, else hour by hour (or once per distinct share when the
-/// month is grouped) through the general step.
+/// How a queue fleet takes a month under the fast sampler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MonthWay {
+    /// Once per distinct hour share ([`grouped_month`]).
+    Grouped,
+    /// Every hour through the lean loop ([`stateless_queue_month`]).
+    Lean,
+    /// Every hour through the general step.
+    Hourly,
+}
+
+/// One queue fleet's month `m` under the fast sampler (see [`PathScratch::queue_month`]), the
+/// way `way` says.
 fn queue_fleet_month(
     e: &Engine,
     f: &Fleet,
@@ -266,14 +280,14 @@ fn queue_fleet_month(
     m: usize,
     vm: f64,
     bursts: Option<&[f64]>,
-    lean: bool,
+    way: MonthWay,
 ) {
     let per_asset: f64 = f
         .fleet_streams
         .iter()
         .map(|i| e.streams[i.0].per_asset)
         .sum();
-    if lean {
+    if way == MonthWay::Lean {
         return stateless_queue_month(e, f, run, m, vm, bursts, per_asset);
     }
     let k1 = run.k1;
@@ -296,7 +310,7 @@ fn queue_fleet_month(
     // The month's counts are drawn at its close and replace the expected served images and
     // work that `record_hour` counts.
     let kept = (run.month.served, run.month.busy);
-    if grouped_month(e, f, run, m, vm, bursts) {
+    if way == MonthWay::Grouped {
         for &(share, hours) in &e.share_groups[m] {
             step(run, share, hours as f64);
         }
