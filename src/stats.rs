@@ -1,11 +1,16 @@
 //! Streaming statistics over sample paths: mean with its standard error, and quantiles.
 //!
 //! Quantiles are exact (sorted values, linear interpolation between order statistics) up to
-//! [`DEFAULT_EXACT_CAP`] values; past it the values move into a histogram with logarithmic
-//! bins 0.1% wide, so memory stays flat however many paths run and a quantile is off by at
-//! most 0.05% of its value, far inside its own Monte Carlo error at that many paths (about 1%
-//! for a 95th percentile from 10,000 paths). Folds are merged in path order, so results do
-//! not depend on the number of threads.
+//! a cap of values ([`DEFAULT_EXACT_CAP`]); past it the values move into a histogram with
+//! logarithmic bins 0.1% wide, so memory stays flat however many paths run and a quantile is
+//! off by at most 0.05% of its value, far inside its own Monte Carlo error at that many paths
+//! (about 1% for a 95th percentile from 10,000 paths). A histogram keeps at most a set number
+//! of bins a sign ([`DEFAULT_MAX_BINS`]; [`Stream::monthly`] fewer, since a run keeps two of
+//! those per option and month): values spread wider than that are counted in bins of two,
+//! four, … base bins, and the bound on a quantile's error doubles with each such step
+//! ([`Stream::quantile_error`]). The histogram is a function of the values alone (not of
+//! their order, nor of how folds were split), and folds are merged in path order, so results
+//! do not depend on the number of threads.
 //!
 //! Every accumulator serializes exactly (a part file of a sharded run holds them, see
 //! [`crate::shard`]) and can be checked against an empty one of its kind before it is trusted
@@ -16,6 +21,14 @@ use serde::{Deserialize, Serialize};
 
 /// Values kept exactly before switching to the histogram: W1's 10,000 paths stay exact.
 pub const DEFAULT_EXACT_CAP: usize = 10_000;
+/// Bins a histogram keeps a sign at most: 0.1% bins over a factor of e^8.2 ≈ 3,600 between
+/// the smallest and largest value (64 KiB).
+pub const DEFAULT_MAX_BINS: usize = 8192;
+/// Values a month's stream keeps exactly (small runs stay exact).
+pub const MONTHLY_EXACT_CAP: usize = 1000;
+/// Bins a month's histogram keeps a sign at most (8 KiB): 0.1% bins over a factor of
+/// e^1.02 ≈ 2.8, 0.2% over 7.8, 0.4% over 60.
+pub const MONTHLY_MAX_BINS: usize = 1024;
 
 /// Relative width of a histogram bin.
 const BIN_WIDTH: f64 = 1e-3;
@@ -179,6 +192,7 @@ pub struct Stream {
     max: f64,
     exact: Vec<f64>,
     cap: usize,
+    max_bins: usize,
     hist: Option<LogHistogram>,
 }
 
@@ -208,12 +222,27 @@ impl Default for Stream {
 impl Stream {
     /// A stream that keeps up to `cap` values exactly.
     pub fn with_cap(cap: usize) -> Stream {
+        Stream::with_limits(cap, DEFAULT_MAX_BINS)
+    }
+
+    /// A stream for one month of a run's horizon: exact up to [`MONTHLY_EXACT_CAP`] values,
+    /// then at most [`MONTHLY_MAX_BINS`] bins a sign, so that a run's memory does not grow
+    /// with its horizon by more than a few KiB a month and option.
+    pub fn monthly() -> Stream {
+        Stream::with_limits(MONTHLY_EXACT_CAP, MONTHLY_MAX_BINS)
+    }
+
+    /// A stream that keeps up to `cap` values exactly, then at most `max_bins` (at least 2)
+    /// histogram bins a sign.
+    pub fn with_limits(cap: usize, max_bins: usize) -> Stream {
+        assert!(max_bins >= 2, "a histogram needs at least two bins a sign");
         Stream {
             moments: Moments::default(),
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             exact: Vec::new(),
             cap,
+            max_bins,
             hist: None,
         }
     }
@@ -227,13 +256,13 @@ impl Stream {
         self.min = self.min.min(x);
         self.max = self.max.max(x);
         match &mut self.hist {
-            Some(h) => h.add(x),
+            Some(h) => h.add(x, self.max_bins),
             None => {
                 self.exact.push(x);
                 if self.exact.len() > self.cap {
                     let mut h = LogHistogram::default();
                     for v in self.exact.drain(..) {
-                        h.add(v);
+                        h.add(v, self.max_bins);
                     }
                     self.exact = Vec::new();
                     self.hist = Some(h);
@@ -261,14 +290,14 @@ impl Stream {
         }
         let h = self.hist.get_or_insert_with(LogHistogram::default);
         for v in self.exact.drain(..) {
-            h.add(v);
+            h.add(v, self.max_bins);
         }
         self.exact = Vec::new();
         for v in &other.exact {
-            h.add(*v);
+            h.add(*v, self.max_bins);
         }
         if let Some(o) = &other.hist {
-            h.merge(o);
+            h.merge(o, self.max_bins);
         }
     }
 
@@ -291,6 +320,16 @@ impl Stream {
     /// True when quantiles are exact.
     pub fn is_exact(&self) -> bool {
         self.hist.is_none()
+    }
+
+    /// Bound on the relative error of a quantile (beyond the rank's rounding to a value
+    /// seen): 0 while exact, half a bin's width once the histogram holds the values (0.05%,
+    /// doubled for each coarsening).
+    pub fn quantile_error(&self) -> f64 {
+        match &self.hist {
+            None => 0.0,
+            Some(h) => (BIN_WIDTH.ln_1p() * h.width() * 0.5).exp_m1(),
+        }
     }
 
     /// The `q` quantile, `q` in [0, 1].
@@ -357,13 +396,15 @@ pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     v[lo] + (h - lo as f64) * (v[hi] - v[lo])
 }
 
-/// Counts in logarithmic bins, for both signs and zero.
+/// Counts in logarithmic bins, for both signs and zero. A bin holds 2^`shift` base bins
+/// (each 0.1% wide): the least shift at which the values seen fit the stream's bins a sign.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LogHistogram {
     pos: Bins,
     neg: Bins,
     zero: u64,
+    shift: u32,
 }
 
 /// Counts of consecutive bins from `start`: only the range the values cover is kept (a total
@@ -390,12 +431,19 @@ impl Bins {
         }
         self.counts[i] += count;
     }
-    fn merge(&mut self, other: &Bins) {
+    /// Add `other`'s counts, its bins `down` shifts finer than these.
+    fn merge(&mut self, other: &Bins, down: u32) {
         for (i, &c) in other.counts.iter().enumerate() {
             if c > 0 {
-                self.add(other.start + i, c);
+                self.add((other.start + i) >> down, c);
             }
         }
+    }
+    /// The same counts in bins twice as wide.
+    fn halved(&self) -> Bins {
+        let mut h = Bins::default();
+        h.merge(self, 1);
+        h
     }
     /// (bin, count), lowest bin first.
     fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, u64)> + '_ {
@@ -407,14 +455,19 @@ impl Bins {
 }
 
 impl LogHistogram {
+    /// The base bin of magnitude `x`.
     fn bin(x: f64) -> usize {
         ((x / MIN_MAGNITUDE).ln() / BIN_WIDTH.ln_1p()) as usize
     }
-    fn value(bin: usize) -> f64 {
-        // Geometric middle of the bin.
-        MIN_MAGNITUDE * (BIN_WIDTH.ln_1p() * (bin as f64 + 0.5)).exp()
+    /// Base bins a bin holds.
+    fn width(&self) -> f64 {
+        (1u64 << self.shift) as f64
     }
-    fn add(&mut self, x: f64) {
+    fn value(&self, bin: usize) -> f64 {
+        // Geometric middle of the bin (of its base bins).
+        MIN_MAGNITUDE * (BIN_WIDTH.ln_1p() * (bin as f64 + 0.5) * self.width()).exp()
+    }
+    fn add(&mut self, x: f64, max_bins: usize) {
         let a = x.abs();
         if a < MIN_MAGNITUDE {
             self.zero += 1;
@@ -425,12 +478,31 @@ impl LogHistogram {
         } else {
             &mut self.neg
         };
-        side.add(Self::bin(a), 1);
+        side.add(Self::bin(a) >> self.shift, 1);
+        self.fit(max_bins);
     }
-    fn merge(&mut self, other: &LogHistogram) {
-        self.pos.merge(&other.pos);
-        self.neg.merge(&other.neg);
+    /// Widen the bins until each sign's fit in `max_bins`. Since the bins a set of values
+    /// needs at a shift only grow as values come, the shift reached is that of all the values
+    /// together, whatever their order.
+    fn fit(&mut self, max_bins: usize) {
+        while self.pos.counts.len() > max_bins || self.neg.counts.len() > max_bins {
+            self.coarsen();
+        }
+    }
+    fn coarsen(&mut self) {
+        self.pos = self.pos.halved();
+        self.neg = self.neg.halved();
+        self.shift += 1;
+    }
+    fn merge(&mut self, other: &LogHistogram, max_bins: usize) {
+        while self.shift < other.shift {
+            self.coarsen();
+        }
+        let down = self.shift - other.shift;
+        self.pos.merge(&other.pos, down);
+        self.neg.merge(&other.neg, down);
         self.zero += other.zero;
+        self.fit(max_bins);
     }
     fn quantile(&self, q: f64, n: u64) -> f64 {
         let target = (q.clamp(0.0, 1.0) * (n.saturating_sub(1)) as f64).round() as u64;
@@ -438,7 +510,7 @@ impl LogHistogram {
         for (b, c) in self.neg.iter().rev() {
             seen += c;
             if seen > target {
-                return -Self::value(b);
+                return -self.value(b);
             }
         }
         seen += self.zero;
@@ -448,7 +520,7 @@ impl LogHistogram {
         for (b, c) in self.pos.iter() {
             seen += c;
             if seen > target {
-                return Self::value(b);
+                return self.value(b);
             }
         }
         f64::NAN
@@ -476,6 +548,7 @@ struct StreamOut<'a> {
     max: Option<f64>,
     exact: &'a [f64],
     cap: usize,
+    max_bins: usize,
     hist: &'a Option<LogHistogram>,
 }
 
@@ -488,6 +561,7 @@ struct StreamIn {
     max: Option<f64>,
     exact: Vec<f64>,
     cap: usize,
+    max_bins: usize,
     hist: Option<LogHistogram>,
 }
 
@@ -499,6 +573,7 @@ impl Serialize for Stream {
             max,
             exact,
             cap,
+            max_bins,
             hist,
         } = self;
         StreamOut {
@@ -507,6 +582,7 @@ impl Serialize for Stream {
             max: max.is_finite().then_some(*max),
             exact,
             cap: *cap,
+            max_bins: *max_bins,
             hist,
         }
         .serialize(s)
@@ -522,6 +598,7 @@ impl<'de> Deserialize<'de> for Stream {
             max: w.max.unwrap_or(f64::NEG_INFINITY),
             exact: w.exact,
             cap: w.cap,
+            max_bins: w.max_bins,
             hist: w.hist,
         })
     }
@@ -591,9 +668,10 @@ fn max_bin() -> usize {
 }
 
 impl Bins {
-    /// Bins of a histogram of at most `n` values: within the range values in bounds fall in.
-    fn validate(&self, n: u64) -> std::result::Result<u64, Unfit> {
-        let top = max_bin();
+    /// Bins of a histogram of at most `n` values, `shift` coarsenings up: within the range
+    /// values in bounds fall in.
+    fn validate(&self, n: u64, shift: u32) -> std::result::Result<u64, Unfit> {
+        let top = max_bin() >> shift;
         if self.start > top || self.counts.len() > top + 1 - self.start {
             return Err(Unfit::new(format!(
                 "bins {} to {} are outside 0..={top}, where values of at most {:e} fall",
@@ -613,9 +691,39 @@ impl Bins {
 
 impl LogHistogram {
     /// Total count, when every bin is in range.
-    fn validate(&self, n: u64) -> std::result::Result<u64, Unfit> {
-        let pos = self.pos.validate(n).map_err(|u| u.under("pos"))?;
-        let neg = self.neg.validate(n).map_err(|u| u.under("neg"))?;
+    fn validate(&self, n: u64, max_bins: usize) -> std::result::Result<u64, Unfit> {
+        // The bins of base bins up to the largest value in bounds still differ.
+        if self.shift >= usize::BITS - max_bin().leading_zeros() {
+            return Err(Unfit::new(format!(
+                "is {}; expected fewer coarsenings than the {} bits of the largest bin",
+                self.shift,
+                usize::BITS - max_bin().leading_zeros()
+            ))
+            .under("shift"));
+        }
+        let widest = self.pos.counts.len().max(self.neg.counts.len());
+        if widest > max_bins {
+            return Err(Unfit::new(format!(
+                "spans {widest} bins; expected at most {max_bins} a sign"
+            )));
+        }
+        // Coarsened only when the bins one step finer (about twice as many) did not fit.
+        if self.shift > 0 && 2 * widest <= max_bins {
+            return Err(Unfit::new(format!(
+                "is {} with at most {widest} bins a sign; expected 0 coarsenings unless the finer bins (about {}) would pass {max_bins}",
+                self.shift,
+                2 * widest
+            ))
+            .under("shift"));
+        }
+        let pos = self
+            .pos
+            .validate(n, self.shift)
+            .map_err(|u| u.under("pos"))?;
+        let neg = self
+            .neg
+            .validate(n, self.shift)
+            .map_err(|u| u.under("neg"))?;
         fold::count(self.zero, n).map_err(|u| u.under("zero"))?;
         Ok(pos + neg + self.zero)
     }
@@ -629,9 +737,11 @@ impl Validate for Stream {
             max,
             exact,
             cap,
+            max_bins,
             hist,
         } = self;
         fold::setting("cap", cap, &empty.cap)?;
+        fold::setting("max_bins", max_bins, &empty.max_bins)?;
         fold::field("moments", moments, &empty.moments, paths)?;
         let n = moments.count();
         if n == 0 {
@@ -664,7 +774,7 @@ impl Validate for Stream {
                 if !exact.is_empty() || n <= *cap as u64 {
                     return Err(Unfit::new(format!("holds a histogram of {n} values beside {} exact ones (cap {cap}); expected exact values up to the cap, a histogram alone past it", exact.len())).under("hist"));
                 }
-                let total = h.validate(n).map_err(|u| u.under("hist"))?;
+                let total = h.validate(n, *max_bins).map_err(|u| u.under("hist"))?;
                 if total != n {
                     return Err(
                         Unfit::new(format!("counts {total} values; expected {n}")).under("hist")
@@ -751,6 +861,120 @@ mod tests {
                 assert_eq!(merged.quantile(q), whole.quantile(q), "cap {cap}, q {q}");
             }
         }
+    }
+
+    /// Values spread over a factor of `spread`, in a scrambled order, with some negatives.
+    fn spread_values(n: u64, spread: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let u = ((i * 7919) % n) as f64 / n as f64;
+                let v = spread.powf(u) * 3.7;
+                if i % 7 == 0 {
+                    -v
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
+    /// A bounded histogram's quantiles against the sorted values (the reference): within
+    /// the stated error of an order statistic next to the rank, at every coarsening.
+    #[test]
+    fn bounded_histograms_keep_quantiles_within_their_stated_error() {
+        for (spread, max_bins, shift) in [
+            (2.0, 1024, 0),
+            (7.0, 1024, 1),
+            (50.0, 1024, 2),
+            (1e6, 1024, 4),
+            (1e6, 64, 8),
+        ] {
+            let values = spread_values(20_000, spread);
+            let mut sketch = Stream::with_limits(100, max_bins);
+            for v in &values {
+                sketch.push(*v).unwrap();
+            }
+            let h = sketch.hist.as_ref().unwrap();
+            assert_eq!(h.shift, shift, "spread {spread}, {max_bins} bins");
+            assert!(h.pos.counts.len() <= max_bins && h.neg.counts.len() <= max_bins);
+            let err = sketch.quantile_error();
+            // Half a bin of 2^shift base bins, each 0.1% wide.
+            let half = 1.001f64.powf(2f64.powi(shift as i32) / 2.0) - 1.0;
+            assert!((err / half - 1.0).abs() < 1e-9, "{err} vs {half}");
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            for q in [0.0, 0.01, 0.05, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0] {
+                let rank = (q * (n - 1) as f64).round() as usize;
+                let near = &sorted[rank.saturating_sub(1)..(rank + 2).min(n)];
+                let got = sketch.quantile(q);
+                assert!(
+                    near.iter()
+                        .any(|v| (got - v).abs() <= err * v.abs() * 1.000_001),
+                    "spread {spread}, {max_bins} bins, q {q}: {got} vs {near:?} (error {err})"
+                );
+            }
+        }
+    }
+
+    /// The histogram is a function of the values: pushed in any order, or folded in chunks of
+    /// any size (each chunk coarsened on its own) and merged, it is the same, bin for bin,
+    /// and it is the unbounded histogram's base bins taken 2^shift together.
+    #[test]
+    fn bounded_histograms_do_not_depend_on_order_or_folding() {
+        let values = spread_values(6000, 1e4);
+        let pushed = |vals: &mut dyn Iterator<Item = f64>| {
+            let mut s = Stream::with_limits(0, 256);
+            for v in vals {
+                s.push(v).unwrap();
+            }
+            s
+        };
+        let forward = pushed(&mut values.iter().copied());
+        let backward = pushed(&mut values.iter().rev().copied());
+        assert_eq!(forward.hist, backward.hist);
+        for chunk in [1, 7, 100, 2999] {
+            let mut merged = Stream::with_limits(0, 256);
+            for part in values.chunks(chunk) {
+                merged.merge(&pushed(&mut part.iter().copied()));
+            }
+            assert_eq!(merged.hist, forward.hist, "chunks of {chunk}");
+        }
+        let h = forward.hist.unwrap();
+        assert!(h.shift > 0);
+        let mut fine = LogHistogram::default();
+        for v in &values {
+            fine.add(*v, usize::MAX);
+        }
+        for _ in 0..h.shift {
+            fine.coarsen();
+        }
+        assert_eq!(fine, h);
+    }
+
+    /// A part file's histogram that is wider than its stream allows, or coarser than its
+    /// values needed, is refused by name.
+    #[test]
+    fn histograms_outside_their_bounds_are_refused() {
+        let empty = Stream::with_limits(0, 256);
+        let mut s = empty.clone();
+        for v in spread_values(3000, 1e4) {
+            s.push(v).unwrap();
+        }
+        assert!(s.validate(&empty, 3000).is_ok());
+        let mut wide = s.clone();
+        wide.max_bins = 100_000;
+        let e = wide.validate(&Stream::with_limits(0, 100_000), 3000);
+        assert!(format!("{:?}", e.unwrap_err()).contains("shift"));
+        let mut far = s.clone();
+        far.hist.as_mut().unwrap().shift = 64;
+        let e = far.validate(&empty, 3000);
+        assert!(format!("{:?}", e.unwrap_err()).contains("is 64; expected fewer coarsenings"));
+        let mut narrow = s.clone();
+        narrow.hist.as_mut().unwrap().shift -= 1;
+        narrow.hist.as_mut().unwrap().pos.counts.extend([0; 300]);
+        let e = narrow.validate(&empty, 3000);
+        assert!(format!("{:?}", e.unwrap_err()).contains("expected at most 256"));
     }
 
     #[test]

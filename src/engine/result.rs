@@ -441,8 +441,8 @@ pub struct OptionStats {
 impl OptionStats {
     fn new(horizon: usize) -> OptionStats {
         OptionStats {
-            by_month: vec![Stream::default(); horizon],
-            cumulative: vec![Stream::default(); horizon],
+            by_month: vec![Stream::monthly(); horizon],
+            cumulative: vec![Stream::monthly(); horizon],
             cash_by_month: vec![Moments::default(); horizon],
             capex_by_month: vec![Moments::default(); horizon],
             api_by_month: vec![Moments::default(); horizon],

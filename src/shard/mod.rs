@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 /// What the header's `format` says.
 pub const FORMAT: &str = "breakeven part";
 /// The version of the part format; parts of another are refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Most shards a run may be cut into: merge holds every part open at once.
 pub const MAX_SHARDS: u64 = 1_000;
 /// Longest line of a part [bytes]: one batch's fold of 100 paths is well under a megabyte for

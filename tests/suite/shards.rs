@@ -470,7 +470,7 @@ fn reshaped_parts_are_refused() {
             "bins far out",
             2,
             |v| {
-                v["state"][0]["options"][0]["total"]["hist"] = serde_json::json!({"pos": {"start": 18446744073709551615u64, "counts": [1]}, "neg": {"start": 0, "counts": []}, "zero": 0});
+                v["state"][0]["options"][0]["total"]["hist"] = serde_json::json!({"pos": {"start": 18446744073709551615u64, "counts": [1]}, "neg": {"start": 0, "counts": []}, "zero": 0, "shift": 0});
             },
             "state.0.options[0].total.hist",
         ),
