@@ -26,9 +26,9 @@ pub const DEFAULT_EXACT_CAP: usize = 10_000;
 pub const DEFAULT_MAX_BINS: usize = 8192;
 /// Values a month's stream keeps exactly (small runs stay exact).
 pub const MONTHLY_EXACT_CAP: usize = 1000;
-/// Bins a month's histogram keeps a sign at most (8 KiB): 0.1% bins over a factor of
-/// e^1.02 ≈ 2.8, 0.2% over 7.8, 0.4% over 60.
-pub const MONTHLY_MAX_BINS: usize = 1024;
+/// Bins a month's histogram keeps a sign at most (16 KiB): 0.1% bins over a factor of
+/// e^2.05 ≈ 7.8 between the smallest and largest value, 0.2% over 60, 0.4% over 3,600.
+pub const MONTHLY_MAX_BINS: usize = 2048;
 
 /// Relative width of a histogram bin.
 const BIN_WIDTH: f64 = 1e-3;
