@@ -460,19 +460,7 @@ impl Fleet {
                 (*gpus as f64 * per_gpu, *gpus)
             }
             FleetKind::Autoscaled { scaler, .. } => {
-                let want = crate::stats::ceil_count(
-                    (start_backlog + work) / (per_gpu * scaler.target_utilisation),
-                );
-                // GPUs come in whole replicas.
-                let g = self.shape.gpus_per_replica.max(1);
-                let want = want.max(0.0) as u32;
-                // (An integer division an hour otherwise, for one GPU a replica.)
-                let want = if g == 1 {
-                    want
-                } else {
-                    want.div_ceil(g).saturating_mul(g)
-                };
-                let want = want.clamp(scaler.min, scaler.max);
+                let want = self.wanted_gpus(scaler, start_backlog + work);
                 let keep = scaler.min_billed_hours as usize;
                 // A started GPU stays (and is billed) for its minimum billed time.
                 let active = if keep == 1 {
@@ -521,6 +509,82 @@ impl Fleet {
                 state.active = (bill.billed_s / 3600.0).ceil() as u32;
                 (*max_workers as f64 * 3600.0, *max_workers)
             }
+        }
+    }
+
+    /// GPUs an autoscaler asks for with `work` [GPU-s] to do in the hour: enough for its
+    /// target utilisation, in whole replicas, within its bounds.
+    #[inline(always)]
+    fn wanted_gpus(&self, scaler: &Autoscaler, work: f64) -> u32 {
+        let want = crate::stats::ceil_count(
+            work / (self.usable_seconds_per_gpu_hour * scaler.target_utilisation),
+        );
+        // GPUs come in whole replicas.
+        let g = self.shape.gpus_per_replica.max(1);
+        let want = want.max(0.0) as u32;
+        // (An integer division an hour otherwise, for one GPU a replica.)
+        let want = if g == 1 {
+            want
+        } else {
+            want.div_ceil(g).saturating_mul(g)
+        };
+        want.clamp(scaler.min, scaler.max)
+    }
+
+    /// When an hour whose work [GPU-s] lies in `lo..=hi` is linear in its work from `state`
+    /// by the fluid rule: nothing waiting before or after, nothing overflowed, no wait, and
+    /// the same size (so the same next state) for any work in the range. Then its capacity
+    /// [GPU-s] and GPU-hours billed; [`Fleet::rest_hour`] moves the state as such an hour
+    /// does. An always-on fleet is linear up to its capacity; an autoscaler, at any size, while
+    /// the work keeps it at that size and within what it has running (so a fleet that started
+    /// from zero GPUs is linear once it runs). `None` for serverless workers.
+    #[inline]
+    pub fn linear_hour(&self, state: &FleetState, lo: f64, hi: f64) -> Option<(f64, f64)> {
+        if state.backlog > 0.0 {
+            return None;
+        }
+        let per_gpu = self.usable_seconds_per_gpu_hour;
+        let (capacity, billed) = match &self.kind {
+            FleetKind::Rented { gpus, .. } | FleetKind::Owned { gpus, .. } => {
+                (*gpus as f64 * per_gpu, *gpus as f64)
+            }
+            FleetKind::Autoscaled { scaler, .. } => {
+                let want = self.wanted_gpus(scaler, hi);
+                if self.wanted_gpus(scaler, lo) != want {
+                    return None;
+                }
+                // As `open_hour` moves it: the GPUs still within their minimum billed time
+                // stay.
+                let keep = scaler.min_billed_hours as usize;
+                let kept = if keep <= 1 {
+                    0
+                } else {
+                    let r = &state.recent;
+                    r[r.len().saturating_sub(keep - 1)..]
+                        .iter()
+                        .copied()
+                        .max()
+                        .unwrap_or(0)
+                };
+                let active = want.max(kept);
+                let started = active.saturating_sub(state.active) as f64;
+                let delay = scaler.scale_up_delay_minutes * 60.0;
+                (
+                    (active as f64 - started) * per_gpu + started * (per_gpu - delay).max(0.0),
+                    active as f64,
+                )
+            }
+            FleetKind::Serverless { .. } => return None,
+        };
+        (hi <= capacity).then_some((capacity, billed))
+    }
+
+    /// Move `state` through an hour [`Fleet::linear_hour`] found linear, with `work` in its
+    /// range.
+    #[inline]
+    pub fn rest_hour(&self, state: &mut FleetState, work: f64) {
+        if let FleetKind::Autoscaled { .. } = self.kind {
+            self.open_hour(state, work, 0.0, &mut HourOutcome::default());
         }
     }
 
@@ -732,6 +796,97 @@ mod tests {
             Arc::new(QueueCache::default()),
         ));
         f
+    }
+
+    /// An autoscaled fleet of 3,600 s GPUs (replicas of `per_replica`) that overflows after
+    /// 60 s of queue.
+    fn autoscaled(min: u32, max: u32, keep: u32, delay_minutes: f64, per_replica: u32) -> Fleet {
+        let mut f = fixed(0, 3600.0);
+        f.kind = FleetKind::Autoscaled {
+            scaler: Autoscaler {
+                min,
+                max,
+                target_utilisation: 0.7,
+                scale_up_delay_minutes: delay_minutes,
+                min_billed_hours: keep,
+            },
+            gpu_hours_item: 0,
+        };
+        f.max_queue_seconds = 60.0;
+        f.shape.gpus_per_replica = per_replica;
+        f
+    }
+
+    /// Whenever `linear_hour` calls an hour linear, every work in its range steps as it says:
+    /// nothing waits or overflows, capacity and GPU-hours as given, busy time the work itself,
+    /// and the fleet left as `rest_hour` leaves it; over random fleets, histories and ranges,
+    /// most of them away from rest, and enough of them called linear to mean something.
+    #[test]
+    fn a_linear_hour_steps_as_the_fleet_would() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let (mut linear, mut away) = (0, 0);
+        for case in 0..20_000 {
+            let f = match case % 4 {
+                0 => fixed(rng.random_range(1..4), 3600.0),
+                1 => autoscaled(0, 6, 1, 5.0, 1),
+                2 => autoscaled(1, 8, rng.random_range(1..5), 10.0, 1),
+                _ => autoscaled(0, 8, rng.random_range(1..4), 3.0, 2),
+            };
+            // A history an autoscaler could have: a few hours of random work.
+            let mut state = f.initial_state();
+            for _ in 0..rng.random_range(0..6) {
+                let w = rng.random_range(0.0..20_000.0);
+                f.step(&mut state, w, w);
+            }
+            if state.backlog > 0.0 {
+                assert!(
+                    f.linear_hour(&state, 0.0, 1.0).is_none(),
+                    "a backlog is not linear"
+                );
+                continue;
+            }
+            let mid: f64 = rng.random_range(0.0..20_000.0);
+            let half = mid * rng.random_range(0.0..0.3);
+            let (lo, hi) = (mid - half, mid + half);
+            let Some((capacity, billed)) = f.linear_hour(&state, lo, hi) else {
+                continue;
+            };
+            linear += 1;
+            away += usize::from(state.active > 0 && f.fixed_gpus().is_none());
+            let mut rested = state.clone();
+            f.rest_hour(&mut rested, mid);
+            for work in [lo.max(0.0), mid, hi, rng.random_range(lo..=hi).max(0.0)] {
+                let mut s = state.clone();
+                let out = f.step(&mut s, work, work);
+                assert_eq!(
+                    out.overflow_share, 0.0,
+                    "case {case}: work {work} overflowed"
+                );
+                assert_eq!(s.backlog, 0.0, "case {case}: work {work} left a backlog");
+                assert_eq!(out.wait_seconds, 0.0, "case {case}: work {work} waited");
+                assert_eq!(out.capacity_seconds, capacity, "case {case}: work {work}");
+                assert_eq!(out.billed_gpu_hours, billed, "case {case}: work {work}");
+                assert!((out.busy_seconds - work).abs() <= 1e-9 * work.max(1.0));
+                assert_eq!((s.active, &s.recent), (rested.active, &rested.recent));
+            }
+        }
+        assert!(
+            linear > 3_000 && away > 1_000,
+            "linear {linear}, away from rest {away}"
+        );
+        // Serverless workers are never linear.
+        let mut f = fixed(1, 3600.0);
+        f.kind = FleetKind::Serverless {
+            max_workers: 2,
+            billing: ServerlessBilling {
+                gpu_seconds_item: 0,
+                cold_start_seconds: 10.0,
+                idle_timeout_seconds: 5.0,
+                increment_seconds: 1.0,
+            },
+        };
+        assert!(f.linear_hour(&FleetState::default(), 0.0, 1.0).is_none());
     }
 
     #[test]

@@ -12,17 +12,20 @@ use crate::scenario::HOURS_PER_MONTH;
 use rust_decimal::Decimal;
 
 impl PathScratch {
-    /// Add the month's pooled counts (fleets at rest serve them whole), then route every
-    /// count of the month to the items that bill it.
+    /// Add the month's pooled counts (fleets linear in them serve them whole), then route
+    /// every count of the month to the items that bill it. `pooled_hours` of them found the
+    /// fleets at rest; when `moved`, others were pooled where the fleets were, and billed as
+    /// they went ([`PathScratch::linear_hour`]).
     pub fn add_pooled(
         &mut self,
         e: &Engine,
         counts: &[f64],
         sampled: &[StreamId],
         pooled_hours: f64,
+        moved: bool,
     ) {
         for (i, n) in counts.iter().enumerate() {
-            if pooled_hours > 0.0 || sampled.binary_search(&StreamId(i)).is_err() {
+            if pooled_hours > 0.0 || moved || sampled.binary_search(&StreamId(i)).is_err() {
                 self.month_counts[i] += n;
                 self.pooled_counts[i] = *n;
             } else {

@@ -190,6 +190,11 @@ pub struct Engine {
     /// `Fleet::step_queue_into`, its reference (the same figures, tested).
     #[doc(hidden)]
     pub lean_queue_months: bool,
+    /// Pool the fluid fleets' hours that are linear where the fleets are (an autoscaler that
+    /// holds its size, `PathScratch::linear_hour`), not only those at rest; false samples
+    /// them, as the reference sampler does every hour (tests compare the two).
+    #[doc(hidden)]
+    pub linear_hours: bool,
     /// For each option, what the lean month loop's steps depend on (None for options it does
     /// not step): two options with the same steps them alike, hour for hour, whatever they
     /// pay (`hour::stepping_signature`).
@@ -312,6 +317,7 @@ impl Engine {
             suffix_share_sq,
             projection,
             lean_queue_months: true,
+            linear_hours: true,
             stepping,
         })
     }

@@ -111,6 +111,8 @@ impl Engine {
                 -1.0
             };
             let (mut pooled_share, mut pooled_share_sq, mut pooled_hours) = (0.0, 0.0, 0.0);
+            // Hours pooled away from rest ([`PathScratch::linear_hour`]), billed as they went.
+            let mut moved_hours = false;
             if predraw {
                 let b = burst.as_ref().expect("predraw needs bursts");
                 bursts.clear();
@@ -180,10 +182,19 @@ impl Engine {
                 }
             } else {
                 for (t, &share) in self.shares[m].iter().enumerate() {
-                    if share <= cutoff {
+                    // At rest and linear (no state to move), or linear where the fleets
+                    // are (an autoscaler that holds its size): pooled either way.
+                    let rest = share <= cutoff;
+                    if rest || (pooled && self.linear_hours && p.linear_hour(self, vm * share, cv))
+                    {
                         pooled_share += share;
                         pooled_share_sq += share * share;
-                        pooled_hours += 1.0;
+                        if rest {
+                            pooled_hours += 1.0;
+                        } else {
+                            moved_hours = true;
+                            cutoff = p.common_cutoff(self, &cutoffs);
+                        }
                         if let Some(g) = drawn {
                             pooled_burst_share += share * g[t];
                         }
@@ -229,7 +240,7 @@ impl Engine {
                     draw_pooled(rng, mean, var_extra)?
                 };
             }
-            p.add_pooled(self, &counts, sampled, pooled_hours);
+            p.add_pooled(self, &counts, sampled, pooled_hours, moved_hours);
             p.close_queued(self, pooled, fluid)?;
             p.close_month(self, &x, m, vm * self.month_share_total[m])?;
         }

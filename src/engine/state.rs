@@ -4,7 +4,7 @@
 
 use super::projection::{MonthSums, StatelessScratch, StatelessTotals};
 use super::result::{OptionPath, PathLatency, PathResult, RowTally, WeekTrace};
-use super::{Engine, ItemKind};
+use super::{Engine, ItemKind, LINEAR_SIGMAS};
 use crate::error::Result;
 use crate::fleet::{Fleet, FleetState, HourOutcome, PathTables};
 use crate::money::{self, Usd};
@@ -267,6 +267,9 @@ pub(super) struct PathScratch {
     pub hot_totals: Vec<StatelessTotals>,
     /// The hour being stepped, reused.
     pub hour_out: HourOutcome,
+    /// Each fluid fleet's capacity and GPU-hours in the hour [`PathScratch::linear_hour`]
+    /// is deciding.
+    linear: Vec<(f64, f64)>,
     /// Each fleet's own generator for splitting its month counts into served and overflowed
     /// (fast sampler), seeded from the path and the option: what one option draws never
     /// moves another's draws, so a what-if on one option leaves the others' paths exactly
@@ -388,6 +391,7 @@ impl PathScratch {
             hot_scratch: StatelessScratch::default(),
             hot_totals: vec![StatelessTotals::default(); n_fleets],
             hour_out: HourOutcome::default(),
+            linear: vec![(0.0, 0.0); n_fleets],
         }
     }
 
@@ -432,6 +436,37 @@ impl PathScratch {
                 }
             })
             .fold(f64::INFINITY, f64::min)
+    }
+
+    /// True when an hour expecting `assets` (burst coefficient of variation `cv`) is linear
+    /// for every fluid fleet where it is now, its work within [`LINEAR_SIGMAS`] standard
+    /// deviations of its mean ([`Fleet::linear_hour`]); then the hour is billed to each
+    /// fleet's month and moves its state, and its counts are pooled with the month's.
+    pub fn linear_hour(&mut self, e: &Engine, assets: f64, cv: f64) -> bool {
+        let n = e.n_fluid;
+        for (k, &o) in e.fleets[..n].iter().enumerate() {
+            let Some(f) = &e.option(o).fleet else {
+                continue;
+            };
+            let run = &self.opts[o.0];
+            let mean = assets * run.k1;
+            let spread = LINEAR_SIGMAS * (assets * run.k2 + (cv * mean).powi(2)).sqrt();
+            match f.linear_hour(&run.state, mean - spread, mean + spread) {
+                Some(hour) => self.linear[k] = hour,
+                None => return false,
+            }
+        }
+        for (k, &o) in e.fleets[..n].iter().enumerate() {
+            let Some(f) = &e.option(o).fleet else {
+                continue;
+            };
+            let run = &mut self.opts[o.0];
+            let (capacity, billed) = self.linear[k];
+            run.month.cap += capacity;
+            run.month.billed_hours += billed;
+            f.rest_hour(&mut run.state, assets * run.k1);
+        }
+        true
     }
 
     /// The path's result.
