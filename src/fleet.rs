@@ -579,6 +579,48 @@ impl Fleet {
         (hi <= capacity).then_some((capacity, billed))
     }
 
+    /// The work [GPU-s] an hour may bring, from `state`, and leave the fleet exactly as it
+    /// is, linear in its work (nothing waits or overflows): `lo < work <= hi`, with the
+    /// hour's capacity [GPU-s] and GPU-hours billed. An always-on fleet with nothing waiting
+    /// holds up to its capacity; an autoscaler running `n` GPUs while the work asks for `n`
+    /// (so a replica's worth below `n` is its lower edge, unless `n` is its minimum). `None`
+    /// when no hour holds (a backlog, serverless workers). Such an hour still moves an
+    /// autoscaler's recent sizes ([`Fleet::rest_hour`]).
+    pub fn hold_band(&self, state: &FleetState) -> Option<(f64, f64, f64, f64)> {
+        if state.backlog > 0.0 {
+            return None;
+        }
+        let per_gpu = self.usable_seconds_per_gpu_hour;
+        match &self.kind {
+            FleetKind::Rented { gpus, .. } | FleetKind::Owned { gpus, .. } => {
+                let capacity = *gpus as f64 * per_gpu;
+                Some((f64::NEG_INFINITY, capacity, capacity, *gpus as f64))
+            }
+            FleetKind::Autoscaled { scaler, .. } => {
+                let n = state.active;
+                let step = per_gpu * scaler.target_utilisation;
+                let g = self.shape.gpus_per_replica.max(1);
+                // The size asked for is a whole number of replicas of ⌈work / step⌉ GPUs,
+                // within the bounds: n exactly when ⌈work / step⌉ is over the replica below n
+                // (n above its minimum) and at most the whole replicas within n (n under its
+                // maximum).
+                let lo = if n > scaler.min {
+                    (n.div_ceil(g) - 1) as f64 * g as f64 * step
+                } else {
+                    f64::NEG_INFINITY
+                };
+                let capacity = n as f64 * per_gpu;
+                let hi = if n < scaler.max {
+                    (n / g * g) as f64 * step
+                } else {
+                    capacity
+                };
+                (lo < hi).then_some((lo, hi, capacity, n as f64))
+            }
+            FleetKind::Serverless { .. } => None,
+        }
+    }
+
     /// Move `state` through an hour [`Fleet::linear_hour`] found linear, with `work` in its
     /// range.
     #[inline]
@@ -632,9 +674,13 @@ impl Fleet {
         out.busy_seconds =
             (start_backlog + work * (1.0 - out.overflow_share) - state.backlog).max(0.0);
         self.close_hour(out, capacity);
-        // Fluid FIFO: an image of this hour waits for the backlog ahead of it.
+        // Fluid FIFO: an image of this hour waits for the backlog ahead of it (most hours
+        // have none, and skip the divisions).
+        let queued = start_backlog + state.backlog;
         if capacity > 0.0 {
-            out.wait_seconds = (start_backlog + state.backlog) / 2.0 / (capacity / 3600.0);
+            if queued > 0.0 {
+                out.wait_seconds = queued / 2.0 / (capacity / 3600.0);
+            }
         } else if work > 0.0 {
             out.wait_seconds = f64::INFINITY;
         }
@@ -875,6 +921,79 @@ mod tests {
             linear > 3_000 && away > 1_000,
             "linear {linear}, away from rest {away}"
         );
+        // The band that holds a fleet where it is: every work inside steps linearly and leaves
+        // the size as it was; just outside a finite edge the size or the overflow changes.
+        let mut held = 0;
+        for case in 0..20_000 {
+            let f = match case % 4 {
+                0 => fixed(rng.random_range(1..4), 3600.0),
+                1 => autoscaled(0, 6, 1, 5.0, 1),
+                2 => autoscaled(1, 8, rng.random_range(1..5), 10.0, 1),
+                _ => autoscaled(rng.random_range(0..3), 7, rng.random_range(1..4), 3.0, 2),
+            };
+            let mut state = f.initial_state();
+            for _ in 0..rng.random_range(0..6) {
+                let w = rng.random_range(0.0..20_000.0);
+                f.step(&mut state, w, w);
+            }
+            let Some((lo, hi, capacity, billed)) = f.hold_band(&state) else {
+                assert!(
+                    state.backlog > 0.0,
+                    "case {case}: only a backlog holds nowhere"
+                );
+                continue;
+            };
+            held += 1;
+            // Where a hold leaves it (an autoscaler's recent sizes move on by one).
+            let mut rested = state.clone();
+            f.rest_hour(&mut rested, hi);
+            let inside = [
+                hi,
+                if lo.is_finite() {
+                    lo + 1e-6 * lo.abs().max(1.0)
+                } else {
+                    0.0
+                },
+                rng.random_range(lo.max(0.0)..=hi),
+            ];
+            for work in inside {
+                if work <= lo || work < 0.0 {
+                    continue;
+                }
+                let mut s = state.clone();
+                let out = f.step(&mut s, work, work);
+                assert_eq!(
+                    out.overflow_share, 0.0,
+                    "case {case}: {work} in ({lo}, {hi}]"
+                );
+                assert_eq!((s.backlog, out.wait_seconds), (0.0, 0.0), "case {case}");
+                assert_eq!(
+                    (out.capacity_seconds, out.billed_gpu_hours),
+                    (capacity, billed)
+                );
+                assert_eq!(
+                    s.active, state.active,
+                    "case {case}: {work} in ({lo}, {hi}]"
+                );
+                assert_eq!(s.recent, rested.recent, "case {case}");
+                // As linear_hour has it.
+                assert_eq!(f.linear_hour(&state, work, work), Some((capacity, billed)));
+            }
+            for work in [hi * (1.0 + 1e-9) + 1e-9, lo - 1e-6 * lo.abs().max(1.0)] {
+                if !work.is_finite() || work < 0.0 {
+                    continue;
+                }
+                let mut s = state.clone();
+                let out = f.step(&mut s, work, work);
+                assert!(
+                    out.overflow_share > 0.0
+                        || s.backlog > 0.0
+                        || (s.active, &s.recent) != (rested.active, &rested.recent),
+                    "case {case}: {work} outside ({lo}, {hi}] held the fleet"
+                );
+            }
+        }
+        assert!(held > 10_000, "held {held}");
         // Serverless workers are never linear.
         let mut f = fixed(1, 3600.0);
         f.kind = FleetKind::Serverless {

@@ -112,7 +112,7 @@ impl Engine {
             };
             let (mut pooled_share, mut pooled_share_sq, mut pooled_hours) = (0.0, 0.0, 0.0);
             // Hours pooled away from rest ([`PathScratch::linear_hour`]), billed as they went.
-            let mut moved_hours = false;
+            let mut away_hours = false;
             if predraw {
                 let b = burst.as_ref().expect("predraw needs bursts");
                 bursts.clear();
@@ -184,16 +184,36 @@ impl Engine {
                 for (t, &share) in self.shares[m].iter().enumerate() {
                     // At rest and linear (no state to move), or linear where the fleets
                     // are (an autoscaler that holds its size): pooled either way.
-                    let rest = share <= cutoff;
-                    if rest || (pooled && self.linear_hours && p.linear_hour(self, vm * share, cv))
-                    {
+                    let bands = pooled && self.linear_hours;
+                    if bands {
+                        // Within the band that holds every fleet where it is: pooled, billed
+                        // in one go before anything steps a fleet.
+                        let a = vm * share;
+                        let (lo, hi) = p.hold_band(self, cv);
+                        if lo < a && a <= hi {
+                            p.add_held_hour();
+                            away_hours = true;
+                            pooled_share += share;
+                            pooled_share_sq += share * share;
+                            if let Some(g) = drawn {
+                                pooled_burst_share += share * g[t];
+                            }
+                            continue;
+                        }
+                        p.bill_held(self);
+                    }
+                    let rest = !bands && share <= cutoff;
+                    let mut moved = false;
+                    if rest || (bands && p.linear_hour(self, vm * share, cv, &mut moved)) {
                         pooled_share += share;
                         pooled_share_sq += share * share;
                         if rest {
                             pooled_hours += 1.0;
                         } else {
-                            moved_hours = true;
-                            cutoff = p.common_cutoff(self, &cutoffs);
+                            away_hours = true;
+                        }
+                        if moved {
+                            p.hold = None;
                         }
                         if let Some(g) = drawn {
                             pooled_burst_share += share * g[t];
@@ -201,10 +221,13 @@ impl Engine {
                         continue;
                     }
                     sample_hour(t, rate(t, share, rng), &mut p, rng)?;
-                    if pooled {
+                    if bands {
+                        p.hold = None;
+                    } else if pooled {
                         cutoff = p.common_cutoff(self, &cutoffs);
                     }
                 }
+                p.bill_held(self);
             }
             if let Some(pj) = projection {
                 p.close_projected_month(pj, rng);
@@ -240,7 +263,7 @@ impl Engine {
                     draw_pooled(rng, mean, var_extra)?
                 };
             }
-            p.add_pooled(self, &counts, sampled, pooled_hours, moved_hours);
+            p.add_pooled(self, &counts, sampled, pooled_hours, away_hours);
             p.close_queued(self, pooled, fluid)?;
             p.close_month(self, &x, m, vm * self.month_share_total[m])?;
         }
@@ -268,16 +291,53 @@ impl Engine {
 /// The `a ≥ 0` at which `a·k1 + L·√(a·k2 + (cv·a·k1)²) = thr` (L = [`LINEAR_SIGMAS`]): the
 /// smaller root of `a²·k1²(1 − L²cv²) − a(2·thr·k1 + L²k2) + thr² = 0`, in the form that
 /// stays accurate when the quadratic term vanishes.
-fn linear_limit(thr: f64, k1: f64, k2: f64, cv: f64) -> f64 {
+pub(super) fn linear_limit(thr: f64, k1: f64, k2: f64, cv: f64) -> f64 {
     let l2 = LINEAR_SIGMAS * LINEAR_SIGMAS;
     let a = k1 * k1 * (1.0 - l2 * cv * cv);
     let b = 2.0 * thr * k1 + l2 * k2;
     2.0 * thr * thr / (b + (b * b - 4.0 * a * thr * thr).max(0.0).sqrt())
 }
 
+/// The `a ≥ 0` above which `a·k1 − L·√(a·k2 + (cv·a·k1)²)` exceeds `floor ≥ 0` (the work's
+/// mean less [`LINEAR_SIGMAS`] standard deviations stays over it): the larger root of the
+/// quadratic of [`linear_limit`]; infinite when the bursts spread the work so wide (cv ≥ 1/L)
+/// that no mean clears the floor with that margin.
+pub(super) fn linear_floor(floor: f64, k1: f64, k2: f64, cv: f64) -> f64 {
+    let l2 = LINEAR_SIGMAS * LINEAR_SIGMAS;
+    let a = k1 * k1 * (1.0 - l2 * cv * cv);
+    if a <= 0.0 {
+        return f64::INFINITY;
+    }
+    let b = 2.0 * floor * k1 + l2 * k2;
+    (b + (b * b - 4.0 * a * floor * floor).max(0.0).sqrt()) / (2.0 * a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linear_floor_puts_the_bound_on_the_floor() {
+        for &(floor, k1, k2, cv) in &[
+            (2520.0, 0.93, 1.33, 0.0),
+            (0.0, 0.93, 1.33, 0.0),
+            (7200.0, 2.0, 5.0, 0.1),
+            (100.0, 0.01, 0.0001, 0.0),
+        ] {
+            let a = linear_floor(floor, k1, k2, cv);
+            let bound = a * k1 - LINEAR_SIGMAS * (a * k2 + (cv * a * k1).powi(2)).sqrt();
+            assert!(
+                a > 0.0 && (bound - floor).abs() <= 1e-9 * floor.max(1.0),
+                "{floor} {k1} {k2} {cv}: a {a}, bound {bound}"
+            );
+            // Above it the bound clears the floor; below it (and above the limit) it does not.
+            let above = a * 1.01;
+            let lower =
+                above * k1 - LINEAR_SIGMAS * (above * k2 + (cv * above * k1).powi(2)).sqrt();
+            assert!(lower > floor);
+        }
+        assert_eq!(linear_floor(100.0, 1.0, 1.0, 0.3), f64::INFINITY);
+    }
 
     #[test]
     fn linear_limit_puts_the_bound_on_the_threshold() {

@@ -270,6 +270,18 @@ pub(super) struct PathScratch {
     /// Each fluid fleet's capacity and GPU-hours in the hour [`PathScratch::linear_hour`]
     /// is deciding.
     linear: Vec<(f64, f64)>,
+    /// The fluid fleet [`PathScratch::linear_hour`] found not linear last.
+    linear_first: usize,
+    /// Each fluid fleet's hold band ([`Fleet::hold_band`]) in expected assets an hour,
+    /// `lo < a <= hi` with near certainty, and the work, capacity and GPU-hours of such an
+    /// hour; None when no hour holds it.
+    /// Kept with what of the state it was found for (backlog or not, GPUs running).
+    holds: Vec<Option<((bool, u32), Option<Hold>)>>,
+    /// The assets an hour may expect and hold every fluid fleet: `lo < a <= hi`; None when
+    /// the states changed since they were found.
+    pub hold: Option<(f64, f64)>,
+    /// Hours held since the fleets' months were last billed for them.
+    held: f64,
     /// Each fleet's own generator for splitting its month counts into served and overflowed
     /// (fast sampler), seeded from the path and the option: what one option draws never
     /// moves another's draws, so a what-if on one option leaves the others' paths exactly
@@ -392,6 +404,10 @@ impl PathScratch {
             hot_totals: vec![StatelessTotals::default(); n_fleets],
             hour_out: HourOutcome::default(),
             linear: vec![(0.0, 0.0); n_fleets],
+            linear_first: 0,
+            holds: vec![None; n_fleets],
+            hold: None,
+            held: 0.0,
         }
     }
 
@@ -442,18 +458,40 @@ impl PathScratch {
     /// for every fluid fleet where it is now, its work within [`LINEAR_SIGMAS`] standard
     /// deviations of its mean ([`Fleet::linear_hour`]); then the hour is billed to each
     /// fleet's month and moves its state, and its counts are pooled with the month's.
-    pub fn linear_hour(&mut self, e: &Engine, assets: f64, cv: f64) -> bool {
+    /// `moved` is set when some fleet's state changed (so the rest cut-off may have).
+    pub fn linear_hour(&mut self, e: &Engine, assets: f64, cv: f64, moved: &mut bool) -> bool {
         let n = e.n_fluid;
-        for (k, &o) in e.fleets[..n].iter().enumerate() {
+        // The fleet that was not linear last time is the likeliest not to be now: ask it
+        // first, so most hours that are not linear cost one fleet's check.
+        let first = self.linear_first.min(n.saturating_sub(1));
+        for k in (first..n).chain(0..first) {
+            let o = e.fleets[k];
             let Some(f) = &e.option(o).fleet else {
                 continue;
             };
+            // A fleet the hour holds where it is needs no more asking.
+            if let Some((_, Some(h))) = self.holds[k] {
+                if h.lo < assets && assets <= h.hi {
+                    self.linear[k] = (h.capacity, h.billed);
+                    continue;
+                }
+            }
             let run = &self.opts[o.0];
             let mean = assets * run.k1;
-            let spread = LINEAR_SIGMAS * (assets * run.k2 + (cv * mean).powi(2)).sqrt();
+            let var = assets * run.k2;
+            let spread = LINEAR_SIGMAS
+                * if cv == 0.0 {
+                    var
+                } else {
+                    var + (cv * mean).powi(2)
+                }
+                .sqrt();
             match f.linear_hour(&run.state, mean - spread, mean + spread) {
                 Some(hour) => self.linear[k] = hour,
-                None => return false,
+                None => {
+                    self.linear_first = k;
+                    return false;
+                }
             }
         }
         for (k, &o) in e.fleets[..n].iter().enumerate() {
@@ -464,9 +502,106 @@ impl PathScratch {
             let (capacity, billed) = self.linear[k];
             run.month.cap += capacity;
             run.month.billed_hours += billed;
-            f.rest_hour(&mut run.state, assets * run.k1);
+            if f.fixed_gpus().is_none() {
+                let before = (run.state.active, run.state.recent.len());
+                f.rest_hour(&mut run.state, assets * run.k1);
+                *moved |= before != (run.state.active, run.state.recent.len())
+                    || run.state.recent.len() > 1;
+            }
         }
         true
+    }
+
+    /// The assets an hour may expect and hold every fluid fleet where it is, found anew
+    /// when the states have changed (see [`PathScratch::hold`]).
+    pub fn hold_band(&mut self, e: &Engine, cv: f64) -> (f64, f64) {
+        if let Some(band) = self.hold {
+            return band;
+        }
+        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        for (k, &o) in e.fleets[..e.n_fluid].iter().enumerate() {
+            let Some(f) = &e.option(o).fleet else {
+                continue;
+            };
+            let run = &self.opts[o.0];
+            // A hold band depends on the state only through these: most hours that step a
+            // fleet leave them as they were.
+            let key = (run.state.backlog > 0.0, run.state.active);
+            if let Some((cached, hold)) = self.holds[k] {
+                if cached == key {
+                    match hold {
+                        Some(h) => (lo, hi) = (lo.max(h.lo), hi.min(h.hi)),
+                        None => (lo, hi) = (f64::INFINITY, f64::NEG_INFINITY),
+                    }
+                    continue;
+                }
+            }
+            let hold = f
+                .hold_band(&run.state)
+                .and_then(|(lo_w, hi_w, capacity, billed)| {
+                    let (k1, k2) = (run.k1, run.k2);
+                    let (lo_a, hi_a) = if k1 <= 0.0 {
+                        // No work whatever the hour brings.
+                        let holds = lo_w < 0.0 && hi_w >= 0.0;
+                        (f64::NEG_INFINITY, if holds { f64::INFINITY } else { -1.0 })
+                    } else {
+                        let lo_a = if lo_w == f64::NEG_INFINITY {
+                            f64::NEG_INFINITY
+                        } else {
+                            super::path::linear_floor(lo_w, k1, k2, cv)
+                        };
+                        (lo_a, super::path::linear_limit(hi_w, k1, k2, cv))
+                    };
+                    (lo_a < hi_a).then_some(Hold {
+                        lo: lo_a,
+                        hi: hi_a,
+                        work: hi_w.min(capacity),
+                        capacity,
+                        billed,
+                    })
+                });
+            self.holds[k] = Some((key, hold));
+            match hold {
+                Some(h) => (lo, hi) = (lo.max(h.lo), hi.min(h.hi)),
+                None => (lo, hi) = (f64::INFINITY, f64::NEG_INFINITY),
+            }
+        }
+        self.hold = Some((lo, hi));
+        (lo, hi)
+    }
+
+    /// Count an hour that holds every fluid fleet where it is.
+    #[inline]
+    pub fn add_held_hour(&mut self) {
+        self.held += 1.0;
+    }
+
+    /// Bill the hours held since the last call to each fluid fleet's month, and move the
+    /// autoscalers' recent sizes as those hours did; before anything else steps a fleet and
+    /// at the month's close.
+    pub fn bill_held(&mut self, e: &Engine) {
+        if self.held == 0.0 {
+            return;
+        }
+        let held = self.held;
+        self.held = 0.0;
+        for (k, &o) in e.fleets[..e.n_fluid].iter().enumerate() {
+            let (Some(f), Some((_, Some(h)))) = (&e.option(o).fleet, self.holds[k]) else {
+                continue;
+            };
+            let run = &mut self.opts[o.0];
+            run.month.cap += held * h.capacity;
+            run.month.billed_hours += held * h.billed;
+            if let crate::fleet::FleetKind::Autoscaled { scaler, .. } = &f.kind {
+                // A hold keeps the size, so only a history longer than this hour moves.
+                let keep = scaler.min_billed_hours as usize;
+                if keep > 1 {
+                    for _ in 0..(held as usize).min(keep) {
+                        f.rest_hour(&mut run.state, h.work);
+                    }
+                }
+            }
+        }
     }
 
     /// The path's result.
@@ -650,6 +785,19 @@ pub(super) fn wait_bin(wait: f64) -> usize {
         b += 1;
     }
     b
+}
+
+/// An hour that holds a fluid fleet where it is ([`PathScratch::hold_band`]).
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    /// Expected assets an hour: `lo < a <= hi`.
+    lo: f64,
+    hi: f64,
+    /// A work such an hour may bring [GPU-s].
+    work: f64,
+    /// Its capacity [GPU-s] and GPU-hours billed.
+    capacity: f64,
+    billed: f64,
 }
 
 /// Add `weight` images that waited `wait` seconds.
