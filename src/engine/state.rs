@@ -276,7 +276,7 @@ pub(super) struct PathScratch {
     /// `lo < a <= hi` with near certainty, and the work, capacity and GPU-hours of such an
     /// hour; None when no hour holds it.
     /// Kept with what of the state it was found for (backlog or not, GPUs running).
-    holds: Vec<Option<((bool, u32), Option<Hold>)>>,
+    holds: Vec<Option<(HoldKey, Option<Hold>)>>,
     /// The assets an hour may expect and hold every fluid fleet: `lo < a <= hi`; None when
     /// the states changed since they were found.
     pub hold: Option<(f64, f64)>,
@@ -786,6 +786,9 @@ pub(super) fn wait_bin(wait: f64) -> usize {
     }
     b
 }
+
+/// What of a fleet's state its hold band depends on: a backlog or not, and GPUs running.
+type HoldKey = (bool, u32);
 
 /// An hour that holds a fluid fleet where it is ([`PathScratch::hold_band`]).
 #[derive(Debug, Clone, Copy)]
