@@ -324,6 +324,9 @@ pub struct FleetState {
     pub active: u32,
     /// Recent desired fleet sizes, newest last (autoscaled minimum billing).
     pub recent: Vec<u32>,
+    /// Serverless workers: the path's hour bills by rate, when kept (None: each hour is
+    /// settled on its own, the reference).
+    pub bills: Option<Box<crate::serverless::BillTable>>,
 }
 
 /// What a fleet did in one hour.
@@ -499,7 +502,11 @@ impl Fleet {
                         cold_start_s: billing.cold_start_seconds,
                         increment_s: billing.increment_seconds,
                     };
-                    crate::serverless::bill_hour(&pool, requests / 3600.0, work / requests)
+                    let (rate, service) = (requests / 3600.0, work / requests);
+                    match state.bills.as_deref_mut() {
+                        Some(table) => table.bill(&pool, rate, service),
+                        None => crate::serverless::bill_hour(&pool, rate, service),
+                    }
                 } else {
                     crate::serverless::HourBill::default()
                 };

@@ -195,6 +195,10 @@ pub struct Engine {
     /// them, as the reference sampler does every hour (tests compare the two).
     #[doc(hidden)]
     pub linear_hours: bool,
+    /// Read serverless hours from a table of the path's hour bills by rate
+    /// (`serverless::BillTable`); false settles every hour on its own (the reference).
+    #[doc(hidden)]
+    pub serverless_tables: bool,
     /// For each option, what the lean month loop's steps depend on (None for options it does
     /// not step): two options with the same steps them alike, hour for hour, whatever they
     /// pay (`hour::stepping_signature`).
@@ -318,6 +322,7 @@ impl Engine {
             projection,
             lean_queue_months: true,
             linear_hours: true,
+            serverless_tables: true,
             stepping,
         })
     }

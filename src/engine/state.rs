@@ -330,7 +330,15 @@ impl PathScratch {
                     state: o
                         .fleet
                         .as_ref()
-                        .map(|f| f.initial_state())
+                        .map(|f| {
+                            let mut state = f.initial_state();
+                            if e.serverless_tables
+                                && matches!(f.kind, crate::fleet::FleetKind::Serverless { .. })
+                            {
+                                state.bills = Some(Box::default());
+                            }
+                            state
+                        })
                         .unwrap_or_default(),
                     month: MonthTally {
                         qty: vec![0.0; o.items.len()],

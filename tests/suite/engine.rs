@@ -756,6 +756,64 @@ max_queue_seconds = 120
     }
 }
 
+/// Serverless hours read from the path's table of hour bills by rate are the hours settled
+/// one by one: on app-feature and agency (serverless pools beside autoscaled and fixed
+/// fleets, bursty demand), every path's every option costs the same within 10⁻⁴ (relative)
+/// and makes the same images, with the tables and without.
+#[test]
+fn serverless_hours_from_the_bill_table_are_the_hours_settled() {
+    for name in ["app-feature", "agency"] {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
+        )
+        .unwrap();
+        let mut e = engine(&text);
+        assert!(
+            e.options.iter().any(|o| matches!(
+                o.fleet.as_ref().map(|f| &f.kind),
+                Some(breakeven::fleet::FleetKind::Serverless { .. })
+            )),
+            "{name} has a serverless pool"
+        );
+        let figures = |e: &Engine| -> Vec<[f64; 3]> {
+            let mut rows = Vec::new();
+            engine::run_with(
+                e,
+                &RunConfig::new(40, 2),
+                engine::unwatched(),
+                &|| e.new_result(),
+                Some(&mut |b: &[engine::PathResult]| {
+                    for p in b {
+                        rows.extend(
+                            p.options
+                                .iter()
+                                .map(|o| [o.total_usd, o.fleet_images, o.capacity_seconds]),
+                        );
+                    }
+                    Ok(())
+                }),
+            )
+            .unwrap();
+            rows
+        };
+        let tabled = figures(&e);
+        e.serverless_tables = false;
+        let settled = figures(&e);
+        assert_eq!(tabled.len(), settled.len());
+        let mut differ = 0;
+        for (r, (a, b)) in tabled.iter().zip(&settled).enumerate() {
+            differ += usize::from(a != b);
+            for (x, y) in a.iter().zip(b) {
+                assert!(
+                    (x - y).abs() <= 1e-4 * y.abs() + 1e-6,
+                    "{name} row {r}: tabled {a:?} vs settled {b:?}"
+                );
+            }
+        }
+        assert!(differ > 0, "{name}: the table was read");
+    }
+}
+
 /// The lean month loop for queue fleets that carry nothing between hours is the general
 /// hour-by-hour step, operation for operation: every path's every figure is the same to the
 /// bit, for fixed and autoscaled fleets (with a minimum of 0 and 1 and a scale-up delay) that
