@@ -52,6 +52,61 @@ impl PathScratch {
         }
     }
 
+    /// Step every fluid fleet through month `hours` drawn hour by hour: `hours` holds each
+    /// hour's counts of the `sampled` streams, one row an hour. Each fleet steps the month
+    /// on its own, the fleets side by side on the pool, as [`PathScratch::step_hour`] steps
+    /// them hour after hour (the same operations in the same order for each fleet, so the
+    /// same figures at any thread count).
+    pub fn step_fluid_month(&mut self, e: &Engine, sampled: &[StreamId], hours: &[f64]) {
+        use rayon::prelude::*;
+        let width = sampled.len().max(1);
+        for row in hours.chunks(width) {
+            for (j, &i) in sampled.iter().enumerate() {
+                self.month_counts[i.0] += row[j];
+            }
+        }
+        let n = e.n_fluid;
+        let mut fleet_of = vec![usize::MAX; self.opts.len()];
+        for (k, &o) in e.fleets[..n].iter().enumerate() {
+            fleet_of[o.0] = k;
+        }
+        let mut overs: Vec<Option<&mut Vec<f64>>> =
+            self.overflow_counts.iter_mut().map(Some).collect();
+        let mut months: Vec<(&Fleet, &mut OptionRun, &mut Vec<f64>)> = Vec::with_capacity(n);
+        for (o, run) in self.opts.iter_mut().enumerate() {
+            let (k, Some(f)) = (fleet_of[o], e.options[o].fleet.as_ref()) else {
+                continue;
+            };
+            if let Some(over) = overs.get_mut(k).and_then(Option::take) {
+                months.push((f, run, over));
+            }
+        }
+        months.into_par_iter().for_each(|(f, run, over)| {
+            // The fleet's streams among the sampled ones.
+            let cols: Vec<(usize, usize)> = f
+                .fleet_streams
+                .iter()
+                .filter_map(|i| sampled.binary_search(i).ok().map(|j| (j, i.0)))
+                .collect();
+            let mut out = HourOutcome::default();
+            for row in hours.chunks(width) {
+                let (mut work, mut requests) = (0.0, 0.0);
+                for &(j, i) in &cols {
+                    work += row[j] * f.stream_seconds[i];
+                    requests += row[j];
+                }
+                f.step_into(&mut run.state, work * run.speed, requests, &mut out);
+                let share = out.overflow_share;
+                record_hour(run, f, requests * (1.0 - share), &out, 1.0);
+                if share > 0.0 {
+                    for &(j, i) in &cols {
+                        over[i] += row[j] * share;
+                    }
+                }
+            }
+        });
+    }
+
     /// An hour drawn through the projection at rate `lam`: the fluid fleets see their work
     /// and requests; the rest of the hour's counts join the month's sums.
     pub fn projected_hour<R: Rng + ?Sized>(

@@ -95,6 +95,8 @@ use std::sync::Arc;
 pub const NORMAL_APPROX_MIN_MEAN: f64 = 500.0;
 /// Standard deviations of headroom before an hour is treated as possibly non-linear.
 pub const LINEAR_SIGMAS: f64 = 7.0;
+/// Fluid fleets from which their months are stepped side by side ([`Engine::fluid_months_from`]).
+pub const FLUID_MONTHS_FROM: usize = 16;
 
 /// How arrivals are sampled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +201,12 @@ pub struct Engine {
     /// (`serverless::BillTable`); false settles every hour on its own (the reference).
     #[doc(hidden)]
     pub serverless_tables: bool,
+    /// From this many fluid fleets on, the fast sampler draws every hour of a month first
+    /// and steps each fluid fleet through it on its own, the fleets side by side
+    /// (`PathScratch::step_fluid_month`): past a dozen fleets hardly an hour holds them all,
+    /// so pooling saves little and one thread would step them all.
+    #[doc(hidden)]
+    pub fluid_months_from: usize,
     /// For each option, what the lean month loop's steps depend on (None for options it does
     /// not step): two options with the same steps them alike, hour for hour, whatever they
     /// pay (`hour::stepping_signature`).
@@ -323,6 +331,7 @@ impl Engine {
             lean_queue_months: true,
             linear_hours: true,
             serverless_tables: true,
+            fluid_months_from: FLUID_MONTHS_FROM,
             stepping,
         })
     }

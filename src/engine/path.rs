@@ -81,6 +81,8 @@ impl Engine {
         let queues = self.fleets.len() > self.n_fluid;
         let predraw = pooled && queues && burst.is_some();
         let mut bursts: Vec<f64> = Vec::new();
+        // A month's hour counts, when the fluid fleets step their months side by side.
+        let mut hours: Vec<f64> = Vec::new();
 
         for m in 0..s.horizon_months as usize {
             let vm = v0 * (1.0 + g).powi(m as i32) * s.seasonality_at(m);
@@ -180,6 +182,23 @@ impl Engine {
                 if let Some(pj) = projection {
                     p.step_stateless(self, pj, stateless);
                 }
+            } else if pooled && projection.is_none() && self.n_fluid >= self.fluid_months_from {
+                // So many fluid fleets that hardly an hour holds them all: every hour is
+                // drawn first, and each fleet steps the month on its own, side by side (a
+                // plan's screening, a single batch, would otherwise keep one thread busy).
+                hours.clear();
+                for (t, &share) in self.shares[m].iter().enumerate() {
+                    let lam = rate(t, share, rng);
+                    for &i in sampled {
+                        let mean = lam * self.streams[i.0].per_asset;
+                        hours.push(if fluid {
+                            mean
+                        } else {
+                            draw_count(rng, mean, true)?
+                        });
+                    }
+                }
+                p.step_fluid_month(self, sampled, &hours);
             } else {
                 for (t, &share) in self.shares[m].iter().enumerate() {
                     // At rest and linear (no state to move), or linear where the fleets

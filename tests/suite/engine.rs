@@ -631,16 +631,9 @@ fn path_rows(e: &Engine, samples: u64) -> Vec<String> {
     rows
 }
 
-/// Hours pooled where the fluid fleets are (an autoscaler holding a size above its minimum,
-/// or one from zero GPUs once it runs; a queue with nothing waiting) are the hours stepped one
-/// by one: with fluid arrivals (no Poisson noise, so both samplers see the same work) every
-/// path's cost, images, busy and billed capacity match the reference sampler's to rounding,
-/// for autoscalers with one and three billed hours, a scale-up delay, two GPUs a replica, and
-/// a fixed fleet that queues; with Poisson arrivals the pooling does change the draws (so the
-/// comparison above is not vacuous), and the statistics agree within Monte Carlo error.
-#[test]
-fn hours_pooled_away_from_rest_are_the_hours_stepped() {
-    let options = r#"
+/// W1's options with fleets that carry state: autoscalers from zero and one GPU (with three
+/// billed hours, a scale-up delay, two GPUs a replica) and a fixed fleet that queues.
+const STATEFUL_FLEETS: &str = r#"
 [[option]]
 id = "api"
 api = "bfl/flux-2-klein-4b"
@@ -686,6 +679,17 @@ bucket_seconds = [0.19, 0.57, 1.17, 2.75]
 overflow = "bfl/flux-2-klein-4b"
 max_queue_seconds = 120
 "#;
+
+/// Hours pooled where the fluid fleets are (an autoscaler holding a size above its minimum,
+/// or one from zero GPUs once it runs; a queue with nothing waiting) are the hours stepped one
+/// by one: with fluid arrivals (no Poisson noise, so both samplers see the same work) every
+/// path's cost, images, busy and billed capacity match the reference sampler's to rounding,
+/// for autoscalers with one and three billed hours, a scale-up delay, two GPUs a replica, and
+/// a fixed fleet that queues; with Poisson arrivals the pooling does change the draws (so the
+/// comparison above is not vacuous), and the statistics agree within Monte Carlo error.
+#[test]
+fn hours_pooled_away_from_rest_are_the_hours_stepped() {
+    let options = STATEFUL_FLEETS;
     let head = W1.split("[[option]]").next().expect("W1 has options");
     let head = head.replace("horizon_months = 12", "horizon_months = 4");
     assert!(head.contains("horizon_months = 4"));
@@ -753,6 +757,112 @@ max_queue_seconds = 120
             mean(&b)
         );
         assert!((mean(&a) / mean(&b) - 1.0).abs() < 0.01, "option {o}");
+    }
+}
+
+/// Fluid fleets stepping their months side by side (as a plan's screening, with a hundred of
+/// them, does) are the fleets stepped hour by hour: over 18 fleets (fixed that queue,
+/// autoscaled from 0–2 GPUs, at different speeds), with fluid arrivals every path's figures
+/// match the reference sampler's to rounding; with Poisson arrivals the rows are the same at
+/// one thread and at three, and the statistics agree with the hour-by-hour step's.
+#[test]
+fn fluid_months_side_by_side_are_the_hours_stepped() {
+    let head = W1.split("[[option]]").next().expect("W1 has options");
+    let head = head.replace("horizon_months = 12", "horizon_months = 3");
+    let fluid = head.replace("[demand]\n", "[demand]\narrivals = \"fluid\"\n");
+    assert_ne!(fluid, head, "the variant sets fluid arrivals");
+    let mut options = String::from("[[option]]\nid = \"api\"\napi = \"bfl/flux-2-klein-4b\"\n");
+    let fleets = 18;
+    for k in 0..fleets {
+        let f = 1.0 + 0.15 * k as f64;
+        let seconds: Vec<String> = [0.19, 0.57, 1.17, 2.75]
+            .iter()
+            .map(|s| format!("{:.3}", s * f))
+            .collect();
+        let fleet = if k % 2 == 0 {
+            format!("{{ policy = \"fixed\", gpus = {} }}", 1 + k % 3)
+        } else {
+            format!(
+                "{{ policy = \"autoscaled\", min = {}, max = {}, target_utilisation = 0.8, scale_up_delay_minutes = 5 }}",
+                k % 3,
+                3 + k % 4
+            )
+        };
+        options += &format!(
+            "[[option]]\nid = \"f{k}\"\nselfhost = \"flux-2-klein-4b\"\ngpu = \"h100-sxm\"\noffer = \"runpod-community\"\nfleet = {fleet}\nbucket_seconds = [{}]\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 60\n",
+            seconds.join(", ")
+        );
+    }
+    let width = fleets + 1;
+    let rows = |e: &Engine, sampler: Sampler, threads: usize| -> Vec<[f64; 5]> {
+        let mut cfg = RunConfig::new(30, 8);
+        cfg.sampler = sampler;
+        cfg.threads = threads;
+        let mut rows = Vec::new();
+        engine::run_with(
+            e,
+            &cfg,
+            engine::unwatched(),
+            &|| e.new_result(),
+            Some(&mut |b: &[engine::PathResult]| {
+                for p in b {
+                    rows.extend(p.options.iter().map(|o| {
+                        [
+                            o.total_usd,
+                            o.fleet_images,
+                            o.overflow_images,
+                            o.busy_seconds,
+                            o.capacity_seconds,
+                        ]
+                    }));
+                }
+                Ok(())
+            }),
+        )
+        .unwrap();
+        rows
+    };
+    let e = engine(&format!("{fluid}{options}"));
+    assert!(
+        e.fluid_months_from <= fleets,
+        "18 fluid fleets step side by side"
+    );
+    let (side, reference) = (rows(&e, Sampler::Fast, 2), rows(&e, Sampler::Reference, 2));
+    assert_eq!(side.len(), reference.len());
+    for (r, (a, b)) in side.iter().zip(&reference).enumerate() {
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-9 * y.abs() + 1e-4,
+                "row {r}: {a:?} vs {b:?}"
+            );
+        }
+    }
+    let mut e = engine(&format!("{head}{options}"));
+    let side = rows(&e, Sampler::Fast, 1);
+    assert_eq!(
+        side,
+        rows(&e, Sampler::Fast, 3),
+        "the same rows at any thread count"
+    );
+    e.fluid_months_from = usize::MAX;
+    let serial = rows(&e, Sampler::Fast, 1);
+    assert_ne!(side, serial, "the months went side by side");
+    for o in 1..width {
+        let col = |rows: &[[f64; 5]]| -> Vec<f64> {
+            rows.iter().skip(o).step_by(width).map(|r| r[0]).collect()
+        };
+        let (a, b) = (col(&side), col(&serial));
+        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let sd =
+            (d.iter().map(|x| (x - mean(&d)).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt();
+        let z = mean(&d) / (sd / (d.len() as f64).sqrt()).max(1e-9);
+        assert!(
+            z.abs() < 4.5,
+            "option {o}: side by side {} vs hour by hour {} (z = {z})",
+            mean(&a),
+            mean(&b)
+        );
     }
 }
 
