@@ -631,6 +631,73 @@ fn path_rows(e: &Engine, samples: u64) -> Vec<String> {
     rows
 }
 
+/// Every path's figures, option by option: total cost, fleet images, overflowed images, busy
+/// and billed capacity [GPU-s].
+fn option_figures(
+    e: &Engine,
+    sampler: Sampler,
+    samples: u64,
+    seed: u64,
+    threads: usize,
+) -> Vec<[f64; 5]> {
+    let mut cfg = RunConfig::new(samples, seed);
+    cfg.sampler = sampler;
+    cfg.threads = threads;
+    let mut rows = Vec::new();
+    engine::run_with(
+        e,
+        &cfg,
+        engine::unwatched(),
+        &|| e.new_result(),
+        Some(&mut |b: &[engine::PathResult]| {
+            for p in b {
+                rows.extend(p.options.iter().map(|o| {
+                    [
+                        o.total_usd,
+                        o.fleet_images,
+                        o.overflow_images,
+                        o.busy_seconds,
+                        o.capacity_seconds,
+                    ]
+                }));
+            }
+            Ok(())
+        }),
+    )
+    .unwrap();
+    rows
+}
+
+/// Two runs' figures row by row within `rel` (relative) and `abs`.
+fn assert_figures_close(a: &[[f64; 5]], b: &[[f64; 5]], rel: f64, abs: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (r, (x, y)) in a.iter().zip(b).enumerate() {
+        for (u, v) in x.iter().zip(y) {
+            assert!(
+                (u - v).abs() <= rel * v.abs() + abs,
+                "{what} row {r}: {x:?} vs {y:?}"
+            );
+        }
+    }
+}
+
+/// Option `o`'s mean cost in two runs over the same paths (`width` options a path), and the
+/// z of their paired difference: the same inputs, so what differs is the hours' noise alone.
+fn paired_cost_z(a: &[[f64; 5]], b: &[[f64; 5]], o: usize, width: usize) -> (f64, f64, f64) {
+    let col = |rows: &[[f64; 5]]| -> Vec<f64> {
+        rows.iter().skip(o).step_by(width).map(|r| r[0]).collect()
+    };
+    let (a, b) = (col(a), col(b));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+    let sd = (d.iter().map(|x| (x - mean(&d)).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt();
+    (
+        mean(&a),
+        mean(&b),
+        mean(&d) / (sd / (d.len() as f64).sqrt()).max(1e-9),
+    )
+}
+
 /// W1's options with fleets that carry state: autoscalers from zero and one GPU (with three
 /// billed hours, a scale-up delay, two GPUs a replica) and a fixed fleet that queues.
 const STATEFUL_FLEETS: &str = r#"
@@ -695,44 +762,10 @@ fn hours_pooled_away_from_rest_are_the_hours_stepped() {
     assert!(head.contains("horizon_months = 4"));
     let fluid = head.replace("[demand]\n", "[demand]\narrivals = \"fluid\"\n");
     assert_ne!(fluid, head, "the variant sets fluid arrivals");
-    let figures = |e: &Engine, sampler: Sampler| -> Vec<Vec<f64>> {
-        let mut cfg = RunConfig::new(60, 4);
-        cfg.sampler = sampler;
-        let mut rows = Vec::new();
-        engine::run_with(
-            e,
-            &cfg,
-            engine::unwatched(),
-            &|| e.new_result(),
-            Some(&mut |b: &[engine::PathResult]| {
-                for p in b {
-                    for o in &p.options {
-                        rows.push(vec![
-                            o.total_usd,
-                            o.fleet_images,
-                            o.overflow_images,
-                            o.busy_seconds,
-                            o.capacity_seconds,
-                        ]);
-                    }
-                }
-                Ok(())
-            }),
-        )
-        .unwrap();
-        rows
-    };
+    let figures = |e: &Engine, sampler: Sampler| option_figures(e, sampler, 60, 4, 0);
     let e = engine(&format!("{fluid}{options}"));
     let (fast, reference) = (figures(&e, Sampler::Fast), figures(&e, Sampler::Reference));
-    assert_eq!(fast.len(), reference.len());
-    for (r, (a, b)) in fast.iter().zip(&reference).enumerate() {
-        for (x, y) in a.iter().zip(b) {
-            assert!(
-                (x - y).abs() <= 1e-9 * y.abs() + 1e-4,
-                "row {r}: pooled {a:?} vs stepped {b:?}"
-            );
-        }
-    }
+    assert_figures_close(&fast, &reference, 1e-9, 1e-4, "pooled against stepped");
     // With Poisson arrivals: pooled away from rest or not, different draws, the same model.
     let mut e = engine(&format!("{head}{options}"));
     let on = figures(&e, Sampler::Fast);
@@ -740,23 +773,12 @@ fn hours_pooled_away_from_rest_are_the_hours_stepped() {
     let off = figures(&e, Sampler::Fast);
     assert_ne!(on, off, "some hours were pooled away from rest");
     for o in 1..5 {
-        let col = |rows: &[Vec<f64>]| -> Vec<f64> {
-            rows.iter().skip(o).step_by(5).map(|r| r[0]).collect()
-        };
-        let (a, b) = (col(&on), col(&off));
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        // Paired by path (the same inputs): the differences are the hours' noise alone.
-        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
-        let sd =
-            (d.iter().map(|x| (x - mean(&d)).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt();
-        let z = mean(&d) / (sd / (d.len() as f64).sqrt()).max(1e-9);
+        let (a, b, z) = paired_cost_z(&on, &off, o, 5);
         assert!(
             z.abs() < 4.0,
-            "option {o}: pooled {} vs stepped {} (z = {z})",
-            mean(&a),
-            mean(&b)
+            "option {o}: pooled {a} vs stepped {b} (z = {z})"
         );
-        assert!((mean(&a) / mean(&b) - 1.0).abs() < 0.01, "option {o}");
+        assert!((a / b - 1.0).abs() < 0.01, "option {o}");
     }
 }
 
@@ -794,49 +816,21 @@ fn fluid_months_side_by_side_are_the_hours_stepped() {
         );
     }
     let width = fleets + 1;
-    let rows = |e: &Engine, sampler: Sampler, threads: usize| -> Vec<[f64; 5]> {
-        let mut cfg = RunConfig::new(30, 8);
-        cfg.sampler = sampler;
-        cfg.threads = threads;
-        let mut rows = Vec::new();
-        engine::run_with(
-            e,
-            &cfg,
-            engine::unwatched(),
-            &|| e.new_result(),
-            Some(&mut |b: &[engine::PathResult]| {
-                for p in b {
-                    rows.extend(p.options.iter().map(|o| {
-                        [
-                            o.total_usd,
-                            o.fleet_images,
-                            o.overflow_images,
-                            o.busy_seconds,
-                            o.capacity_seconds,
-                        ]
-                    }));
-                }
-                Ok(())
-            }),
-        )
-        .unwrap();
-        rows
-    };
+    let rows =
+        |e: &Engine, sampler: Sampler, threads: usize| option_figures(e, sampler, 30, 8, threads);
     let e = engine(&format!("{fluid}{options}"));
     assert!(
         e.fluid_months_from <= fleets,
         "18 fluid fleets step side by side"
     );
     let (side, reference) = (rows(&e, Sampler::Fast, 2), rows(&e, Sampler::Reference, 2));
-    assert_eq!(side.len(), reference.len());
-    for (r, (a, b)) in side.iter().zip(&reference).enumerate() {
-        for (x, y) in a.iter().zip(b) {
-            assert!(
-                (x - y).abs() <= 1e-9 * y.abs() + 1e-4,
-                "row {r}: {a:?} vs {b:?}"
-            );
-        }
-    }
+    assert_figures_close(
+        &side,
+        &reference,
+        1e-9,
+        1e-4,
+        "side by side against stepped",
+    );
     let mut e = engine(&format!("{head}{options}"));
     let side = rows(&e, Sampler::Fast, 1);
     assert_eq!(
@@ -848,20 +842,10 @@ fn fluid_months_side_by_side_are_the_hours_stepped() {
     let serial = rows(&e, Sampler::Fast, 1);
     assert_ne!(side, serial, "the months went side by side");
     for o in 1..width {
-        let col = |rows: &[[f64; 5]]| -> Vec<f64> {
-            rows.iter().skip(o).step_by(width).map(|r| r[0]).collect()
-        };
-        let (a, b) = (col(&side), col(&serial));
-        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let sd =
-            (d.iter().map(|x| (x - mean(&d)).powi(2)).sum::<f64>() / (d.len() - 1) as f64).sqrt();
-        let z = mean(&d) / (sd / (d.len() as f64).sqrt()).max(1e-9);
+        let (a, b, z) = paired_cost_z(&side, &serial, o, width);
         assert!(
             z.abs() < 4.5,
-            "option {o}: side by side {} vs hour by hour {} (z = {z})",
-            mean(&a),
-            mean(&b)
+            "option {o}: side by side {a} vs hour by hour {b} (z = {z})"
         );
     }
 }
@@ -885,41 +869,11 @@ fn serverless_hours_from_the_bill_table_are_the_hours_settled() {
             )),
             "{name} has a serverless pool"
         );
-        let figures = |e: &Engine| -> Vec<[f64; 3]> {
-            let mut rows = Vec::new();
-            engine::run_with(
-                e,
-                &RunConfig::new(40, 2),
-                engine::unwatched(),
-                &|| e.new_result(),
-                Some(&mut |b: &[engine::PathResult]| {
-                    for p in b {
-                        rows.extend(
-                            p.options
-                                .iter()
-                                .map(|o| [o.total_usd, o.fleet_images, o.capacity_seconds]),
-                        );
-                    }
-                    Ok(())
-                }),
-            )
-            .unwrap();
-            rows
-        };
-        let tabled = figures(&e);
+        let tabled = option_figures(&e, Sampler::Fast, 40, 2, 0);
         e.serverless_tables = false;
-        let settled = figures(&e);
-        assert_eq!(tabled.len(), settled.len());
-        let mut differ = 0;
-        for (r, (a, b)) in tabled.iter().zip(&settled).enumerate() {
-            differ += usize::from(a != b);
-            for (x, y) in a.iter().zip(b) {
-                assert!(
-                    (x - y).abs() <= 1e-4 * y.abs() + 1e-6,
-                    "{name} row {r}: tabled {a:?} vs settled {b:?}"
-                );
-            }
-        }
+        let settled = option_figures(&e, Sampler::Fast, 40, 2, 0);
+        assert_figures_close(&tabled, &settled, 1e-4, 1e-6, name);
+        let differ = tabled.iter().zip(&settled).filter(|(a, b)| a != b).count();
         assert!(differ > 0, "{name}: the table was read");
     }
 }
