@@ -181,11 +181,25 @@ impl PathScratch {
         // those with a stepping signature whose month is not grouped; a twin of an earlier
         // such fleet takes its month.
         let mut ways: Vec<Option<MonthWay>> = vec![None; e.options.len()];
+        // The month's busiest hour, bursts included: a queue that never overflows stays
+        // empty all month when that hour fits the fleet.
+        let peak = match bursts {
+            Some(b) => e.shares[m]
+                .iter()
+                .zip(b)
+                .map(|(s, g)| s * g)
+                .fold(0.0, f64::max),
+            None => e.share_groups[m].first().map_or(0.0, |g| g.0),
+        };
         for &o in &e.fleets[e.n_fluid..] {
             if let Some(f) = &e.option(o).fleet {
-                ways[o.0] = Some(if grouped_month(e, f, &self.opts[o.0], m, vm, bursts) {
+                let run = &self.opts[o.0];
+                ways[o.0] = Some(if grouped_month(e, f, run, m, vm, bursts) {
                     MonthWay::Grouped
-                } else if e.lean_queue_months && e.stepping[o.0].is_some() {
+                } else if e.lean_queue_months
+                    && e.stepping[o.0].is_some()
+                    && stays_empty(f, run, vm * peak * run.k1)
+                {
                     MonthWay::Lean
                 } else {
                     MonthWay::Hourly
@@ -380,8 +394,9 @@ fn queue_fleet_month(
 
 /// What [`stateless_queue_month`] reads of fleet `f` besides the path's speed, as text: its
 /// size rule, usable seconds per GPU-hour, serving shape, queue (service mix and policy) and
-/// the streams it serves with their work; None when the lean loop does not step it (a queue
-/// that never overflows, which may carry a backlog, or serverless workers). Prices,
+/// the streams it serves with their work; None when the lean loop never steps it (serverless
+/// workers; a queue that never overflows takes it only in months it stays empty,
+/// [`stays_empty`]). Prices,
 /// items and people are not in it: options that rent the same fleet from different offers,
 /// or own it, step alike and are stepped once a path (`PathScratch::twin_of`).
 pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) -> Option<String> {
@@ -390,7 +405,7 @@ pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) 
     let q = f.queue.as_ref()?;
     if !matches!(
         q.policy,
-        Policy::OverflowAtOnce | Policy::OverflowAfter { .. }
+        Policy::OverflowAtOnce | Policy::OverflowAfter { .. } | Policy::NeverOverflow
     ) {
         return None;
     }
@@ -426,6 +441,40 @@ pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) 
     ))
 }
 
+/// True when a queue fleet's month keeps nothing waiting from one hour to the next whatever
+/// its hours bring up to `peak_work` [GPU-s]: a queue that overflows never does; one that never
+/// overflows does not while every hour fits what runs in it. An always-on fleet fits up to its
+/// capacity; an autoscaler while the work asks for no more than its largest size (it then runs
+/// at least work / (c·u) GPUs, whose capacity, less a scale-up delay d for each just started,
+/// covers the work when u ≤ 1 − d/c).
+fn stays_empty(f: &Fleet, run: &OptionRun, peak_work: f64) -> bool {
+    use crate::fleet::FleetKind;
+    let Some(q) = f.queue.as_ref() else {
+        return false;
+    };
+    if q.policy != crate::queue::Policy::NeverOverflow {
+        return true;
+    }
+    if run.state.backlog > 0.0 {
+        return false;
+    }
+    let c = f.usable_seconds_per_gpu_hour;
+    match &f.kind {
+        FleetKind::Rented { gpus, .. } | FleetKind::Owned { gpus, .. } => {
+            peak_work <= *gpus as f64 * c && f.servers(*gpus) > 0
+        }
+        FleetKind::Autoscaled { scaler, .. } => {
+            let u = scaler.target_utilisation;
+            let g = f.shape.gpus_per_replica.max(1);
+            let top = scaler.max / g * g;
+            u <= 1.0 - scaler.scale_up_delay_minutes * 60.0 / c
+                && peak_work <= top as f64 * c * u
+                && f.servers(g) > 0
+        }
+        FleetKind::Serverless { .. } => false,
+    }
+}
+
 /// True when a fixed queue fleet's month is taken once per distinct hour share
 /// ([`PathScratch::queue_month`]): no bursts, and nothing carried between hours (a fleet that
 /// overflows, or one that never overflows, starts the month empty and cannot fill up).
@@ -449,8 +498,9 @@ fn grouped_month(
         }
 }
 
-/// The hours of month `m` of a fleet that [`stepping_signature`] admits (a queue that overflows,
-/// so it keeps no backlog, on hourly GPUs, fixed or autoscaled), each at its expected rate:
+/// The hours of month `m` of a fleet that [`stepping_signature`] admits (a queue on hourly GPUs,
+/// fixed or autoscaled, that keeps no backlog: it overflows, or [`stays_empty`] this month), each
+/// at its expected rate:
 /// what [`Fleet::step_queue_into`] and [`record_hour`] do hour by hour, in one loop that builds
 /// no outcome beyond the GPU-hours billed and adds to the month only what its close keeps (the
 /// served images and busy time are replaced there). The same figures, operation for operation
@@ -467,6 +517,10 @@ fn stateless_queue_month(
 ) {
     let q = f.queue.as_ref().expect("a queue fleet");
     let at_once = q.policy == crate::queue::Policy::OverflowAtOnce;
+    // A queue that never overflows, in a month it stays empty ([`stays_empty`]): its table
+    // is step 0's, its waits on the path's clock.
+    let never = q.policy == crate::queue::Policy::NeverOverflow;
+    let scale = run.tables.never_wait_scale;
     debug_assert_eq!(
         run.state.backlog, 0.0,
         "a fleet that overflows keeps no backlog"
@@ -488,8 +542,12 @@ fn stateless_queue_month(
             } else {
                 let table = run.tables.table(q, servers);
                 (overflow, wait, place) = table.locate_lean_at(work / capacity);
+                if never {
+                    (overflow, wait) = (0.0, wait * scale);
+                }
             }
         }
+        debug_assert!(!never || work <= capacity, "a month that stays empty");
         if work > capacity {
             overflow = overflow.max(1.0 - capacity.max(0.0) / work);
         }

@@ -881,8 +881,8 @@ fn serverless_hours_from_the_bill_table_are_the_hours_settled() {
 /// The lean month loop for queue fleets that carry nothing between hours is the general
 /// hour-by-hour step, operation for operation: every path's every figure is the same to the
 /// bit, for fixed and autoscaled fleets (with a minimum of 0 and 1 and a scale-up delay) that
-/// overflow at once or after a wait, bursty or not, with two replicas a GPU, with a cold
-/// month (under 1% load) and a saturated one.
+/// overflow at once or after a wait or never (staying empty, or backing up), bursty or not,
+/// with two replicas a GPU, with a cold month (under 1% load) and a saturated one.
 #[test]
 fn the_lean_queue_month_is_the_general_step() {
     let growth = std::fs::read_to_string(
@@ -904,6 +904,24 @@ fn the_lean_queue_month_is_the_general_step() {
                 "offer = \"runpod-community\"\nreplicas_per_gpu = 2\nfleet = { policy = \"autoscaled\"",
             ),
     ];
+    // Queues that never overflow (no API to send work to): in months whose busiest hour fits
+    // the fleet they stay empty and take the lean loop; with steeper growth the fixed fleets
+    // fill up and back up, and step hour by hour.
+    let never = growth.replace(
+        "overflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 60\n",
+        "",
+    );
+    let variants = [
+        variants[0].clone(),
+        variants[1].clone(),
+        variants[2].clone(),
+        never.clone(),
+        never.replace("mean = 0.22, sd = 0.05", "mean = 0.5, sd = 0.05"),
+    ];
+    assert!(
+        !never.contains("max_queue_seconds"),
+        "every fleet never overflows"
+    );
     for v in &variants[1..] {
         assert_ne!(v, &growth, "a variant edits the scenario");
     }
