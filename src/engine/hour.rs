@@ -182,14 +182,17 @@ impl PathScratch {
         // such fleet takes its month.
         let mut ways: Vec<Option<MonthWay>> = vec![None; e.options.len()];
         // The month's busiest hour, bursts included: a queue that never overflows stays
-        // empty all month when that hour fits the fleet.
-        let peak = match bursts {
-            Some(b) => e.shares[m]
-                .iter()
-                .zip(b)
-                .map(|(s, g)| s * g)
-                .fold(0.0, f64::max),
-            None => e.share_groups[m].first().map_or(0.0, |g| g.0),
+        // empty all month when that hour fits the fleet. Found only if such a queue asks.
+        let peak = std::cell::OnceCell::new();
+        let peak = || {
+            *peak.get_or_init(|| match bursts {
+                Some(b) => e.shares[m]
+                    .iter()
+                    .zip(b)
+                    .map(|(s, g)| s * g)
+                    .fold(0.0, f64::max),
+                None => e.share_groups[m].first().map_or(0.0, |g| g.0),
+            })
         };
         for &o in &e.fleets[e.n_fluid..] {
             if let Some(f) = &e.option(o).fleet {
@@ -198,7 +201,7 @@ impl PathScratch {
                     MonthWay::Grouped
                 } else if e.lean_queue_months
                     && e.stepping[o.0].is_some()
-                    && stays_empty(f, run, vm * peak * run.k1)
+                    && stays_empty(f, run, || vm * peak() * run.k1)
                 {
                     MonthWay::Lean
                 } else {
@@ -442,12 +445,12 @@ pub(crate) fn stepping_signature(f: &Fleet, streams: &[super::compile::Stream]) 
 }
 
 /// True when a queue fleet's month keeps nothing waiting from one hour to the next whatever
-/// its hours bring up to `peak_work` [GPU-s]: a queue that overflows never does; one that never
-/// overflows does not while every hour fits what runs in it. An always-on fleet fits up to its
-/// capacity; an autoscaler while the work asks for no more than its largest size (it then runs
+/// its hours bring up to `peak_work()` [GPU-s], asked only of a queue that never overflows: a
+/// queue that overflows never does; one that never overflows does not while every hour fits
+/// what runs in it. An always-on fleet fits up to its capacity; an autoscaler while the work asks for no more than its largest size (it then runs
 /// at least work / (c·u) GPUs, whose capacity, less a scale-up delay d for each just started,
 /// covers the work when u ≤ 1 − d/c).
-fn stays_empty(f: &Fleet, run: &OptionRun, peak_work: f64) -> bool {
+fn stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64) -> bool {
     use crate::fleet::FleetKind;
     let Some(q) = f.queue.as_ref() else {
         return false;
@@ -461,15 +464,15 @@ fn stays_empty(f: &Fleet, run: &OptionRun, peak_work: f64) -> bool {
     let c = f.usable_seconds_per_gpu_hour;
     match &f.kind {
         FleetKind::Rented { gpus, .. } | FleetKind::Owned { gpus, .. } => {
-            peak_work <= *gpus as f64 * c && f.servers(*gpus) > 0
+            f.servers(*gpus) > 0 && peak_work() <= *gpus as f64 * c
         }
         FleetKind::Autoscaled { scaler, .. } => {
             let u = scaler.target_utilisation;
             let g = f.shape.gpus_per_replica.max(1);
             let top = scaler.max / g * g;
             u <= 1.0 - scaler.scale_up_delay_minutes * 60.0 / c
-                && peak_work <= top as f64 * c * u
                 && f.servers(g) > 0
+                && peak_work() <= top as f64 * c * u
         }
         FleetKind::Serverless { .. } => false,
     }
