@@ -394,6 +394,19 @@ impl Fleet {
         (gpus * self.usable_seconds_per_gpu_hour, gpus)
     }
 
+    /// Capacity [GPU-s] of each of its hours for a fleet whose size does not move from hour
+    /// to hour: its always-on GPUs, or a serverless pool's ceiling of workers (as
+    /// [`Fleet::open_hour`] opens them); None for an autoscaler.
+    pub fn steady_capacity(&self) -> Option<f64> {
+        match &self.kind {
+            FleetKind::Rented { gpus, .. } | FleetKind::Owned { gpus, .. } => {
+                Some(*gpus as f64 * self.usable_seconds_per_gpu_hour)
+            }
+            FleetKind::Serverless { max_workers, .. } => Some(*max_workers as f64 * 3600.0),
+            FleetKind::Autoscaled { .. } => None,
+        }
+    }
+
     /// Capacity [GPU-s per hour] of a fleet that carries nothing from one hour to the next (an
     /// always-on fleet that overflows at once): its hours can be stepped in any order, each by
     /// [`overflow_at_once`].

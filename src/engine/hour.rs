@@ -478,9 +478,11 @@ fn stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64) -> b
     }
 }
 
-/// True when a fixed queue fleet's month is taken once per distinct hour share
-/// ([`PathScratch::queue_month`]): no bursts, and nothing carried between hours (a fleet that
-/// overflows, or one that never overflows, starts the month empty and cannot fill up).
+/// True when a queue fleet's month is taken once per distinct hour share
+/// ([`PathScratch::queue_month`]): no bursts, a fleet whose hours all have the same capacity
+/// (always-on GPUs, or a serverless pool, whose hour bill reads only the hour's rate), and
+/// nothing carried between hours (a fleet that overflows, or one that never overflows,
+/// starts the month empty and cannot fill up).
 fn grouped_month(
     e: &Engine,
     f: &Fleet,
@@ -489,11 +491,13 @@ fn grouped_month(
     vm: f64,
     bursts: Option<&[f64]>,
 ) -> bool {
-    bursts.is_none()
-        && f.fixed_gpus().is_some()
+    let Some(cap) = f.steady_capacity() else {
+        return false;
+    };
+    e.grouped_months
+        && bursts.is_none()
         && match f.queue.as_ref().map(|q| q.policy) {
             Some(crate::queue::Policy::NeverOverflow) => {
-                let (cap, _) = f.resting_hour();
                 let peak = e.share_groups[m].first().map_or(0.0, |g| g.0);
                 run.state.backlog == 0.0 && vm * peak * run.k1 <= cap
             }

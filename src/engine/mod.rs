@@ -192,6 +192,11 @@ pub struct Engine {
     /// `Fleet::step_queue_into`, its reference (the same figures, tested).
     #[doc(hidden)]
     pub lean_queue_months: bool,
+    /// Take a queue fleet's month without bursts once per distinct hour share when nothing
+    /// carries between its hours (`hour::grouped_month`); false steps every hour, the
+    /// reference (tests compare the two).
+    #[doc(hidden)]
+    pub grouped_months: bool,
     /// Pool the fluid fleets' hours that are linear where the fleets are (an autoscaler that
     /// holds its size, `PathScratch::linear_hour`), not only those at rest; false samples
     /// them, as the reference sampler does every hour (tests compare the two).
@@ -329,6 +334,7 @@ impl Engine {
             suffix_share_sq,
             projection,
             lean_queue_months: true,
+            grouped_months: true,
             linear_hours: true,
             serverless_tables: true,
             fluid_months_from: FLUID_MONTHS_FROM,

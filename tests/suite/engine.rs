@@ -878,6 +878,125 @@ fn serverless_hours_from_the_bill_table_are_the_hours_settled() {
     }
 }
 
+/// Every path's latency tallies, option by option: the requests at known latencies and the
+/// requests on each table's rows (plain and delayed by a cold start).
+fn path_latencies(e: &Engine, samples: u64) -> Vec<Option<engine::PathLatency>> {
+    let mut rows = Vec::new();
+    engine::run_with(
+        e,
+        &RunConfig::new(samples, 5),
+        engine::unwatched(),
+        &|| e.new_result(),
+        Some(&mut |b: &[engine::PathResult]| {
+            rows.extend(
+                b.iter()
+                    .flat_map(|p| p.options.iter().map(|o| o.latency.clone())),
+            );
+            Ok(())
+        }),
+    )
+    .unwrap();
+    rows
+}
+
+/// Two runs' latency tallies path by path and option by option within `rel` (relative): the
+/// same points and rows, masses close.
+fn assert_latencies_close(
+    a: &[Option<engine::PathLatency>],
+    b: &[Option<engine::PathLatency>],
+    rel: f64,
+    what: &str,
+) {
+    let near = |u: f64, v: f64| (u - v).abs() <= rel * u.abs().max(v.abs()) + 1e-12;
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (r, (x, y)) in a.iter().zip(b).enumerate() {
+        let (Some(x), Some(y)) = (x, y) else {
+            assert_eq!(x.is_some(), y.is_some(), "{what} row {r}");
+            continue;
+        };
+        let mass = |l: &engine::PathLatency| -> f64 { l.points.iter().map(|p| p.1).sum() };
+        assert!(
+            near(mass(x), mass(y)),
+            "{what} row {r}: points {x:?} vs {y:?}"
+        );
+        assert_eq!(x.rows.len(), y.rows.len(), "{what} row {r}");
+        for (t, u) in x.rows.iter().zip(&y.rows) {
+            assert_eq!((t.servers, t.step), (u.servers, u.step), "{what} row {r}");
+            let longest = t.weights.len().max(u.weights.len());
+            let at = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(0.0);
+            for i in 0..longest {
+                assert!(
+                    near(at(&t.weights, i), at(&u.weights, i))
+                        && near(at(&t.delayed, i), at(&u.delayed, i)),
+                    "{what} row {r}, table row {i}: {t:?} vs {u:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A month without bursts taken once per distinct hour share is the month stepped hour by
+/// hour, for always-on fleets and serverless pools (whose hour bill reads only the hour's
+/// rate): every path's cost, images, busy and billed time, and latency tallies within 10⁻⁹
+/// (the grouped month multiplies where the hours add), on editing and thumbnails (a fixed
+/// GPU and a serverless pool), agency without its bursts, and pools that overflow to an API
+/// after a wait, that back up (never overflowing, past their workers), and that stay empty.
+#[test]
+fn months_taken_once_per_share_are_the_hours_stepped() {
+    let read = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
+        )
+        .unwrap()
+    };
+    let editing = read("editing");
+    let pool = "fleet = { policy = \"serverless\", max_workers = 2 }";
+    assert!(editing.contains(pool));
+    let variants = [
+        ("editing", editing.clone()),
+        ("thumbnails", read("thumbnails")),
+        (
+            "agency without bursts",
+            read("agency").replace("burstiness = 0.3", "burstiness = 0"),
+        ),
+        (
+            "a pool that overflows after a wait",
+            editing.replace(
+                pool,
+                &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 5"),
+            ),
+        ),
+        (
+            "a pool of one worker that backs up",
+            editing
+                .replace(pool, "fleet = { policy = \"serverless\", max_workers = 1 }")
+                .replace(
+                    "median = 5000, p90 = 7500",
+                    "median = 900000, p90 = 1200000",
+                ),
+        ),
+    ];
+    for (what, text) in &variants {
+        if what.starts_with("a pool") {
+            assert_ne!(text, &editing, "{what} edits editing");
+        }
+        let mut e = engine(text);
+        let grouped = option_figures(&e, Sampler::Fast, 60, 5, 0);
+        let grouped_latency = path_latencies(&e, 60);
+        e.grouped_months = false;
+        let hourly = option_figures(&e, Sampler::Fast, 60, 5, 0);
+        let hourly_latency = path_latencies(&e, 60);
+        assert_figures_close(&grouped, &hourly, 1e-9, 1e-9, what);
+        assert_latencies_close(&grouped_latency, &hourly_latency, 1e-9, what);
+        // Grouping sums in another order: the figures are not the same bits everywhere, so
+        // the grouped months were taken.
+        assert!(
+            grouped != hourly || grouped_latency != hourly_latency,
+            "{what}: some month was grouped"
+        );
+    }
+}
+
 /// The lean month loop for queue fleets that carry nothing between hours is the general
 /// hour-by-hour step, operation for operation: every path's every figure is the same to the
 /// bit, for fixed and autoscaled fleets (with a minimum of 0 and 1 and a scale-up delay) that
