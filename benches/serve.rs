@@ -1,13 +1,17 @@
 //! What one update of `breakeven serve`'s page costs the server, for every shipped scenario:
-//! `whatif::compute` (the run at the page's 2,000 paths, the table, the cumulative chart, and
-//! the break-even chart's small sweep), and the run alone. Parsing and compiling the scenario
-//! are outside the timed loop (they take milliseconds). `cargo bench --features bench --bench
-//! serve`; criterion is built without plotters, so no fonts are needed.
+//! compiling the scenario and `whatif::compute` (the run at the page's 2,000 paths, the table,
+//! the cumulative chart, and the break-even chart's small sweep), as the server does it.
+//! "update" keeps the queue tables of the updates before it, as the server does between a
+//! page's updates (a change of volume or price solves no table again); "first update" starts
+//! from no tables, as a server's first update of a scenario does. `cargo bench --features
+//! bench --bench serve`; criterion is built without plotters, so no fonts are needed.
 
 use breakeven::engine::unwatched;
+use breakeven::fleet::QueueCache;
 use breakeven::serve::{shipped, whatif, MAX_PATHS};
 use breakeven::Catalogue;
 use criterion::{criterion_group, criterion_main, Criterion};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn updates(c: &mut Criterion) {
@@ -21,13 +25,19 @@ fn updates(c: &mut Criterion) {
             scenario: Some(s.stem.to_string()),
             ..Default::default()
         };
-        let (e, cfg) = w.prepare(&cat, MAX_PATHS).expect("a shipped scenario runs");
-        g.bench_function(format!("{} update ({} paths)", s.stem, cfg.samples), |b| {
-            b.iter(|| whatif::compute(&e, &cat, &cfg, unwatched()).expect("runs"))
+        let update = |tables: Arc<QueueCache>| {
+            let (e, cfg) = w
+                .prepare_with(&cat, MAX_PATHS, tables)
+                .expect("a shipped scenario runs");
+            whatif::compute(&e, &cat, &cfg, unwatched()).expect("runs")
+        };
+        let kept = Arc::new(QueueCache::default());
+        g.bench_function(format!("{} update ({MAX_PATHS} paths)", s.stem), |b| {
+            b.iter(|| update(kept.clone()))
         });
         g.bench_function(
-            format!("{} run only ({} paths)", s.stem, cfg.samples),
-            |b| b.iter(|| whatif::summarise(&e, &cat, &cfg, unwatched()).expect("runs")),
+            format!("{} first update ({MAX_PATHS} paths)", s.stem),
+            |b| b.iter(|| update(Arc::default())),
         );
     }
     g.finish();

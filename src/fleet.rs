@@ -215,6 +215,16 @@ pub struct QueueCache {
 type TableKey = (Vec<u64>, u32, i32);
 
 impl QueueCache {
+    /// Tables held.
+    pub fn len(&self) -> usize {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True when no table is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The table of `servers` servers of `q` at speed step `step`, solved at that speed.
     pub fn table_at(&self, q: &FleetQueue, servers: u32, step: i32) -> Arc<QueueTable> {
         let mut map = self.tables.lock().unwrap_or_else(|e| e.into_inner());

@@ -57,10 +57,19 @@ pub fn default_range(s: &Scenario) -> (f64, f64) {
 
 /// The scenario as a sweep sees it: one month, no growth, no seasonality.
 pub fn sweep_engine(s: &Scenario, cat: &Catalogue) -> Result<Engine> {
+    sweep_engine_with(s, cat, Default::default())
+}
+
+/// [`sweep_engine`] keeping its queue tables in `tables` ([`Engine::with_tables`]).
+pub fn sweep_engine_with(
+    s: &Scenario,
+    cat: &Catalogue,
+    tables: std::sync::Arc<crate::fleet::QueueCache>,
+) -> Result<Engine> {
     let mut s = s.clone();
     s.horizon_months = 1;
     s.demand.seasonality = [1.0; 12];
-    Engine::new(s, cat)
+    Engine::with_tables(s, cat, tables)
 }
 
 /// One path's monthly cost of every option at every grid point: `costs[point][option]`.

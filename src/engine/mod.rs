@@ -216,14 +216,27 @@ pub struct Engine {
     /// not step): two options with the same steps them alike, hour for hour, whatever they
     /// pay (`hour::stepping_signature`).
     pub(crate) stepping: Vec<Option<String>>,
+    /// Where its queue fleets' tables are kept (see [`Engine::with_tables`]).
+    pub tables: Arc<QueueCache>,
 }
 
 impl Engine {
     /// Compile a scenario.
     pub fn new(scenario: Scenario, catalogue: &Catalogue) -> Result<Engine> {
+        Engine::with_tables(scenario, catalogue, Arc::default())
+    }
+
+    /// Compile a scenario whose queue fleets keep their tables in `tables`, which other
+    /// engines may share: a table depends only on its key, and its rows and grid points are
+    /// the same whoever solves them first, so sharing changes no figure, only how often a
+    /// table is solved (the what-if server's updates share one cache).
+    pub fn with_tables(
+        scenario: Scenario,
+        catalogue: &Catalogue,
+        tables: Arc<QueueCache>,
+    ) -> Result<Engine> {
         let streams = compile::streams(&scenario);
-        let queues = Arc::new(QueueCache::default());
-        let options = compile::compile(&scenario, catalogue, &streams, &queues)?;
+        let options = compile::compile(&scenario, catalogue, &streams, &tables)?;
         let shares = month_shares(
             &scenario.demand.profile,
             scenario.horizon_months,
@@ -339,6 +352,7 @@ impl Engine {
             serverless_tables: true,
             fluid_months_from: FLUID_MONTHS_FROM,
             stepping,
+            tables,
         })
     }
 

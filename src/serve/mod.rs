@@ -23,6 +23,7 @@ pub mod whatif;
 
 use crate::engine::Controls;
 use crate::error::Error;
+use crate::fleet::QueueCache;
 use crate::Catalogue;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -83,6 +84,26 @@ struct Inner {
     catalogue: Catalogue,
     settings: Settings,
     running: AtomicUsize,
+    /// Queue tables solved by earlier updates, kept for the next (see [`Inner::tables`]).
+    tables: std::sync::Mutex<Arc<QueueCache>>,
+}
+
+/// Tables the server keeps between updates: past this many, the next update starts a fresh
+/// cache (a solved table is up to a few hundred kB; a scenario uses one a fleet size and
+/// speed step, a few dozen to a couple of hundred).
+pub const KEPT_TABLES: usize = 400;
+
+impl Inner {
+    /// The queue tables an update's engines keep theirs in: the server's cache, shared by its
+    /// updates, so that changing the volume or a price solves no table again. Sharing changes
+    /// no figure ([`crate::Engine::with_tables`]).
+    fn tables(&self) -> Arc<QueueCache> {
+        let mut kept = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() > KEPT_TABLES {
+            *kept = Arc::default();
+        }
+        kept.clone()
+    }
 }
 
 impl AppState {
@@ -93,6 +114,7 @@ impl AppState {
                 catalogue,
                 settings,
                 running: AtomicUsize::new(0),
+                tables: Default::default(),
             }),
         }
     }
@@ -391,7 +413,8 @@ async fn run(State(state): State<AppState>, b: Result<Json<WhatIf>, JsonRejectio
     };
     let out = blocking(&state, move |inner, ctl| {
         let start = std::time::Instant::now();
-        let (e, cfg) = w.prepare(&inner.catalogue, inner.settings.max_paths)?;
+        let (e, cfg) =
+            w.prepare_with(&inner.catalogue, inner.settings.max_paths, inner.tables())?;
         let outcome = whatif::compute(&e, &inner.catalogue, &cfg, ctl)?;
         Ok(Answer {
             outcome,
@@ -447,7 +470,8 @@ async fn download_workbook(
         Err(bad) => return bad.into_response(),
     };
     let out = blocking(&state, move |inner, ctl| {
-        let (e, cfg) = w.prepare(&inner.catalogue, inner.settings.max_paths)?;
+        let (e, cfg) =
+            w.prepare_with(&inner.catalogue, inner.settings.max_paths, inner.tables())?;
         let (_, summary) = whatif::summarise(&e, &inner.catalogue, &cfg, ctl)?;
         whatif::workbook(&e, &inner.catalogue, &summary)
     })
@@ -469,7 +493,8 @@ async fn download_report(
         Err(bad) => return bad.into_response(),
     };
     let out = blocking(&state, move |inner, ctl| {
-        let (e, run) = w.prepare(&inner.catalogue, inner.settings.max_paths)?;
+        let (e, run) =
+            w.prepare_with(&inner.catalogue, inner.settings.max_paths, inner.tables())?;
         let cfg = crate::report::full::ReportConfig { run, against: None };
         let report = crate::report::full::build(&e, &inner.catalogue, &cfg, ctl, &|_| {})?;
         let page = report.page(&e, &inner.catalogue)?;

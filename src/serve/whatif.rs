@@ -8,12 +8,14 @@ use crate::analysis::payback::PaybackFold;
 use crate::analysis::sweep;
 use crate::engine::{self, Controls, Engine, RunConfig, RunResult};
 use crate::error::{Error, Problem, Problems, Result};
+use crate::fleet::QueueCache;
 use crate::report::charts::render_svg;
 use crate::report::summary::{Provenance, RunSummary};
 use crate::report::{table, views, xlsx};
 use crate::scenario::{Override, Scenario};
 use crate::Catalogue;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Paths of a run when the scenario names none (the CLI's default).
 pub const DEFAULT_SAMPLES: u64 = 2_000;
@@ -129,7 +131,12 @@ impl WhatIf {
 
     /// The scenario compiled, as `breakeven run` compiles it.
     pub fn engine(&self, catalogue: &Catalogue) -> Result<Engine> {
-        Engine::new(self.scenario(catalogue)?, catalogue)
+        self.engine_with(catalogue, Default::default())
+    }
+
+    /// [`WhatIf::engine`], its queue tables kept in `tables` ([`Engine::with_tables`]).
+    pub fn engine_with(&self, catalogue: &Catalogue, tables: Arc<QueueCache>) -> Result<Engine> {
+        Engine::with_tables(self.scenario(catalogue)?, catalogue, tables)
     }
 
     /// The seed asked for, parsed as `--seed` parses it.
@@ -150,8 +157,19 @@ impl WhatIf {
     /// Everything a run needs: the engine, and its paths and seed (the scenario's, or the CLI's
     /// defaults; paths at most `max_paths`).
     pub fn prepare(&self, catalogue: &Catalogue, max_paths: u64) -> Result<(Engine, RunConfig)> {
+        self.prepare_with(catalogue, max_paths, Default::default())
+    }
+
+    /// [`WhatIf::prepare`], the engine's queue tables kept in `tables` (the server's, shared
+    /// by its updates).
+    pub fn prepare_with(
+        &self,
+        catalogue: &Catalogue,
+        max_paths: u64,
+        tables: Arc<QueueCache>,
+    ) -> Result<(Engine, RunConfig)> {
         let seed = self.seed();
-        let engine = self.engine(catalogue);
+        let engine = self.engine_with(catalogue, tables);
         let (seed, engine) = match (seed, engine) {
             (Ok(s), Ok(e)) => (s, e),
             // Every problem at once, the seed's with the scenario's.
@@ -260,7 +278,7 @@ pub fn compute(
         .find(|(name, _)| name == "cumulative-cost")
         .map(|(_, c)| render_svg(&c).map(strip_prolog))
         .transpose()?;
-    let (breakeven_svg, sweep) = match breakeven_chart(&e.scenario, catalogue, cfg, ctl)? {
+    let (breakeven_svg, sweep) = match breakeven_chart(e, catalogue, cfg, ctl)? {
         Some((svg, shape)) => (Some(svg), Some(shape)),
         None => (None, None),
     };
@@ -278,12 +296,14 @@ pub fn compute(
 /// `sweep`'s break-even chart on a coarser grid: [`SWEEP_POINTS`] volumes over the command's
 /// default range, [`SWEEP_PATHS`] paths each, the run's seed, no refinement near the crossings.
 fn breakeven_chart(
-    s: &Scenario,
+    run: &Engine,
     catalogue: &Catalogue,
     cfg: &RunConfig,
     ctl: Controls<'_>,
 ) -> Result<Option<(String, SweepShape)>> {
-    let e = sweep::sweep_engine(s, catalogue)?;
+    let s = &run.scenario;
+    // Its tables are the run's (mostly the same keys).
+    let e = sweep::sweep_engine_with(s, catalogue, run.tables.clone())?;
     if sweep::pairs(&e).is_empty() {
         return Ok(None);
     }

@@ -997,6 +997,53 @@ fn months_taken_once_per_share_are_the_hours_stepped() {
     }
 }
 
+/// Engines that keep their queue tables in one cache (the what-if server's updates) give the
+/// figures a fresh engine gives: agency's fixed queues (a table a speed step) and serverless
+/// pool, and startup-growth's autoscaler, run after other engines have solved and read the
+/// shared tables at other volumes and seeds, match a fresh engine path by path to the bit.
+#[test]
+fn engines_sharing_queue_tables_give_a_fresh_engines_figures() {
+    use breakeven::fleet::QueueCache;
+    use std::sync::Arc;
+    let cat = Catalogue::builtin().unwrap();
+    let compile = |text: &str, tables: Arc<QueueCache>| {
+        let s = breakeven::scenario::Scenario::parse(text, "test.toml", "test", &cat).unwrap();
+        Engine::with_tables(s, &cat, tables).unwrap()
+    };
+    for name in ["agency", "startup-growth"] {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
+        )
+        .unwrap();
+        let shared = Arc::new(QueueCache::default());
+        // Another volume first: its paths solve rows and grid points the next one reads.
+        let (median, p90) = if name == "agency" {
+            ("median = 3000, p90 = 4500", "median = 9000, p90 = 20000")
+        } else {
+            (
+                "median = 10_000, p90 = 20_000",
+                "median = 30_000, p90 = 60_000",
+            )
+        };
+        assert!(text.contains(median), "{name}");
+        let other = compile(&text.replace(median, p90), shared.clone());
+        option_figures(&other, Sampler::Fast, 30, 9, 0);
+        let held = shared.len();
+        assert!(held > 0, "{name}: the first engine solved tables");
+        let fresh = compile(&text, Arc::default());
+        let sharing = compile(&text, shared.clone());
+        assert_eq!(
+            path_rows(&fresh, 60),
+            path_rows(&sharing, 60),
+            "{name}: every path's figures and latency"
+        );
+        assert!(
+            shared.len() >= held,
+            "{name}: the second engine kept its tables there"
+        );
+    }
+}
+
 /// The lean month loop for queue fleets that carry nothing between hours is the general
 /// hour-by-hour step, operation for operation: every path's every figure is the same to the
 /// bit, for fixed and autoscaled fleets (with a minimum of 0 and 1 and a scale-up delay) that
