@@ -360,6 +360,34 @@ pub struct HourOutcome {
     pub latency: HourLatency,
 }
 
+/// The hour's bill of a pool of `max_workers` serverless workers with `work` GPU-s arriving
+/// in `requests` images: workers billed from start to stop, idle tails and cold starts
+/// included (src/serverless.rs), read from the path's bill table when it keeps one. A worker
+/// is one GPU serving one request at a time.
+#[inline(always)]
+pub(crate) fn serverless_bill(
+    max_workers: u32,
+    billing: &ServerlessBilling,
+    state: &mut FleetState,
+    work: f64,
+    requests: f64,
+) -> crate::serverless::HourBill {
+    if !(requests > 0.0 && work > 0.0) {
+        return crate::serverless::HourBill::default();
+    }
+    let pool = crate::serverless::Pool {
+        max_workers,
+        idle_timeout_s: billing.idle_timeout_seconds,
+        cold_start_s: billing.cold_start_seconds,
+        increment_s: billing.increment_seconds,
+    };
+    let (rate, service) = (requests / 3600.0, work / requests);
+    match state.bills.as_deref_mut() {
+        Some(table) => table.bill(&pool, rate, service),
+        None => crate::serverless::bill_hour(&pool, rate, service),
+    }
+}
+
 impl Fleet {
     /// GPUs an always-on fleet has.
     pub fn fixed_gpus(&self) -> Option<u32> {
@@ -516,23 +544,7 @@ impl Fleet {
                 max_workers,
                 billing,
             } => {
-                // Workers billed from start to stop, idle tails and cold starts included
-                // (src/serverless.rs). A worker is one GPU serving one request at a time.
-                let bill = if requests > 0.0 && work > 0.0 {
-                    let pool = crate::serverless::Pool {
-                        max_workers: *max_workers,
-                        idle_timeout_s: billing.idle_timeout_seconds,
-                        cold_start_s: billing.cold_start_seconds,
-                        increment_s: billing.increment_seconds,
-                    };
-                    let (rate, service) = (requests / 3600.0, work / requests);
-                    match state.bills.as_deref_mut() {
-                        Some(table) => table.bill(&pool, rate, service),
-                        None => crate::serverless::bill_hour(&pool, rate, service),
-                    }
-                } else {
-                    crate::serverless::HourBill::default()
-                };
+                let bill = serverless_bill(*max_workers, billing, state, work, requests);
                 out.cold_share = bill.cold_share;
                 // `close_hour` adds the work done; here what is billed beyond it.
                 out.billed_gpu_seconds = (bill.billed_s - bill.busy_s).max(0.0);

@@ -204,6 +204,8 @@ impl PathScratch {
                     && stays_empty(f, run, || vm * peak() * run.k1)
                 {
                     MonthWay::Lean
+                } else if e.lean_queue_months && pool_stays_empty(f, run, || vm * peak() * run.k1) {
+                    MonthWay::LeanPool
                 } else {
                     MonthWay::Hourly
                 });
@@ -339,6 +341,8 @@ enum MonthWay {
     Grouped,
     /// Every hour through the lean loop ([`stateless_queue_month`]).
     Lean,
+    /// A serverless pool's every hour through its lean loop ([`pool_queue_month`]).
+    LeanPool,
     /// Every hour through the general step.
     Hourly,
 }
@@ -359,8 +363,10 @@ fn queue_fleet_month(
         .iter()
         .map(|i| e.streams[i.0].per_asset)
         .sum();
-    if way == MonthWay::Lean {
-        return stateless_queue_month(e, f, run, m, vm, bursts, per_asset);
+    match way {
+        MonthWay::Lean => return stateless_queue_month(e, f, run, m, vm, bursts, per_asset),
+        MonthWay::LeanPool => return pool_queue_month(e, f, run, m, vm, bursts, per_asset),
+        MonthWay::Grouped | MonthWay::Hourly => {}
     }
     let k1 = run.k1;
     let mut out = HourOutcome::default();
@@ -570,6 +576,108 @@ fn stateless_queue_month(
             match place {
                 Some(p) => run.add_rows(servers, p, served, 0.0),
                 None => run.service_only[0] += served,
+            }
+        }
+    }
+}
+
+/// True when a serverless pool served as a queue takes month `m` through
+/// [`pool_queue_month`]: nothing waits at the month's start, the pool has workers, and a queue
+/// that never overflows keeps nothing waiting from one hour to the next because every hour's
+/// work, up to `peak_work()` [GPU-s], fits every worker all hour. (A queue that overflows
+/// keeps no backlog.)
+fn pool_stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64) -> bool {
+    use crate::fleet::FleetKind;
+    let (FleetKind::Serverless { max_workers, .. }, Some(q)) = (&f.kind, f.queue.as_ref()) else {
+        return false;
+    };
+    run.state.backlog == 0.0
+        && f.servers(*max_workers) > 0
+        && (q.policy != crate::queue::Policy::NeverOverflow
+            || peak_work() <= *max_workers as f64 * 3600.0)
+}
+
+/// The hours of month `m` of a serverless pool that [`pool_stays_empty`] admits, each at its
+/// expected rate: what [`Fleet::step_queue_into`] and [`record_hour`] do hour by hour for
+/// such a pool (the hour's bill by its rate, the queue's overflow and wait at the pool's
+/// utilisation, the waits with and without a cold start), in one loop that builds no outcome
+/// and adds to the month only what its close keeps. The same figures, operation for
+/// operation (test: `the_lean_pool_month_is_the_general_step`); bursty months of
+/// app-feature, agency, editing and thumbnails spent most of their pools' time building and
+/// reading hour outcomes.
+#[inline(never)]
+fn pool_queue_month(
+    e: &Engine,
+    f: &Fleet,
+    run: &mut OptionRun,
+    m: usize,
+    vm: f64,
+    bursts: Option<&[f64]>,
+    per_asset: f64,
+) {
+    use crate::fleet::FleetKind;
+    let (
+        FleetKind::Serverless {
+            max_workers,
+            billing,
+        },
+        Some(q),
+    ) = (&f.kind, f.queue.as_ref())
+    else {
+        unreachable!("pool_stays_empty admits serverless queues only");
+    };
+    let at_once = q.policy == crate::queue::Policy::OverflowAtOnce;
+    let never = q.policy == crate::queue::Policy::NeverOverflow;
+    let scale = run.tables.never_wait_scale;
+    let (capacity, servers) = (*max_workers as f64 * 3600.0, f.servers(*max_workers));
+    let cold_start = f.cold_start_seconds();
+    let k1 = run.k1;
+    for (t, &share) in e.shares[m].iter().enumerate() {
+        // As `queue_month` has it: the burst scales the share.
+        let x = vm * (share * bursts.map_or(1.0, |b| b[t]));
+        let (work, requests) = (x * k1, x * per_asset);
+        let bill =
+            crate::fleet::serverless_bill(*max_workers, billing, &mut run.state, work, requests);
+        run.state.active = (bill.billed_s / 3600.0).ceil() as u32;
+        let (mut overflow, mut wait, mut place) = (0.0, 0.0, None);
+        if work > 0.0 {
+            if at_once {
+                overflow = crate::queue::erlang_b(servers, work / capacity * servers as f64);
+            } else {
+                let table = run.tables.table(q, servers);
+                (overflow, wait, place) = table.locate_lean_at(work / capacity);
+                if never {
+                    (overflow, wait) = (0.0, wait * scale);
+                }
+            }
+        }
+        debug_assert!(!never || work <= capacity, "a month that stays empty");
+        if work > capacity {
+            overflow = overflow.max(1.0 - capacity / work);
+        }
+        let busy = (work * (1.0 - overflow)).min(capacity);
+        // The pool is billed its workers' time beyond the work, and the work.
+        let billed = (bill.billed_s - bill.busy_s).max(0.0) + busy;
+        let served = requests * (1.0 - overflow);
+        run.expected[0] += served;
+        run.expected[1] += requests * overflow;
+        run.expected[2] += busy;
+        run.month.cap += billed;
+        run.month.billed_seconds += billed;
+        let cold = bill.cold_share;
+        add_wait(&mut run.waits, wait, served * (1.0 - cold));
+        if cold > 0.0 {
+            add_wait(&mut run.waits, wait + cold_start, served * cold);
+        }
+        // As `OptionRun::record_latency` takes an hour with nothing waiting ahead of it.
+        if served > 0.0 {
+            let cold = cold.clamp(0.0, 1.0);
+            match place {
+                Some(p) => run.add_rows(servers, p, served * (1.0 - cold), served * cold),
+                None => {
+                    run.service_only[0] += served * (1.0 - cold);
+                    run.service_only[1] += served * cold;
+                }
             }
         }
     }

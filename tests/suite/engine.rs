@@ -997,6 +997,76 @@ fn months_taken_once_per_share_are_the_hours_stepped() {
     }
 }
 
+/// The lean month loop for serverless pools served as queues is the general hour-by-hour
+/// step, operation for operation: every path's every figure and latency tally is the same to
+/// the bit, on the bursty months of app-feature and agency and of editing and thumbnails made
+/// bursty (pools that never overflow and stay empty), of a pool that overflows at once and one
+/// that overflows after a wait, and of a pool of one worker that backs up in its busy months
+/// (those step hour by hour in both engines).
+#[test]
+fn the_lean_pool_month_is_the_general_step() {
+    let read = |name: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
+        )
+        .unwrap()
+    };
+    // Editing's and thumbnails' hours are not bursty (their months are grouped): bursts of
+    // ±40% hour to hour make every hour its own.
+    let bursty = |text: String| {
+        assert!(!text.contains("burstiness"));
+        text.replace(
+            "profile = \"consumer\"\n",
+            "profile = \"consumer\"\nburstiness = 0.4\n",
+        )
+    };
+    let editing = bursty(read("editing"));
+    let pool = "fleet = { policy = \"serverless\", max_workers = 2 }";
+    assert!(editing.contains(pool) && editing.contains("burstiness = 0.4"));
+    let variants = [
+        ("app-feature", read("app-feature")),
+        ("agency", read("agency")),
+        ("editing, bursty", editing.clone()),
+        ("thumbnails, bursty", bursty(read("thumbnails"))),
+        (
+            "a pool that overflows at once",
+            editing.replace(
+                pool,
+                &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 0"),
+            ),
+        ),
+        (
+            "a pool that overflows after a wait",
+            editing.replace(
+                pool,
+                &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 5"),
+            ),
+        ),
+        (
+            "a pool of one worker that backs up",
+            editing
+                .replace(pool, "fleet = { policy = \"serverless\", max_workers = 1 }")
+                .replace(
+                    "median = 5000, p90 = 7500",
+                    "median = 900000, p90 = 1200000",
+                ),
+        ),
+    ];
+    for (what, text) in &variants {
+        if what.starts_with("a pool") {
+            assert_ne!(text, &editing, "{what} edits editing");
+        }
+        let mut e = engine(text);
+        let lean = path_rows(&e, 40);
+        e.lean_queue_months = false;
+        let general = path_rows(&e, 40);
+        assert_eq!(lean.len(), general.len(), "{what}");
+        for (p, (a, b)) in lean.iter().zip(&general).enumerate() {
+            assert_eq!(a, b, "{what}, row {p}");
+        }
+    }
+}
+
 /// Engines that keep their queue tables in one cache (the what-if server's updates) give the
 /// figures a fresh engine gives: agency's fixed queues (a table a speed step) and serverless
 /// pool, and startup-growth's autoscaler, run after other engines have solved and read the
