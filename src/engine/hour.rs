@@ -529,11 +529,6 @@ fn stateless_queue_month(
     per_asset: f64,
 ) {
     let q = f.queue.as_ref().expect("a queue fleet");
-    let at_once = q.policy == crate::queue::Policy::OverflowAtOnce;
-    // A queue that never overflows, in a month it stays empty ([`stays_empty`]): its table
-    // is step 0's, its waits on the path's clock.
-    let never = q.policy == crate::queue::Policy::NeverOverflow;
-    let scale = run.tables.never_wait_scale;
     debug_assert_eq!(
         run.state.backlog, 0.0,
         "a fleet that overflows keeps no backlog"
@@ -546,25 +541,8 @@ fn stateless_queue_month(
         let (work, requests) = (x * k1, x * per_asset);
         let (capacity, running) = f.open_hour(&mut run.state, work, requests, &mut out);
         let servers = f.servers(running);
-        let (mut overflow, mut wait, mut place) = (0.0, 0.0, None);
-        if work > 0.0 {
-            if capacity <= 0.0 || servers == 0 {
-                overflow = 1.0;
-            } else if at_once {
-                overflow = crate::queue::erlang_b(servers, work / capacity * servers as f64);
-            } else {
-                let table = run.tables.table(q, servers);
-                (overflow, wait, place) = table.locate_lean_at(work / capacity);
-                if never {
-                    (overflow, wait) = (0.0, wait * scale);
-                }
-            }
-        }
-        debug_assert!(!never || work <= capacity, "a month that stays empty");
-        if work > capacity {
-            overflow = overflow.max(1.0 - capacity.max(0.0) / work);
-        }
-        let busy = (work * (1.0 - overflow)).min(capacity.max(0.0));
+        let (overflow, wait, place, busy) =
+            lean_queue_hour(q, &mut run.tables, servers, capacity, work);
         let served = requests * (1.0 - overflow);
         run.expected[0] += served;
         run.expected[1] += requests * overflow;
@@ -626,9 +604,6 @@ fn pool_queue_month(
     else {
         unreachable!("pool_stays_empty admits serverless queues only");
     };
-    let at_once = q.policy == crate::queue::Policy::OverflowAtOnce;
-    let never = q.policy == crate::queue::Policy::NeverOverflow;
-    let scale = run.tables.never_wait_scale;
     let (capacity, servers) = (*max_workers as f64 * 3600.0, f.servers(*max_workers));
     let cold_start = f.cold_start_seconds();
     let k1 = run.k1;
@@ -639,23 +614,8 @@ fn pool_queue_month(
         let bill =
             crate::fleet::serverless_bill(*max_workers, billing, &mut run.state, work, requests);
         run.state.active = (bill.billed_s / 3600.0).ceil() as u32;
-        let (mut overflow, mut wait, mut place) = (0.0, 0.0, None);
-        if work > 0.0 {
-            if at_once {
-                overflow = crate::queue::erlang_b(servers, work / capacity * servers as f64);
-            } else {
-                let table = run.tables.table(q, servers);
-                (overflow, wait, place) = table.locate_lean_at(work / capacity);
-                if never {
-                    (overflow, wait) = (0.0, wait * scale);
-                }
-            }
-        }
-        debug_assert!(!never || work <= capacity, "a month that stays empty");
-        if work > capacity {
-            overflow = overflow.max(1.0 - capacity / work);
-        }
-        let busy = (work * (1.0 - overflow)).min(capacity);
+        let (overflow, wait, place, busy) =
+            lean_queue_hour(q, &mut run.tables, servers, capacity, work);
         // The pool is billed its workers' time beyond the work, and the work.
         let billed = (bill.billed_s - bill.busy_s).max(0.0) + busy;
         let served = requests * (1.0 - overflow);
@@ -681,6 +641,43 @@ fn pool_queue_month(
             }
         }
     }
+}
+
+/// The queue's part of an hour of the lean loops: the overflow share, mean wait, place among
+/// the latency rows and busy time [GPU-s] of `work` [GPU-s] on `servers` servers of
+/// `capacity` [GPU-s], as [`Fleet::step_queue_into`] takes an hour with nothing waiting
+/// before it (a queue that never overflows only in a month it stays empty: its table is step
+/// 0's, its waits on the path's clock).
+#[inline(always)]
+fn lean_queue_hour(
+    q: &crate::fleet::FleetQueue,
+    tables: &mut crate::fleet::PathTables,
+    servers: u32,
+    capacity: f64,
+    work: f64,
+) -> (f64, f64, Option<crate::queue::RowPlace>, f64) {
+    use crate::queue::Policy;
+    let never = q.policy == Policy::NeverOverflow;
+    let (mut overflow, mut wait, mut place) = (0.0, 0.0, None);
+    if work > 0.0 {
+        if capacity <= 0.0 || servers == 0 {
+            overflow = 1.0;
+        } else if q.policy == Policy::OverflowAtOnce {
+            overflow = crate::queue::erlang_b(servers, work / capacity * servers as f64);
+        } else {
+            let scale = tables.never_wait_scale;
+            (overflow, wait, place) = tables.table(q, servers).locate_lean_at(work / capacity);
+            if never {
+                (overflow, wait) = (0.0, wait * scale);
+            }
+        }
+    }
+    debug_assert!(!never || work <= capacity, "a month that stays empty");
+    if work > capacity {
+        overflow = overflow.max(1.0 - capacity.max(0.0) / work);
+    }
+    let busy = (work * (1.0 - overflow)).min(capacity.max(0.0));
+    (overflow, wait, place, busy)
 }
 
 /// Add an hour's outcome to an option's month (`times` such hours, `served` images each).
