@@ -554,6 +554,29 @@ impl Fleet {
         }
     }
 
+    /// How many of a month's hours, all with work in `lo..=hi` [GPU-s] and nothing waiting,
+    /// an autoscaler must open ([`Fleet::open_hour`]) one by one before every later hour opens
+    /// as the last did (the same capacity, size and GPU-hours, the state unchanged): when it
+    /// asks for the GPUs it runs at both ends (so at every work between: the size asked for is
+    /// monotone in the work), its minimum billed hours (its history of recent sizes then holds
+    /// only that size). None otherwise, and for other fleets (an always-on fleet's opening
+    /// reads nothing).
+    pub(crate) fn opened_alike_after(&self, state: &FleetState, lo: f64, hi: f64) -> Option<usize> {
+        let FleetKind::Autoscaled { scaler, .. } = &self.kind else {
+            return None;
+        };
+        let n = state.active;
+        (state.backlog == 0.0
+            && self.wanted_gpus(scaler, lo) == n
+            && self.wanted_gpus(scaler, hi) == n)
+            .then_some((scaler.min_billed_hours as usize).max(1))
+    }
+
+    /// True for an autoscaler.
+    pub fn autoscaled(&self) -> bool {
+        matches!(self.kind, FleetKind::Autoscaled { .. })
+    }
+
     /// GPUs an autoscaler asks for with `work` [GPU-s] to do in the hour: enough for its
     /// target utilisation, in whole replicas, within its bounds.
     #[inline(always)]

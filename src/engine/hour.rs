@@ -535,11 +535,35 @@ fn stateless_queue_month(
     );
     let k1 = run.k1;
     let mut out = HourOutcome::default();
+    // An autoscaler whose every hour this month asks for the GPUs it runs opens every hour
+    // after the first few as the last: those hours take the last opening's capacity, size
+    // and GPU-hours instead of asking again.
+    let open_first = if f.autoscaled() && !e.shares[m].is_empty() {
+        let (lo, hi) = e.shares[m]
+            .iter()
+            .enumerate()
+            .map(|(t, &share)| share * bursts.map_or(1.0, |b| b[t]))
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+        f.opened_alike_after(&run.state, vm * lo * k1, vm * hi * k1)
+    } else {
+        None
+    };
+    let mut opened = 0;
+    let mut last = (0.0, 0);
     for (t, &share) in e.shares[m].iter().enumerate() {
         // As `queue_month` has it: the burst scales the share.
         let x = vm * (share * bursts.map_or(1.0, |b| b[t]));
         let (work, requests) = (x * k1, x * per_asset);
-        let (capacity, running) = f.open_hour(&mut run.state, work, requests, &mut out);
+        let (capacity, running) = match open_first {
+            Some(n) if opened >= n => last,
+            _ => {
+                opened += 1;
+                last = f.open_hour(&mut run.state, work, requests, &mut out);
+                last
+            }
+        };
         let servers = f.servers(running);
         let (overflow, wait, place, busy) =
             lean_queue_hour(q, &mut run.tables, servers, capacity, work);

@@ -1118,7 +1118,9 @@ fn engines_sharing_queue_tables_give_a_fresh_engines_figures() {
 /// hour-by-hour step, operation for operation: every path's every figure is the same to the
 /// bit, for fixed and autoscaled fleets (with a minimum of 0 and 1 and a scale-up delay) that
 /// overflow at once or after a wait or never (staying empty, or backing up), bursty or not,
-/// with two replicas a GPU, with a cold month (under 1% load) and a saturated one.
+/// with two replicas a GPU, with a cold month (under 1% load) and a saturated one, and
+/// autoscalers that hold their size all month (app-feature's, billed by the hour or for at
+/// least three).
 #[test]
 fn the_lean_queue_month_is_the_general_step() {
     let growth = std::fs::read_to_string(
@@ -1147,12 +1149,22 @@ fn the_lean_queue_month_is_the_general_step() {
         "overflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 60\n",
         "",
     );
+    // App-feature's autoscalers (0–2 GPUs at a few per cent load) hold one GPU all month, so
+    // most hours take the month's first opening; with a minimum of three billed hours, the
+    // first three hours move their history.
+    let app = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/app-feature.toml"),
+    )
+    .unwrap();
+    assert!(app.contains("min_billed_hours = 1"));
     let variants = [
         variants[0].clone(),
         variants[1].clone(),
         variants[2].clone(),
         never.clone(),
         never.replace("mean = 0.22, sd = 0.05", "mean = 0.5, sd = 0.05"),
+        app.clone(),
+        app.replace("min_billed_hours = 1", "min_billed_hours = 3"),
     ];
     assert!(
         !never.contains("max_queue_seconds"),
