@@ -935,51 +935,62 @@ fn assert_latencies_close(
     }
 }
 
+/// A shipped scenario's text.
+fn shipped(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
+    )
+    .unwrap()
+}
+
+/// Editing (`text`: the shipped file or a variant of it) with its pool of two serverless
+/// workers overflowing to an API at once, after a 5 s wait, and as a pool of one worker that
+/// backs up at 180 times the volume.
+fn editing_pools(text: &str) -> Vec<(&'static str, String)> {
+    let pool = "fleet = { policy = \"serverless\", max_workers = 2 }";
+    assert!(text.contains(pool));
+    let overflow = |wait: u32| {
+        text.replace(
+            pool,
+            &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = {wait}"),
+        )
+    };
+    let backs_up = text
+        .replace(pool, "fleet = { policy = \"serverless\", max_workers = 1 }")
+        .replace(
+            "median = 5000, p90 = 7500",
+            "median = 900000, p90 = 1200000",
+        );
+    let pools = vec![
+        ("a pool that overflows at once", overflow(0)),
+        ("a pool that overflows after a wait", overflow(5)),
+        ("a pool of one worker that backs up", backs_up),
+    ];
+    for (what, t) in &pools {
+        assert_ne!(t, text, "{what} edits editing");
+    }
+    pools
+}
+
 /// A month without bursts taken once per distinct hour share is the month stepped hour by
 /// hour, for always-on fleets and serverless pools (whose hour bill reads only the hour's
 /// rate): every path's cost, images, busy and billed time, and latency tallies within 10⁻⁹
 /// (the grouped month multiplies where the hours add), on editing and thumbnails (a fixed
 /// GPU and a serverless pool), agency without its bursts, and pools that overflow to an API
-/// after a wait, that back up (never overflowing, past their workers), and that stay empty.
+/// at once or after a wait, that back up (never overflowing, past their workers), and that
+/// stay empty.
 #[test]
 fn months_taken_once_per_share_are_the_hours_stepped() {
-    let read = |name: &str| {
-        std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
-        )
-        .unwrap()
-    };
-    let editing = read("editing");
-    let pool = "fleet = { policy = \"serverless\", max_workers = 2 }";
-    assert!(editing.contains(pool));
-    let variants = [
-        ("editing", editing.clone()),
-        ("thumbnails", read("thumbnails")),
+    let mut variants = vec![
+        ("editing", shipped("editing")),
+        ("thumbnails", shipped("thumbnails")),
         (
             "agency without bursts",
-            read("agency").replace("burstiness = 0.3", "burstiness = 0"),
-        ),
-        (
-            "a pool that overflows after a wait",
-            editing.replace(
-                pool,
-                &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 5"),
-            ),
-        ),
-        (
-            "a pool of one worker that backs up",
-            editing
-                .replace(pool, "fleet = { policy = \"serverless\", max_workers = 1 }")
-                .replace(
-                    "median = 5000, p90 = 7500",
-                    "median = 900000, p90 = 1200000",
-                ),
+            shipped("agency").replace("burstiness = 0.3", "burstiness = 0"),
         ),
     ];
+    variants.extend(editing_pools(&shipped("editing")));
     for (what, text) in &variants {
-        if what.starts_with("a pool") {
-            assert_ne!(text, &editing, "{what} edits editing");
-        }
         let mut e = engine(text);
         let grouped = option_figures(&e, Sampler::Fast, 60, 5, 0);
         let grouped_latency = path_latencies(&e, 60);
@@ -1005,12 +1016,6 @@ fn months_taken_once_per_share_are_the_hours_stepped() {
 /// (those step hour by hour in both engines).
 #[test]
 fn the_lean_pool_month_is_the_general_step() {
-    let read = |name: &str| {
-        std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.toml")),
-        )
-        .unwrap()
-    };
     // Editing's and thumbnails' hours are not bursty (their months are grouped): bursts of
     // ±40% hour to hour make every hour its own.
     let bursty = |text: String| {
@@ -1020,42 +1025,16 @@ fn the_lean_pool_month_is_the_general_step() {
             "profile = \"consumer\"\nburstiness = 0.4\n",
         )
     };
-    let editing = bursty(read("editing"));
-    let pool = "fleet = { policy = \"serverless\", max_workers = 2 }";
-    assert!(editing.contains(pool) && editing.contains("burstiness = 0.4"));
-    let variants = [
-        ("app-feature", read("app-feature")),
-        ("agency", read("agency")),
+    let editing = bursty(shipped("editing"));
+    assert!(editing.contains("burstiness = 0.4"));
+    let mut variants = vec![
+        ("app-feature", shipped("app-feature")),
+        ("agency", shipped("agency")),
         ("editing, bursty", editing.clone()),
-        ("thumbnails, bursty", bursty(read("thumbnails"))),
-        (
-            "a pool that overflows at once",
-            editing.replace(
-                pool,
-                &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 0"),
-            ),
-        ),
-        (
-            "a pool that overflows after a wait",
-            editing.replace(
-                pool,
-                &format!("{pool}\noverflow = \"bfl/flux-2-klein-4b\"\nmax_queue_seconds = 5"),
-            ),
-        ),
-        (
-            "a pool of one worker that backs up",
-            editing
-                .replace(pool, "fleet = { policy = \"serverless\", max_workers = 1 }")
-                .replace(
-                    "median = 5000, p90 = 7500",
-                    "median = 900000, p90 = 1200000",
-                ),
-        ),
+        ("thumbnails, bursty", bursty(shipped("thumbnails"))),
     ];
+    variants.extend(editing_pools(&editing));
     for (what, text) in &variants {
-        if what.starts_with("a pool") {
-            assert_ne!(text, &editing, "{what} edits editing");
-        }
         let mut e = engine(text);
         let lean = path_rows(&e, 40);
         e.lean_queue_months = false;
