@@ -604,9 +604,8 @@ fn pool_stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64)
 /// such a pool (the hour's bill by its rate, the queue's overflow and wait at the pool's
 /// utilisation, the waits with and without a cold start), in one loop that builds no outcome
 /// and adds to the month only what its close keeps. The same figures, operation for
-/// operation (test: `the_lean_pool_month_is_the_general_step`); bursty months of
-/// app-feature, agency, editing and thumbnails spent most of their pools' time building and
-/// reading hour outcomes.
+/// operation (test: `the_lean_pool_month_is_the_general_step`); app-feature's and agency's
+/// bursty months spent much of their pools' time building and reading hour outcomes.
 #[inline(never)]
 fn pool_queue_month(
     e: &Engine,
