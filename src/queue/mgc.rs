@@ -253,26 +253,22 @@ impl BusyShape {
         let mut scale = source_scale(ln_scale);
         let mut tail0 = residual_survival(0.0).powi(servers as i32);
         for k in 0..n {
-            let x1 = if reference {
+            // P(R > x₁)^c and the delayed values at the step's end x₁.
+            let (tail1, l_next) = if reference {
                 let x0 = k as f64 * h;
+                let x1 = x0 + h;
                 tail0 = residual_survival(x0).powi(servers as i32);
-                x0 + h
+                (residual_survival(x1).powi(servers as i32), delayed(&u, x1))
             } else {
-                (k + 1) as f64 * h
-            };
-            let tail1 = if reference {
-                residual_survival(x1).powi(servers as i32)
-            } else {
-                powi_by_squaring(residual_survival(x1), servers)
+                let x1 = (k + 1) as f64 * h;
+                (
+                    powi_by_squaring(residual_survival(x1), servers),
+                    delayed_at_step(&u, k),
+                )
             };
             // ∫ G₀ over the step, exact; in the current scale.
             let ig = mean_pooled * (tail0 - tail1) * scale;
             tail0 = tail1;
-            let l_next = if reference {
-                delayed(&u, x1)
-            } else {
-                delayed_at_step(&u, k)
-            };
             u[k + 1] = (u[k] + ig + half * (u[k] - l_prev - l_next)) / (1.0 - half);
             l_prev = l_next;
             if u[k + 1] > 1e250 {
