@@ -572,6 +572,14 @@ impl Fleet {
             .then_some((scaler.min_billed_hours as usize).max(1))
     }
 
+    /// An autoscaler's minimum billed hours (None for other fleets).
+    pub(crate) fn min_billed_hours(&self) -> Option<u32> {
+        match &self.kind {
+            FleetKind::Autoscaled { scaler, .. } => Some(scaler.min_billed_hours),
+            _ => None,
+        }
+    }
+
     /// True for an autoscaler.
     pub fn autoscaled(&self) -> bool {
         matches!(self.kind, FleetKind::Autoscaled { .. })

@@ -2,11 +2,12 @@
 //! approximation, the few numbers the fleets see), step every fleet through the hour, and
 //! keep what the month's bill needs.
 
+use super::pooled::{HourBins, POOLED_BELOW};
 use super::projection::{Projection, StatelessTotals};
 use super::state::{add_wait, OptionRun, PathScratch};
 use super::{Engine, Stateless, NORMAL_APPROX_MIN_MEAN};
 use crate::error::{Error, Result};
-use crate::fleet::{Fleet, HourOutcome};
+use crate::fleet::{serverless_bill, Fleet, HourOutcome};
 use crate::ids::StreamId;
 use rand::Rng;
 use rand_distr::{Binomial, Distribution, Gamma, Poisson, StandardNormal};
@@ -211,6 +212,21 @@ impl PathScratch {
                 });
             }
         }
+        // A bursty month's hours in bins of nearby rates, for the lean loops to take once a
+        // bin; the first hours, which open an autoscaler one by one, on their own.
+        let lean = |w: &Option<MonthWay>| matches!(w, Some(MonthWay::Lean | MonthWay::LeanPool));
+        let bins = match bursts {
+            Some(b) if e.pooled_queue_hours && ways.iter().any(lean) => {
+                let head = e.fleets[e.n_fluid..]
+                    .iter()
+                    .filter(|o| lean(&ways[o.0]))
+                    .filter_map(|&o| e.option(o).fleet.as_ref()?.min_billed_hours())
+                    .fold(1, |h, n| h.max(n as usize));
+                self.hour_bins.build(&e.shares[m], b, head);
+                Some(&self.hour_bins)
+            }
+            _ => None,
+        };
         // Every queue fleet's month reads only the engine and the bursts and writes only its
         // own option, so they run side by side on the pool (a plan's screening is a single
         // batch of paths, which would otherwise keep one thread busy); the figures are the
@@ -224,7 +240,7 @@ impl PathScratch {
             }
         }
         let month = |(f, way, run): (&Fleet, MonthWay, &mut OptionRun)| {
-            queue_fleet_month(e, f, run, m, vm, bursts, way);
+            queue_fleet_month(e, f, run, m, vm, bursts, bins, way);
         };
         if months.len() > 1 {
             use rayon::prelude::*;
@@ -349,6 +365,7 @@ enum MonthWay {
 
 /// One queue fleet's month `m` under the fast sampler (see [`PathScratch::queue_month`]), the
 /// way `way` says.
+#[allow(clippy::too_many_arguments)]
 fn queue_fleet_month(
     e: &Engine,
     f: &Fleet,
@@ -356,6 +373,7 @@ fn queue_fleet_month(
     m: usize,
     vm: f64,
     bursts: Option<&[f64]>,
+    bins: Option<&HourBins>,
     way: MonthWay,
 ) {
     let per_asset: f64 = f
@@ -364,8 +382,8 @@ fn queue_fleet_month(
         .map(|i| e.streams[i.0].per_asset)
         .sum();
     match way {
-        MonthWay::Lean => return stateless_queue_month(e, f, run, m, vm, bursts, per_asset),
-        MonthWay::LeanPool => return pool_queue_month(e, f, run, m, vm, bursts, per_asset),
+        MonthWay::Lean => return stateless_queue_month(e, f, run, m, vm, bursts, bins, per_asset),
+        MonthWay::LeanPool => return pool_queue_month(e, f, run, m, vm, bursts, bins, per_asset),
         MonthWay::Grouped | MonthWay::Hourly => {}
     }
     let k1 = run.k1;
@@ -519,6 +537,7 @@ fn grouped_month(
 /// served images and busy time are replaced there). The same figures, operation for operation
 /// (tests: `the_lean_queue_month_is_the_general_step`).
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 fn stateless_queue_month(
     e: &Engine,
     f: &Fleet,
@@ -526,6 +545,7 @@ fn stateless_queue_month(
     m: usize,
     vm: f64,
     bursts: Option<&[f64]>,
+    bins: Option<&HourBins>,
     per_asset: f64,
 ) {
     let q = f.queue.as_ref().expect("a queue fleet");
@@ -552,9 +572,11 @@ fn stateless_queue_month(
     };
     let mut opened = 0;
     let mut last = (0.0, 0);
-    for (t, &share) in e.shares[m].iter().enumerate() {
-        // As `queue_month` has it: the burst scales the share.
-        let x = vm * (share * bursts.map_or(1.0, |b| b[t]));
+    // Hour `t`, or (`times` = [requests, hours]) that many hours of requests and hours at
+    // `u` (share × burst): every figure of a request scales by the first, of an hour by the
+    // second (both 1 for an hour, which leaves its figures as they were).
+    let mut hour = |run: &mut OptionRun, u: f64, times: [f64; 2]| {
+        let x = vm * u;
         let (work, requests) = (x * k1, x * per_asset);
         let (capacity, running) = match open_first {
             Some(n) if opened >= n => last,
@@ -567,17 +589,48 @@ fn stateless_queue_month(
         let servers = f.servers(running);
         let (overflow, wait, place, busy) =
             lean_queue_hour(q, &mut run.tables, servers, capacity, work);
-        let served = requests * (1.0 - overflow);
+        let served = requests * (1.0 - overflow) * times[0];
         run.expected[0] += served;
-        run.expected[1] += requests * overflow;
-        run.expected[2] += busy;
-        run.month.cap += capacity;
-        run.month.billed_hours += out.billed_gpu_hours;
+        run.expected[1] += requests * overflow * times[0];
+        run.expected[2] += busy * times[0];
+        run.month.cap += capacity * times[1];
+        run.month.billed_hours += out.billed_gpu_hours * times[1];
         add_wait(&mut run.waits, wait, served);
         if served > 0.0 {
             match place {
                 Some(p) => run.add_rows(servers, p, served, 0.0),
                 None => run.service_only[0] += served,
+            }
+        }
+        capacity
+    };
+    let u_at = |t: usize| e.shares[m][t] * bursts.map_or(1.0, |b| b[t]);
+    // Pooled only where every hour after the first few opens alike: always-on GPUs, or an
+    // autoscaler that holds its size from within the hours taken one by one.
+    match bins.filter(|b| !f.autoscaled() || open_first.is_some_and(|n| n <= b.head)) {
+        Some(b) => {
+            let mut capacity = 0.0;
+            for t in b.head_hours() {
+                capacity = hour(run, u_at(t), [1.0, 1.0]);
+            }
+            for bin in &b.bins {
+                if vm * bin.max * k1 < POOLED_BELOW * capacity {
+                    let (u, requests) = bin.representative();
+                    hour(run, u, [requests, bin.hours]);
+                } else {
+                    for t in b.hours(bin) {
+                        hour(run, u_at(t), [1.0, 1.0]);
+                    }
+                }
+            }
+            for t in b.tail_hours() {
+                hour(run, u_at(t), [1.0, 1.0]);
+            }
+        }
+        None => {
+            for t in 0..e.shares[m].len() {
+                // As `queue_month` has it: the burst scales the share.
+                hour(run, u_at(t), [1.0, 1.0]);
             }
         }
     }
@@ -607,6 +660,7 @@ fn pool_stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64)
 /// operation (test: `the_lean_pool_month_is_the_general_step`); app-feature's and agency's
 /// bursty months spent much of their pools' time building and reading hour outcomes.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 fn pool_queue_month(
     e: &Engine,
     f: &Fleet,
@@ -614,6 +668,7 @@ fn pool_queue_month(
     m: usize,
     vm: f64,
     bursts: Option<&[f64]>,
+    bins: Option<&HourBins>,
     per_asset: f64,
 ) {
     use crate::fleet::FleetKind;
@@ -630,21 +685,30 @@ fn pool_queue_month(
     let (capacity, servers) = (*max_workers as f64 * 3600.0, f.servers(*max_workers));
     let cold_start = f.cold_start_seconds();
     let k1 = run.k1;
-    for (t, &share) in e.shares[m].iter().enumerate() {
-        // As `queue_month` has it: the burst scales the share.
-        let x = vm * (share * bursts.map_or(1.0, |b| b[t]));
+    // As the lean loop of always-on fleets has it: `times` scales the figures of a request
+    // and of an hour.
+    // A bin's hours are billed their idle time at their mean rate, `u_hours` (share × burst),
+    // and its requests their cold starts at theirs, `u`.
+    let hour = |run: &mut OptionRun, u: f64, u_hours: f64, times: [f64; 2]| {
+        let x = vm * u;
         let (work, requests) = (x * k1, x * per_asset);
-        let bill =
-            crate::fleet::serverless_bill(*max_workers, billing, &mut run.state, work, requests);
+        let bill = serverless_bill(*max_workers, billing, &mut run.state, work, requests);
         run.state.active = (bill.billed_s / 3600.0).ceil() as u32;
+        let idle = if u_hours == u {
+            (bill.billed_s - bill.busy_s).max(0.0)
+        } else {
+            let x = vm * u_hours;
+            let b = serverless_bill(*max_workers, billing, &mut run.state, x * k1, x * per_asset);
+            (b.billed_s - b.busy_s).max(0.0)
+        };
         let (overflow, wait, place, busy) =
             lean_queue_hour(q, &mut run.tables, servers, capacity, work);
         // The pool is billed its workers' time beyond the work, and the work.
-        let billed = (bill.billed_s - bill.busy_s).max(0.0) + busy;
-        let served = requests * (1.0 - overflow);
+        let billed = idle * times[1] + busy * times[0];
+        let served = requests * (1.0 - overflow) * times[0];
         run.expected[0] += served;
-        run.expected[1] += requests * overflow;
-        run.expected[2] += busy;
+        run.expected[1] += requests * overflow * times[0];
+        run.expected[2] += busy * times[0];
         run.month.cap += billed;
         run.month.billed_seconds += billed;
         let cold = bill.cold_share;
@@ -660,6 +724,46 @@ fn pool_queue_month(
                 None => {
                     run.service_only[0] += served * (1.0 - cold);
                     run.service_only[1] += served * cold;
+                }
+            }
+        }
+    };
+    // As `queue_month` has it: the burst scales the share.
+    let u_at = |t: usize| e.shares[m][t] * bursts.map_or(1.0, |b| b[t]);
+    match bins {
+        Some(b) => {
+            for t in b.head_hours() {
+                {
+                    let u = u_at(t);
+                    hour(run, u, u, [1.0, 1.0]);
+                }
+            }
+            for bin in &b.bins {
+                if vm * bin.max * k1 < POOLED_BELOW * capacity {
+                    let (u, requests) = bin.representative();
+                    hour(run, u, bin.sum / bin.hours, [requests, bin.hours]);
+                } else {
+                    for t in b.hours(bin) {
+                        {
+                            let u = u_at(t);
+                            hour(run, u, u, [1.0, 1.0]);
+                        }
+                    }
+                }
+            }
+            // The last hour's bill is the state the next month starts from.
+            for t in b.tail_hours() {
+                {
+                    let u = u_at(t);
+                    hour(run, u, u, [1.0, 1.0]);
+                }
+            }
+        }
+        None => {
+            for t in 0..e.shares[m].len() {
+                {
+                    let u = u_at(t);
+                    hour(run, u, u, [1.0, 1.0]);
                 }
             }
         }

@@ -65,6 +65,7 @@ pub mod driver;
 pub mod fold;
 mod hour;
 mod path;
+mod pooled;
 mod projection;
 pub mod result;
 pub mod seeds;
@@ -197,6 +198,11 @@ pub struct Engine {
     /// reference (tests compare the two).
     #[doc(hidden)]
     pub grouped_months: bool,
+    /// Take a bursty month's hours of a fleet that carries nothing between hours once per bin
+    /// of nearby rates (`pooled`), where its queue is below half load; false takes every hour
+    /// through the lean loops, the reference (tests compare the two within stated tolerances).
+    #[doc(hidden)]
+    pub pooled_queue_hours: bool,
     /// Pool the fluid fleets' hours that are linear where the fleets are (an autoscaler that
     /// holds its size, `PathScratch::linear_hour`), not only those at rest; false samples
     /// them, as the reference sampler does every hour (tests compare the two).
@@ -348,6 +354,7 @@ impl Engine {
             projection,
             lean_queue_months: true,
             grouped_months: true,
+            pooled_queue_hours: true,
             linear_hours: true,
             serverless_tables: true,
             fluid_months_from: FLUID_MONTHS_FROM,

@@ -267,6 +267,8 @@ pub(super) struct PathScratch {
     pub hot_totals: Vec<StatelessTotals>,
     /// The hour being stepped, reused.
     pub hour_out: HourOutcome,
+    /// This month's bursty hours in bins of nearby rates, when a lean month pools them.
+    pub hour_bins: super::pooled::HourBins,
     /// Each fluid fleet's capacity and GPU-hours in the hour [`PathScratch::linear_hour`]
     /// is deciding.
     linear: Vec<(f64, f64)>,
@@ -411,6 +413,7 @@ impl PathScratch {
             hot_scratch: StatelessScratch::default(),
             hot_totals: vec![StatelessTotals::default(); n_fleets],
             hour_out: HourOutcome::default(),
+            hour_bins: Default::default(),
             linear: vec![(0.0, 0.0); n_fleets],
             linear_first: 0,
             holds: vec![None; n_fleets],
