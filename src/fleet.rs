@@ -531,14 +531,10 @@ impl Fleet {
                     }
                     state.recent.iter().copied().max().unwrap_or(scaler.min)
                 };
-                let started = active.saturating_sub(state.active) as f64;
-                let delay = scaler.scale_up_delay_minutes * 60.0;
+                let capacity = self.scaled_capacity(scaler, state.active, active);
                 state.active = active;
                 out.billed_gpu_hours = active as f64;
-                (
-                    (active as f64 - started) * per_gpu + started * (per_gpu - delay).max(0.0),
-                    active,
-                )
+                (capacity, active)
             }
             FleetKind::Serverless {
                 max_workers,
@@ -577,6 +573,39 @@ impl Fleet {
         match &self.kind {
             FleetKind::Autoscaled { scaler, .. } => Some(scaler.min_billed_hours),
             _ => None,
+        }
+    }
+
+    /// Capacity [GPU-s] of an autoscaler's hour at `active` GPUs after an hour at `before`:
+    /// the GPUs it starts serve after its scale-up delay.
+    #[inline(always)]
+    fn scaled_capacity(&self, scaler: &Autoscaler, before: u32, active: u32) -> f64 {
+        let per_gpu = self.usable_seconds_per_gpu_hour;
+        let started = active.saturating_sub(before) as f64;
+        let delay = scaler.scale_up_delay_minutes * 60.0;
+        (active as f64 - started) * per_gpu + started * (per_gpu - delay).max(0.0)
+    }
+
+    /// For an autoscaler billed by the hour (a minimum of one billed hour: its size is the
+    /// hour's own ask, [`Fleet::open_hour`]), the GPUs an hour with `work` [GPU-s] and nothing
+    /// waiting runs; None for other fleets.
+    #[inline(always)]
+    pub(crate) fn hourly_size(&self, work: f64) -> Option<u32> {
+        match &self.kind {
+            FleetKind::Autoscaled { scaler, .. } if scaler.min_billed_hours == 1 => {
+                Some(self.wanted_gpus(scaler, work))
+            }
+            _ => None,
+        }
+    }
+
+    /// Capacity [GPU-s] of an hour at `active` GPUs after an hour at `before`, as
+    /// [`Fleet::open_hour`] opens an autoscaler's (always-on GPUs start none).
+    #[inline(always)]
+    pub(crate) fn capacity_after(&self, before: u32, active: u32) -> f64 {
+        match &self.kind {
+            FleetKind::Autoscaled { scaler, .. } => self.scaled_capacity(scaler, before, active),
+            _ => active as f64 * self.usable_seconds_per_gpu_hour,
         }
     }
 

@@ -2,7 +2,7 @@
 //! approximation, the few numbers the fleets see), step every fleet through the hour, and
 //! keep what the month's bill needs.
 
-use super::pooled::{HourBins, POOLED_BELOW};
+use super::pooled::{Bin, HourBins, Part, POOLED_BELOW};
 use super::projection::{Projection, StatelessTotals};
 use super::state::{add_wait, OptionRun, PathScratch};
 use super::{Engine, Stateless, NORMAL_APPROX_MIN_MEAN};
@@ -212,18 +212,43 @@ impl PathScratch {
                 });
             }
         }
-        // A bursty month's hours in bins of nearby rates, for the lean loops to take once a
-        // bin; the first hours, which open an autoscaler one by one, on their own.
-        let lean = |w: &Option<MonthWay>| matches!(w, Some(MonthWay::Lean | MonthWay::LeanPool));
+        // A bursty month's hours in bins of nearby rates, for the lean loops of the fleets that
+        // may pool some (`may_pool`) to take once a bin; the first hours, which open an
+        // autoscaler one by one, on their own.
+        let mut pools = vec![false; e.options.len()];
+        let mut range = (0.0, 0.0);
+        if let (Some(b), true) = (bursts, e.pooled_queue_hours) {
+            // The quietest and busiest hours, and the quietest with requests.
+            let (lo, hi, some) = e.shares[m].iter().zip(b).map(|(s, g)| s * g).fold(
+                (f64::INFINITY, 0.0f64, f64::INFINITY),
+                |(lo, hi, some), u| {
+                    (
+                        lo.min(u),
+                        hi.max(u),
+                        if u > 0.0 { some.min(u) } else { some },
+                    )
+                },
+            );
+            range = (some, hi);
+            for &o in &e.fleets[e.n_fluid..] {
+                if let (Some(MonthWay::Lean | MonthWay::LeanPool), Some(f)) =
+                    (ways[o.0], &e.option(o).fleet)
+                {
+                    let run = &self.opts[o.0];
+                    pools[o.0] = may_pool(f, run, vm * lo * run.k1, vm * hi * run.k1);
+                }
+            }
+        }
         let bins = match bursts {
-            Some(b) if e.pooled_queue_hours && ways.iter().any(lean) => {
+            Some(b) if pools.iter().any(|&p| p) => {
                 let head = e.fleets[e.n_fluid..]
                     .iter()
-                    .filter(|o| lean(&ways[o.0]))
+                    .filter(|o| pools[o.0])
                     .filter_map(|&o| e.option(o).fleet.as_ref()?.min_billed_hours())
                     .fold(1, |h, n| h.max(n as usize));
-                self.hour_bins.build(&e.shares[m], b, head);
-                Some(&self.hour_bins)
+                self.hour_bins
+                    .build(&e.shares[m], b, head, range.0, range.1)
+                    .then_some(&self.hour_bins)
             }
             _ => None,
         };
@@ -231,15 +256,15 @@ impl PathScratch {
         // own option, so they run side by side on the pool (a plan's screening is a single
         // batch of paths, which would otherwise keep one thread busy); the figures are the
         // same in any order and at any thread count. Twins take their month afterwards.
-        let mut months: Vec<(&Fleet, MonthWay, &mut OptionRun)> = Vec::new();
+        let mut months: Vec<(&Fleet, MonthWay, &mut OptionRun, Option<&HourBins>)> = Vec::new();
         for (o, run) in self.opts.iter_mut().enumerate() {
             let Some(way) = ways[o] else { continue };
             let twin = way == MonthWay::Lean && self.twin_of[o].is_some();
             if let (false, Some(f)) = (twin, e.options[o].fleet.as_ref()) {
-                months.push((f, way, run));
+                months.push((f, way, run, bins.filter(|_| pools[o])));
             }
         }
-        let month = |(f, way, run): (&Fleet, MonthWay, &mut OptionRun)| {
+        let month = |(f, way, run, bins): (&Fleet, MonthWay, &mut OptionRun, Option<&HourBins>)| {
             queue_fleet_month(e, f, run, m, vm, bursts, bins, way);
         };
         if months.len() > 1 {
@@ -502,6 +527,23 @@ fn stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64) -> b
     }
 }
 
+/// True when a lean month of fleet `f`, its hours' work within `lo..=hi` [GPU-s], may take
+/// some hours a bin at a time ([`HourBins`]): its size does not move after the first hours
+/// (always-on GPUs, a serverless pool, an autoscaler that holds its size,
+/// [`Fleet::opened_alike_after`]) and its quietest hour is below [`POOLED_BELOW`] of its
+/// capacity.
+fn may_pool(f: &Fleet, run: &OptionRun, lo: f64, hi: f64) -> bool {
+    let capacity = match f.steady_capacity() {
+        Some(c) => c,
+        None if f.opened_alike_after(&run.state, lo, hi).is_some() => {
+            run.state.active as f64 * f.usable_seconds_per_gpu_hour
+        }
+        // Its size follows every hour's ask: some hours start nothing.
+        None => return f.hourly_size(0.0).is_some(),
+    };
+    lo < POOLED_BELOW * capacity
+}
+
 /// True when a queue fleet's month is taken once per distinct hour share
 /// ([`PathScratch::queue_month`]): no bursts, a fleet whose hours all have the same capacity
 /// (always-on GPUs, or a serverless pool, whose hour bill reads only the hour's rate), and
@@ -575,11 +617,17 @@ fn stateless_queue_month(
     // Hour `t`, or (`times` = [requests, hours]) that many hours of requests and hours at
     // `u` (share × burst): every figure of a request scales by the first, of an hour by the
     // second (both 1 for an hour, which leaves its figures as they were).
-    let mut hour = |run: &mut OptionRun, u: f64, times: [f64; 2]| {
+    // `opening`: the hour's capacity and GPUs when the caller has them (an autoscaler billed
+    // by the hour, whose sizes are found in time order first).
+    let mut hour = |run: &mut OptionRun, u: f64, times: [f64; 2], opening: Option<(f64, u32)>| {
         let x = vm * u;
         let (work, requests) = (x * k1, x * per_asset);
-        let (capacity, running) = match open_first {
-            Some(n) if opened >= n => last,
+        let (capacity, running) = match (opening, open_first) {
+            (Some((capacity, active)), _) => {
+                out.billed_gpu_hours = active as f64;
+                (capacity, active)
+            }
+            (None, Some(n)) if opened >= n => last,
             _ => {
                 opened += 1;
                 last = f.open_hour(&mut run.state, work, requests, &mut out);
@@ -607,32 +655,95 @@ fn stateless_queue_month(
     let u_at = |t: usize| e.shares[m][t] * bursts.map_or(1.0, |b| b[t]);
     // Pooled only where every hour after the first few opens alike: always-on GPUs, or an
     // autoscaler that holds its size from within the hours taken one by one.
+    if let Some(b) = bins.filter(|_| open_first.is_none() && f.hourly_size(0.0).is_some()) {
+        return scaled_month(f, run, vm * k1, &u_at, b, hour);
+    }
     match bins.filter(|b| !f.autoscaled() || open_first.is_some_and(|n| n <= b.head)) {
         Some(b) => {
-            let mut capacity = 0.0;
-            for t in b.head_hours() {
-                capacity = hour(run, u_at(t), [1.0, 1.0]);
-            }
-            for bin in &b.bins {
-                if vm * bin.max * k1 < POOLED_BELOW * capacity {
-                    let (u, requests) = bin.representative();
-                    hour(run, u, [requests, bin.hours]);
-                } else {
-                    for t in b.hours(bin) {
-                        hour(run, u_at(t), [1.0, 1.0]);
+            // Every hour after the first few opens as the first (a held autoscaler starts
+            // nothing).
+            let capacity = f
+                .steady_capacity()
+                .unwrap_or_else(|| f.capacity_after(run.state.active, run.state.active));
+            b.take(
+                |bin| vm * bin.max * k1 < POOLED_BELOW * capacity,
+                |part| match part {
+                    Part::Hour(t) => {
+                        hour(run, u_at(t), [1.0, 1.0], None);
                     }
-                }
-            }
-            for t in b.tail_hours() {
-                hour(run, u_at(t), [1.0, 1.0]);
-            }
+                    Part::Bin(bin) => {
+                        let (u, requests) = bin.representative();
+                        hour(run, u, [requests, bin.hours], None);
+                    }
+                },
+            );
         }
         None => {
             for t in 0..e.shares[m].len() {
                 // As `queue_month` has it: the burst scales the share.
-                hour(run, u_at(t), [1.0, 1.0]);
+                hour(run, u_at(t), [1.0, 1.0], None);
             }
         }
+    }
+}
+
+/// The hours of a lean month of an autoscaler billed by the hour whose size moves, some a bin
+/// at a time: its size each hour is the hour's own ask, found first in time order (`u_at(t)`:
+/// hour `t`'s share × burst; `work` [GPU-s] per unit of it), so an hour that starts no GPU
+/// has the figures of any other hour of its bin at its size. A bin whose hours all ask for
+/// one size, below [`POOLED_BELOW`] of its capacity, takes its hours that start nothing at
+/// once; every other hour is taken one by one. The fleet ends the month at its last hour's
+/// size, as opening every hour would leave it.
+fn scaled_month<H: FnMut(&mut OptionRun, f64, [f64; 2], Option<(f64, u32)>) -> f64>(
+    f: &Fleet,
+    run: &mut OptionRun,
+    work: f64,
+    u_at: &impl Fn(usize) -> f64,
+    b: &HourBins,
+    mut hour: H,
+) {
+    let size = |u: f64| f.hourly_size(work * u).expect("an hourly autoscaler");
+    let sizes: Vec<u32> = (0..b.len).map(|t| size(u_at(t))).collect();
+    let start = run.state.active;
+    let before = |t: usize| if t == 0 { start } else { sizes[t - 1] };
+    let one = |hour: &mut H, run: &mut OptionRun, t: usize| {
+        let opening = (f.capacity_after(before(t), sizes[t]), sizes[t]);
+        hour(run, u_at(t), [1.0, 1.0], Some(opening));
+    };
+    // Each bin's size, when its hours all ask for one and it is pooled there.
+    let sized: Vec<Option<u32>> = (b.bins.iter())
+        .map(|bin| {
+            let n = size(bin.min);
+            (n == size(bin.max) && work * bin.max < POOLED_BELOW * f.capacity_after(n, n))
+                .then_some(n)
+        })
+        .collect();
+    let mut groups = vec![Bin::EMPTY; b.bins.len()];
+    b.take(
+        |_| false,
+        |part| {
+            let Part::Hour(t) = part else { return };
+            match b.bin_at(t) {
+                Some(k) if sized[k].is_some() && sizes[t] <= before(t) => groups[k].add(u_at(t)),
+                _ => one(&mut hour, run, t),
+            }
+        },
+    );
+    for (g, n) in groups.iter().zip(&sized) {
+        if let (Some(n), true) = (n, g.hours > 0.0) {
+            let (u, requests) = g.representative();
+            hour(
+                run,
+                u,
+                [requests, g.hours],
+                Some((f.capacity_after(*n, *n), *n)),
+            );
+        }
+    }
+    if let Some(&last) = sizes.last() {
+        run.state.active = last;
+        run.state.recent.clear();
+        run.state.recent.push(last);
     }
 }
 
@@ -731,34 +842,20 @@ fn pool_queue_month(
     // As `queue_month` has it: the burst scales the share.
     let u_at = |t: usize| e.shares[m][t] * bursts.map_or(1.0, |b| b[t]);
     match bins {
-        Some(b) => {
-            for t in b.head_hours() {
-                {
+        Some(b) => b.take(
+            |bin| vm * bin.max * k1 < POOLED_BELOW * capacity,
+            // The last hour, taken last, leaves the bill's state for the next month.
+            |part| match part {
+                Part::Hour(t) => {
                     let u = u_at(t);
                     hour(run, u, u, [1.0, 1.0]);
                 }
-            }
-            for bin in &b.bins {
-                if vm * bin.max * k1 < POOLED_BELOW * capacity {
+                Part::Bin(bin) => {
                     let (u, requests) = bin.representative();
                     hour(run, u, bin.sum / bin.hours, [requests, bin.hours]);
-                } else {
-                    for t in b.hours(bin) {
-                        {
-                            let u = u_at(t);
-                            hour(run, u, u, [1.0, 1.0]);
-                        }
-                    }
                 }
-            }
-            // The last hour's bill is the state the next month starts from.
-            for t in b.tail_hours() {
-                {
-                    let u = u_at(t);
-                    hour(run, u, u, [1.0, 1.0]);
-                }
-            }
-        }
+            },
+        ),
         None => {
             for t in 0..e.shares[m].len() {
                 {

@@ -27,19 +27,37 @@ const MAX_SPAN: u64 = 64 << BIN_BITS;
 /// it, waits and overflow shares curve too fast for a bin's mean to stand for its hours.
 pub const POOLED_BELOW: f64 = 0.5;
 
-/// One bin: its hours (`order[start..end]`), their count and the sums of their
-/// `share × burst` and its square, and its largest.
+/// One bin: the count of its hours, the sums of their `share × burst` and its square, and
+/// their smallest and largest.
 #[derive(Debug, Clone, Copy)]
 pub struct Bin {
-    pub start: u32,
-    pub end: u32,
     pub hours: f64,
     pub sum: f64,
     pub sum_sq: f64,
+    pub min: f64,
     pub max: f64,
 }
 
 impl Bin {
+    /// A bin without hours.
+    pub const EMPTY: Bin = Bin {
+        hours: 0.0,
+        sum: 0.0,
+        sum_sq: 0.0,
+        min: f64::INFINITY,
+        max: 0.0,
+    };
+
+    /// Add an hour at `u` (share × burst, ≥ 0).
+    #[inline(always)]
+    pub fn add(&mut self, u: f64) {
+        self.hours += 1.0;
+        self.sum += u;
+        self.sum_sq += u * u;
+        self.min = if u < self.min { u } else { self.min };
+        self.max = if u > self.max { u } else { self.max };
+    }
+
     /// The bin's request-weighted mean `share × burst` (its hours' rates weighted by their
     /// requests, which are proportional to the rate), and the number of hours at that rate
     /// that make the bin's requests: `sum / mean`. (0, 0) for hours without requests.
@@ -54,116 +72,112 @@ impl Bin {
     }
 }
 
-/// A month's hours `[head, last)` in bins of nearby `share × burst` (built once a path-month,
-/// read by every fleet).
+/// A month's hours `[head, len - 1)` in bins of nearby `share × burst` (built once a
+/// path-month, read by every fleet).
 #[derive(Debug, Clone, Default)]
 pub struct HourBins {
     /// Hours before this one, and the month's last, are taken one by one.
     pub head: usize,
-    /// The month's hours (0-based).
+    /// The month's hours.
     pub len: usize,
-    /// Hours `head..len - 1` in bin order, by time within a bin.
-    pub order: Vec<u16>,
     pub bins: Vec<Bin>,
-    /// Scratch: each hour's key, and the counting sort's counts.
-    keys: Vec<u64>,
-    counts: Vec<u32>,
+    /// The bin of each hour `head + i`.
+    bin_of: Vec<u16>,
 }
 
 impl HourBins {
-    /// Bin the hours of a month with these shares and bursts, leaving the first `head` and
-    /// the last to be taken one by one.
-    pub fn build(&mut self, shares: &[f64], bursts: &[f64], head: usize) {
+    /// Bin the hours of a month with these shares and bursts, whose `share × burst` above 0
+    /// lie in `lo..=hi`, leaving the first `head` and the last to be taken one by one; false
+    /// (and no bins) when they span more than [`MAX_SPAN`] bins, which bursts never reach.
+    /// Bins are kept for every key in the span (a month's bursts make a few dozen, most
+    /// occupied), after a first for the hours without requests.
+    pub fn build(&mut self, shares: &[f64], bursts: &[f64], head: usize, lo: f64, hi: f64) -> bool {
         self.len = shares.len();
         self.head = head.min(self.len);
-        self.order.clear();
         self.bins.clear();
-        self.keys.clear();
-        let last = self.len.saturating_sub(1).max(self.head);
-        let (mut lo, mut hi) = (u64::MAX, 0);
-        for t in self.head..last {
-            let key = (shares[t] * bursts[t]).to_bits() >> (52 - BIN_BITS);
-            (lo, hi) = (lo.min(key), hi.max(key));
-            self.keys.push(key);
+        self.bin_of.clear();
+        let key = |u: f64| u.to_bits() >> (52 - BIN_BITS);
+        // Keys are monotone in u > 0.
+        let (first, span) = (key(lo), key(hi).wrapping_sub(key(lo)));
+        if !(lo > 0.0 && hi >= lo && span < MAX_SPAN) {
+            return false;
         }
-        if self.keys.is_empty() {
-            return;
+        self.bins.resize(span as usize + 2, Bin::EMPTY);
+        let hours = self.binned();
+        self.bin_of.resize(hours.len(), 0);
+        let (bins, bin_of) = (&mut self.bins[..], &mut self.bin_of[..]);
+        for (t, slot) in hours.zip(bin_of) {
+            let u = shares[t] * bursts[t];
+            let k = if u > 0.0 {
+                (key(u) - first) as usize + 1
+            } else {
+                0
+            };
+            bins[k].add(u);
+            *slot = k as u16;
         }
-        // Hours by key, in time within a key: a counting sort over the keys' span (a month's
-        // bursts span a few dozen octaves at most), else one sort of key and hour together.
-        if hi - lo < MAX_SPAN {
-            let span = (hi - lo + 1) as usize;
-            self.counts.clear();
-            self.counts.resize(span + 1, 0);
-            for &k in &self.keys {
-                self.counts[(k - lo) as usize + 1] += 1;
-            }
-            for i in 1..=span {
-                self.counts[i] += self.counts[i - 1];
-            }
-            self.order.resize(self.keys.len(), 0);
-            for (i, &k) in self.keys.iter().enumerate() {
-                let at = &mut self.counts[(k - lo) as usize];
-                self.order[*at as usize] = (self.head + i) as u16;
-                *at += 1;
-            }
-        } else {
-            let head = self.head as u64;
-            let mut pairs: Vec<u64> = (self.keys.iter().enumerate())
-                .map(|(i, &k)| (k << 16) | (head + i as u64))
-                .collect();
-            pairs.sort_unstable();
-            self.order
-                .extend(pairs.iter().map(|&p| (p & 0xffff) as u16));
-        }
-        let mut current = u64::MAX;
-        for (at, &t) in self.order.iter().enumerate() {
-            let key = self.keys[t as usize - self.head];
-            let u = shares[t as usize] * bursts[t as usize];
-            if key != current {
-                current = key;
-                self.bins.push(Bin {
-                    start: at as u32,
-                    end: at as u32,
-                    hours: 0.0,
-                    sum: 0.0,
-                    sum_sq: 0.0,
-                    max: 0.0,
-                });
-            }
-            let b = self.bins.last_mut().expect("pushed at the first key");
-            b.end += 1;
-            b.hours += 1.0;
-            b.sum += u;
-            b.sum_sq += u * u;
-            b.max = b.max.max(u);
-        }
+        true
     }
 
-    /// The hours taken one by one before the bins.
-    pub fn head_hours(&self) -> std::ops::Range<usize> {
-        0..self.head
+    /// The hours in bins.
+    fn binned(&self) -> std::ops::Range<usize> {
+        self.head..self.len.saturating_sub(1).max(self.head)
     }
 
-    /// The hour taken one by one after the bins (none in a month of `head` hours or fewer).
-    pub fn tail_hours(&self) -> std::ops::Range<usize> {
-        self.len.saturating_sub(1).max(self.head)..self.len
+    /// The bin of hour `t`, if it is in one.
+    #[inline]
+    pub fn bin_at(&self, t: usize) -> Option<usize> {
+        t.checked_sub(self.head)
+            .and_then(|i| self.bin_of.get(i))
+            .map(|&b| b as usize)
     }
 
-    /// A bin's hours, by time.
-    pub fn hours(&self, b: &Bin) -> impl Iterator<Item = usize> + '_ {
-        self.order[b.start as usize..b.end as usize]
-            .iter()
-            .map(|&t| t as usize)
+    /// Each hour in a bin, by time, with its bin.
+    pub fn binned_hours(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (self.head..)
+            .zip(&self.bin_of)
+            .map(|(t, &b)| (t, b as usize))
     }
+
+    /// Take the month: its first hours one by one, then every bin `pooled` admits at once,
+    /// then the hours of the other bins one by one in time order, then its last hour.
+    pub fn take(&self, pooled: impl Fn(&Bin) -> bool, mut each: impl FnMut(Part<'_>)) {
+        for t in 0..self.head {
+            each(Part::Hour(t));
+        }
+        let mut apart = false;
+        for b in self.bins.iter().filter(|b| b.hours > 0.0) {
+            if pooled(b) {
+                each(Part::Bin(b));
+            } else {
+                apart = true;
+            }
+        }
+        if apart {
+            for (t, b) in self.binned_hours() {
+                if !pooled(&self.bins[b]) {
+                    each(Part::Hour(t));
+                }
+            }
+        }
+        for t in self.binned().end..self.len {
+            each(Part::Hour(t));
+        }
+    }
+}
+
+/// What [`HourBins::take`] hands on: an hour, or a bin taken at once.
+pub enum Part<'a> {
+    Hour(usize),
+    Bin(&'a Bin),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every hour is in exactly one place (head, a bin or the tail), a bin's hours are within
-    /// 2⁻⁴ of each other, and its sums are its hours'.
+    /// Every hour is taken exactly once (head, a bin or one by one, the tail), a bin's hours
+    /// are within 2⁻⁴ of each other, and its sums are its hours'.
     #[test]
     fn bins_hold_every_hour_once_and_are_narrow() {
         let shares: Vec<f64> = (0..730)
@@ -173,28 +187,45 @@ mod tests {
             .map(|t| 0.3 + ((t * 7919) % 1000) as f64 / 600.0)
             .collect();
         let mut b = HourBins::default();
-        b.build(&shares, &bursts, 3);
-        let mut seen = vec![0; 730];
-        for t in b.head_hours().chain(b.tail_hours()) {
-            seen[t] += 1;
+        let us: Vec<f64> = shares.iter().zip(&bursts).map(|(s, g)| s * g).collect();
+        let (lo, hi) = us
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &u| (l.min(u), h.max(u)));
+        assert!(b.build(&shares, &bursts, 3, lo, hi));
+        let mut members = vec![Vec::new(); b.bins.len()];
+        for (t, k) in b.binned_hours() {
+            members[k].push(shares[t] * bursts[t]);
         }
-        for bin in &b.bins {
-            let us: Vec<f64> = b.hours(bin).map(|t| shares[t] * bursts[t]).collect();
+        for (bin, us) in b.bins.iter().zip(&members).filter(|(x, _)| x.hours > 0.0) {
             let (lo, hi) = us
                 .iter()
                 .fold((f64::MAX, 0.0f64), |(l, h), &u| (l.min(u), h.max(u)));
             assert!(hi / lo - 1.0 < 1.0 / 16.0, "{lo}..{hi}");
             assert_eq!(bin.hours, us.len() as f64);
             assert!((bin.sum - us.iter().sum::<f64>()).abs() < 1e-15);
-            assert_eq!(bin.max, hi);
+            assert_eq!((bin.min, bin.max), (lo, hi));
             let (mean, times) = bin.representative();
             assert!((lo..=hi).contains(&mean));
             assert!((mean * times - bin.sum).abs() < 1e-15);
-            for t in b.hours(bin) {
+        }
+        // Pool every other bin: the rest of the hours one by one, each hour once.
+        let mut seen = vec![0; 730];
+        let mut pooled_hours = 0.0;
+        let pooled = |x: &Bin| b.bins.iter().position(|y| std::ptr::eq(x, y)).unwrap() % 2 == 0;
+        assert!(b.bins.iter().step_by(2).any(|x| x.hours > 0.0));
+        b.take(pooled, |part| match part {
+            Part::Bin(x) => pooled_hours += x.hours,
+            Part::Hour(t) => seen[t] += 1,
+        });
+        for (t, k) in b.binned_hours() {
+            if k % 2 == 0 {
                 seen[t] += 1;
             }
         }
         assert!(seen.iter().all(|&n| n == 1));
-        assert!(b.bins.len() < 400, "{} bins", b.bins.len());
+        assert!(pooled_hours > 0.0);
+        assert!(b.bins.len() < 200, "{} bins", b.bins.len());
+        // A month whose rates span more than the bins may hold is not binned.
+        assert!(!b.build(&shares, &bursts, 3, 1e-300, 1.0));
     }
 }
