@@ -577,7 +577,8 @@ fn grouped_month(
 /// what [`Fleet::step_queue_into`] and [`record_hour`] do hour by hour, in one loop that builds
 /// no outcome beyond the GPU-hours billed and adds to the month only what its close keeps (the
 /// served images and busy time are replaced there). The same figures, operation for operation
-/// (tests: `the_lean_queue_month_is_the_general_step`).
+/// (tests: `the_lean_queue_month_is_the_general_step`), when every hour is taken one by one;
+/// with `bins`, hours below half load are taken a bin at a time ([`super::pooled`]).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn stateless_queue_month(
@@ -652,12 +653,14 @@ fn stateless_queue_month(
         }
         capacity
     };
+    // As `queue_month` has it: the burst scales the share.
     let u_at = |t: usize| e.shares[m][t] * bursts.map_or(1.0, |b| b[t]);
-    // Pooled only where every hour after the first few opens alike: always-on GPUs, or an
-    // autoscaler that holds its size from within the hours taken one by one.
+    // An autoscaler billed by the hour whose size moves pools the hours that start nothing.
     if let Some(b) = bins.filter(|_| open_first.is_none() && f.hourly_size(0.0).is_some()) {
         return scaled_month(f, run, vm * k1, &u_at, b, hour);
     }
+    // Otherwise pooled only where every hour after the first few opens alike: always-on
+    // GPUs, or an autoscaler that holds its size from within the hours taken one by one.
     match bins.filter(|b| !f.autoscaled() || open_first.is_some_and(|n| n <= b.head)) {
         Some(b) => {
             // Every hour after the first few opens as the first (a held autoscaler starts
@@ -680,7 +683,6 @@ fn stateless_queue_month(
         }
         None => {
             for t in 0..e.shares[m].len() {
-                // As `queue_month` has it: the burst scales the share.
                 hour(run, u_at(t), [1.0, 1.0], None);
             }
         }
@@ -769,7 +771,8 @@ fn pool_stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64)
 /// utilisation, the waits with and without a cold start), in one loop that builds no outcome
 /// and adds to the month only what its close keeps. The same figures, operation for
 /// operation (test: `the_lean_pool_month_is_the_general_step`); app-feature's and agency's
-/// bursty months spent much of their pools' time building and reading hour outcomes.
+/// bursty months spent much of their pools' time building and reading hour outcomes. With
+/// `bins`, hours below half load are taken a bin at a time ([`super::pooled`]).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn pool_queue_month(
@@ -796,10 +799,9 @@ fn pool_queue_month(
     let (capacity, servers) = (*max_workers as f64 * 3600.0, f.servers(*max_workers));
     let cold_start = f.cold_start_seconds();
     let k1 = run.k1;
-    // As the lean loop of always-on fleets has it: `times` scales the figures of a request
-    // and of an hour.
-    // A bin's hours are billed their idle time at their mean rate, `u_hours` (share × burst),
-    // and its requests their cold starts at theirs, `u`.
+    // As the lean loop of always-on fleets has it, `times` scales the figures of a request
+    // and of an hour: a bin's hours are billed their idle time at their mean rate, `u_hours`
+    // (share × burst), and its requests their cold starts and waits at theirs, `u`.
     let hour = |run: &mut OptionRun, u: f64, u_hours: f64, times: [f64; 2]| {
         let x = vm * u;
         let (work, requests) = (x * k1, x * per_asset);
@@ -858,10 +860,8 @@ fn pool_queue_month(
         ),
         None => {
             for t in 0..e.shares[m].len() {
-                {
-                    let u = u_at(t);
-                    hour(run, u, u, [1.0, 1.0]);
-                }
+                let u = u_at(t);
+                hour(run, u, u, [1.0, 1.0]);
             }
         }
     }
