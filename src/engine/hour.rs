@@ -265,7 +265,18 @@ impl PathScratch {
             }
         }
         let month = |(f, way, run, bins): (&Fleet, MonthWay, &mut OptionRun, Option<&HourBins>)| {
-            queue_fleet_month(e, f, run, m, vm, bursts, bins, way);
+            queue_fleet_month(
+                e,
+                f,
+                run,
+                QueueMonth {
+                    m,
+                    vm,
+                    bursts,
+                    bins,
+                },
+                way,
+            );
         };
         if months.len() > 1 {
             use rayon::prelude::*;
@@ -388,27 +399,34 @@ enum MonthWay {
     Hourly,
 }
 
+/// A month as a queue fleet's month loops read it: its index and volume [assets], its hours'
+/// bursts when drawn, and the hours' bins when the fleet may pool them.
+#[derive(Clone, Copy)]
+struct QueueMonth<'a> {
+    m: usize,
+    vm: f64,
+    bursts: Option<&'a [f64]>,
+    bins: Option<&'a HourBins>,
+}
+
 /// One queue fleet's month `m` under the fast sampler (see [`PathScratch::queue_month`]), the
 /// way `way` says.
-#[allow(clippy::too_many_arguments)]
 fn queue_fleet_month(
     e: &Engine,
     f: &Fleet,
     run: &mut OptionRun,
-    m: usize,
-    vm: f64,
-    bursts: Option<&[f64]>,
-    bins: Option<&HourBins>,
+    month: QueueMonth<'_>,
     way: MonthWay,
 ) {
+    let QueueMonth { m, vm, bursts, .. } = month;
     let per_asset: f64 = f
         .fleet_streams
         .iter()
         .map(|i| e.streams[i.0].per_asset)
         .sum();
     match way {
-        MonthWay::Lean => return stateless_queue_month(e, f, run, m, vm, bursts, bins, per_asset),
-        MonthWay::LeanPool => return pool_queue_month(e, f, run, m, vm, bursts, bins, per_asset),
+        MonthWay::Lean => return stateless_queue_month(e, f, run, month, per_asset),
+        MonthWay::LeanPool => return pool_queue_month(e, f, run, month, per_asset),
         MonthWay::Grouped | MonthWay::Hourly => {}
     }
     let k1 = run.k1;
@@ -580,17 +598,19 @@ fn grouped_month(
 /// (tests: `the_lean_queue_month_is_the_general_step`), when every hour is taken one by one;
 /// with `bins`, hours below half load are taken a bin at a time ([`super::pooled`]).
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn stateless_queue_month(
     e: &Engine,
     f: &Fleet,
     run: &mut OptionRun,
-    m: usize,
-    vm: f64,
-    bursts: Option<&[f64]>,
-    bins: Option<&HourBins>,
+    month: QueueMonth<'_>,
     per_asset: f64,
 ) {
+    let QueueMonth {
+        m,
+        vm,
+        bursts,
+        bins,
+    } = month;
     let q = f.queue.as_ref().expect("a queue fleet");
     debug_assert_eq!(
         run.state.backlog, 0.0,
@@ -774,17 +794,19 @@ fn pool_stays_empty(f: &Fleet, run: &OptionRun, peak_work: impl FnOnce() -> f64)
 /// bursty months spent much of their pools' time building and reading hour outcomes. With
 /// `bins`, hours below half load are taken a bin at a time ([`super::pooled`]).
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn pool_queue_month(
     e: &Engine,
     f: &Fleet,
     run: &mut OptionRun,
-    m: usize,
-    vm: f64,
-    bursts: Option<&[f64]>,
-    bins: Option<&HourBins>,
+    month: QueueMonth<'_>,
     per_asset: f64,
 ) {
+    let QueueMonth {
+        m,
+        vm,
+        bursts,
+        bins,
+    } = month;
     use crate::fleet::FleetKind;
     let (
         FleetKind::Serverless {
