@@ -3,7 +3,8 @@
 //! fold the paths into statistics through the one driver every command uses.
 //!
 //! - [`compile`]: options as priced items and fleets.
-//! - [`path`]: one path, month by month; [`hour`]: the hours that must be simulated one by one.
+//! - [`path`]: one path, month by month; [`hour`]: the hours that must be simulated one by one;
+//!   `pooled`: a bursty month's hours in bins of nearby rates.
 //! - [`billing`]: a month's quantities priced in exact decimals (with [`crate::money`], the one
 //!   place where sampled `f64` quantities become money).
 //! - [`seeds`], [`driver`], [`fold`]: reproducible batches, threads, and what is gathered.
@@ -24,7 +25,8 @@
 //! ([`crate::fleet`]) are nonlinear in the hour's rate at every load, so under the fast sampler
 //! queue fleets see each hour at its expected rate (month volume × the hour's share × its
 //! burst, the bursts then drawn for every hour), once per distinct hour share when the fleet
-//! carries nothing from hour to hour; their streams' month counts are pooled Poisson draws
+//! carries nothing from hour to hour, and in bursty months once per bin of nearby rates below
+//! half load (`pooled`); their streams' month counts are pooled Poisson draws
 //! (given the bursts), split into overflowed and served as Binomial(N, p̄) with p̄ the month's
 //! request-weighted overflow share. The reference sampler draws every hour's counts and
 //! evaluates each queue at them; `tests/suite/serving.rs` holds the two to stated tolerances.
