@@ -9,9 +9,9 @@
 //! linear in its rate and off by the bin's spread squared times their curvature otherwise:
 //! a few 10⁻⁵ of a path's figures where a queue is below [`POOLED_BELOW`] of its capacity;
 //! above it the hours are taken one by one, where waits and overflow bend fastest (pooled
-//! there, startup-growth's figures moved 5·10⁻³). The month's first [`HourBins::head`] hours, which open an autoscaler one
-//! by one, and its last, whose serverless bill is the state the next month starts from, are
-//! always taken one by one. Reference: the lean loops hour by hour
+//! there, startup-growth's figures moved 5·10⁻³). The month's first [`HourBins::head`] hours,
+//! which open an autoscaler one by one, and its last, whose serverless bill is the state the
+//! next month starts from, are always taken one by one. Reference: the lean loops hour by hour
 //! (`Engine::pooled_queue_hours = false`); test
 //! `pooled_queue_hours_are_the_hours_taken_one_by_one`.
 
@@ -20,7 +20,7 @@
 /// made 280, for errors a sixteenth as large).
 const BIN_BITS: u32 = 4;
 
-/// Widest span of keys sorted by counting (64 octaves of bins).
+/// Widest span of keys a month is binned over (64 octaves of rates).
 const MAX_SPAN: u64 = 64 << BIN_BITS;
 
 /// Utilisation of a fleet's busiest hour in a bin below which the bin is taken once: above
